@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* iscsictl's help: the overview and one page per verb, man-page style. */
+#include "tools/iscsictl/iscsictl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char overview[] =
+"usage: iscsictl [global options] <verb> [arguments]\n"
+"\n"
+"iscsictl configures the mcsi iSCSI initiator and drives its sessions: it\n"
+"discovers targets, logs in and out, lists logical units and edits the\n"
+"initiator, target and discovery configuration.\n"
+"\n"
+"Verbs:\n"
+"  discover <portal>                 ask a portal which targets it offers\n"
+"  probe <target>                    which authentication a target requires\n"
+"  login <target>                    log in (checks the target, lists its LUNs)\n"
+"  logout <target>                   log out of a target\n"
+"  list luns <target>                the target's logical units\n"
+"  list targets                      configured targets\n"
+"  list initiator-config             the initiator's settings\n"
+"  list target-config <iqn>          one target's settings\n"
+"  list discovery-config             discovery settings and portals\n"
+"  add target <iqn>,<portal>         add a static target (or a portal to it)\n"
+"  remove target <iqn>[,<portal>]    remove a target (or one of its portals)\n"
+"  add discovery-portal <portal>     add a SendTargets portal\n"
+"  remove discovery-portal <portal>  remove a SendTargets portal\n"
+"  modify initiator-config ...       -node-name, -node-alias, -authentication,\n"
+"                                    -CHAP-name, -CHAP-secret\n"
+"  modify target-config <iqn> ...    -auto-login, -persistent, -MaxConnections,\n"
+"                                    -ErrorRecoveryLevel, -HeaderDigest,\n"
+"                                    -DataDigest, -authentication, -CHAP-name,\n"
+"                                    -CHAP-secret\n"
+"  modify discovery-config ...       -SendTargets, -interval\n"
+"  help [verb]                       this text, or one verb's page\n"
+"\n"
+"Targets are written <iqn>[,<host>[:port]] (IPv6 hosts in brackets, e.g.\n"
+"iqn.2003-01.org.example:disk1,[::1]:3260) or as libiscsi URLs,\n"
+"iscsi://[user[%password]@]host[:port]/<iqn>/<lun>. A target without a\n"
+"portal is looked up in the configuration. A portal is <host>[:port]; the\n"
+"port defaults to 3260.\n"
+"\n"
+"Global options:\n"
+"  --config FILE    configuration file (default /etc/mcsi/mcsi.conf, or\n"
+"                   $MCSI_CONFIG); CHAP secrets live beside it in 'secrets'\n"
+"                   (mode 0600) or in $MCSI_SECRETS\n"
+"  --json           machine-readable output for list, discover and probe\n"
+"  --timeout MS     per-PDU timeout for login and discovery (default 15000)\n"
+"  -v, --verbose    more log lines (same as MCSI_LOG=debug)\n"
+"  -h, --help       this text\n"
+"  --version        print the version\n"
+"\n"
+"Exit status: 0 on success, 1 when the operation failed (the reason is\n"
+"printed), 2 on a usage error.\n";
+
+struct verb_help {
+	const char *verb;
+	const char *text;
+};
+
+static const struct verb_help pages[] = {
+{ "discover",
+"usage: iscsictl discover <portal>\n"
+"\n"
+"Opens a discovery session on <portal> (SessionType=Discovery, no digests)\n"
+"and asks for SendTargets=All. Prints every target with each of its\n"
+"portals and portal group tags. Uses the discovery CHAP settings when the\n"
+"configuration has them (modify discovery-config). Nothing is saved.\n" },
+{ "probe",
+"usage: iscsictl probe <target>\n"
+"\n"
+"Starts a login to <target> offering AuthMethod=None,CHAP and reports what\n"
+"the target chose: None (no authentication), CHAP (with the algorithm it\n"
+"picked), or that it refused the login and why. The login is abandoned\n"
+"before any credential is sent.\n" },
+{ "login",
+"usage: iscsictl login <target> [-MaxConnections N] [-ErrorRecoveryLevel N]\n"
+"                               [-HeaderDigest D] [-DataDigest D]\n"
+"\n"
+"Logs in to <target> with the initiator and target configuration (options\n"
+"override it for this login), follows redirections, authenticates with\n"
+"CHAP when configured, and prints the negotiated parameters and the\n"
+"logical units. Without the mcsid daemon the session ends when iscsictl\n"
+"exits (it logs out cleanly); with mcsid running the daemon keeps it.\n" },
+{ "logout",
+"usage: iscsictl logout <target>\n"
+"\n"
+"Ends the session to <target> held by mcsid: unmounts its logical units,\n"
+"flushes their caches and logs out. Without mcsid there is nothing to do.\n" },
+{ "list",
+"usage: iscsictl list luns <target>\n"
+"       iscsictl list targets | initiator-config | discovery-config\n"
+"       iscsictl list target-config <iqn>\n"
+"\n"
+"luns: logs in to <target> and prints each logical unit: LUN, device type,\n"
+"vendor, product, revision, unit serial number (VPD 0x80), device\n"
+"identifier (VPD 0x83), capacity and block size. Secrets are shown as\n"
+"<specified>. Add --json for JSON.\n" },
+{ "add",
+"usage: iscsictl add target <iqn>,<portal>\n"
+"       iscsictl add discovery-portal <portal>\n"
+"\n"
+"Adds a static target (or another portal of a known target), or a portal\n"
+"that mcsid asks for SendTargets periodically.\n" },
+{ "remove",
+"usage: iscsictl remove target <iqn>[,<portal>]\n"
+"       iscsictl remove discovery-portal <portal>\n"
+"\n"
+"Removes a target with all its settings and its secret, or only one of\n"
+"its portals; or a discovery portal.\n" },
+{ "modify",
+"usage: iscsictl modify initiator-config [-node-name IQN] [-node-alias NAME]\n"
+"                      [-authentication None|CHAP] [-CHAP-name NAME]\n"
+"                      [-CHAP-secret]\n"
+"       iscsictl modify target-config <iqn> [-auto-login enable|disable]\n"
+"                      [-persistent enable|disable] [-MaxConnections N]\n"
+"                      [-ErrorRecoveryLevel 0|1|2] [-HeaderDigest None|CRC32C]\n"
+"                      [-DataDigest None|CRC32C] [-authentication None|CHAP]\n"
+"                      [-CHAP-name NAME] [-CHAP-secret]\n"
+"       iscsictl modify discovery-config [-SendTargets enable|disable]\n"
+"                      [-interval SECONDS] [-authentication None|CHAP]\n"
+"                      [-CHAP-name NAME] [-CHAP-secret]\n"
+"\n"
+"-CHAP-secret takes no value: the secret is read from the terminal without\n"
+"echo, or from standard input when it is not a terminal. A secret on the\n"
+"command line is visible in ps(1); it is refused unless the value follows\n"
+"--insecure-secret-argument, e.g. -CHAP-secret --insecure-secret-argument\n"
+"S3cretS3cret. For a target, -CHAP-name/-CHAP-secret are the target's own\n"
+"credentials, checked in mutual CHAP. -interval is 30 to 32767 seconds.\n" },
+};
+
+void help_print(FILE *f, const char *verb)
+{
+	if (verb) {
+		for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+			if (strcmp(pages[i].verb, verb) == 0) {
+				fputs(pages[i].text, f);
+				return;
+			}
+		}
+		fprintf(f, "iscsictl: no help for '%s'\n\n", verb);
+	}
+	fputs(overview, f);
+}
