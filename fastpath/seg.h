@@ -82,7 +82,7 @@ struct seg_rx_ops {
 	/* A header arrived and its digest (if any) checked. hdr holds the
 	 * BHS and hdr_len - 48 bytes of AHS. Return 0 and set *dst to where
 	 * the data segment (pdu_dsl(hdr) bytes) must go, or -EPROTO with
-	 * *why. Not called for... every PDU is announced here. */
+	 * *why. Called for every PDU, with or without data. */
 	int (*on_header)(void *ctx, const uint8_t *hdr, uint32_t hdr_len,
 			 struct seg_data *dst, const char **why);
 	/* The whole PDU arrived (data digest checked). Return 0 or -errno

@@ -17,56 +17,6 @@
 #include "proto/digest.h"
 #include "proto/pdu.h"
 
-int net_portal_parse(const char *s, struct net_portal *out)
-{
-	const char *host = s, *port = NULL;
-	size_t hlen;
-
-	if (!s || !*s)
-		return -EINVAL;
-	if (*s == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || end == s + 1)
-			return -EINVAL;
-		host = s + 1;
-		hlen = (size_t)(end - host);
-		if (end[1] == ':')
-			port = end + 2;
-		else if (end[1] != '\0')
-			return -EINVAL;
-	} else {
-		const char *colon = strchr(s, ':');
-		/* A bare IPv6 literal has several colons and no port. */
-		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;
-		hlen = colon ? (size_t)(colon - s) : strlen(s);
-		if (colon)
-			port = colon + 1;
-	}
-	if (hlen == 0 || hlen >= sizeof(out->host))
-		return -EINVAL;
-	memcpy(out->host, host, hlen);
-	out->host[hlen] = '\0';
-	out->port = 3260;
-	if (port) {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(port, &end, 10);
-		if (errno || end == port || *end || v == 0 || v > 65535)
-			return -EINVAL;
-		out->port = (uint16_t)v;
-	}
-	return 0;
-}
-
-void net_portal_format(const struct net_portal *p, char *buf, size_t cap)
-{
-	if (strchr(p->host, ':'))
-		snprintf(buf, cap, "[%s]:%u", p->host, p->port);
-	else
-		snprintf(buf, cap, "%s:%u", p->host, p->port);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -108,7 +58,7 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms)
 	return fd;
 }
 
-int net_connect(const struct net_portal *p, int timeout_ms)
+int net_connect(const struct url_portal *p, int timeout_ms)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };

@@ -13,24 +13,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define NET_HOST_MAX 256
-
-struct net_portal {
-	char host[NET_HOST_MAX];  /* name, IPv4 or IPv6 literal (no brackets) */
-	uint16_t port;
-};
-
-/* Parses "host", "host:port", "[v6]" or "[v6]:port" (default port 3260).
- * Returns 0 or -EINVAL. */
-int net_portal_parse(const char *s, struct net_portal *out);
-/* Formats "host:port" or "[v6]:port" into buf. */
-void net_portal_format(const struct net_portal *p, char *buf, size_t cap);
+#include "proto/url.h"
 
 /* Connects a TCP socket to the portal within timeout_ms, trying every
  * address the name resolves to. Sets TCP_NODELAY and close-on-exec.
  * Returns the fd, or -errno (-ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH,
  * -ENOENT when the name does not resolve). */
-int net_connect(const struct net_portal *p, int timeout_ms);
+int net_connect(const struct url_portal *p, int timeout_ms);
 
 /* A PDU as the control path moves it: BHS, optional AHS and data in
  * caller buffers. Digests are added and checked here when enabled. */

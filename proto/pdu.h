@@ -93,11 +93,16 @@ enum tmf_function {
 	TMF_ABORT_TASK = 1, TMF_ABORT_TASK_SET = 2, TMF_CLEAR_ACA = 3,
 	TMF_CLEAR_TASK_SET = 4, TMF_LUN_RESET = 5, TMF_TARGET_WARM_RESET = 6,
 	TMF_TARGET_COLD_RESET = 7, TMF_TASK_REASSIGN = 8,
+	/* RFC 7144 (SAM-4/5 functions): valid codes that a target may
+	 * answer with TMF_RSP_NOT_SUPPORTED. */
+	TMF_QUERY_TASK = 9, TMF_QUERY_TASK_SET = 10, TMF_IT_NEXUS_RESET = 11,
+	TMF_QUERY_ASYNC_EVENT = 12,
 };
 enum tmf_response {
 	TMF_RSP_COMPLETE = 0, TMF_RSP_NO_TASK = 1, TMF_RSP_NO_LUN = 2,
 	TMF_RSP_TASK_ALLEGIANT = 3, TMF_RSP_NO_REASSIGN = 4,
 	TMF_RSP_NOT_SUPPORTED = 5, TMF_RSP_AUTH_FAILED = 6,
+	TMF_RSP_SUCCEEDED = 7,        /* RFC 7144: answer to the QUERY functions */
 	TMF_RSP_REJECTED = 255,
 };
 
@@ -293,8 +298,11 @@ struct bhs_nop_in {
 	uint32_t nopi_rsvd2[3];
 };
 
-/* AHS header: AHSLength counts the bytes after the 3-byte AHS header
- * (type + reserved) that follow, i.e. the specific field. */
+/* AHS header (RFC 7143 section 11.2.2). AHSLength counts what follows
+ * AHSLength and AHSType, without padding: the reserved byte plus the
+ * type-specific bytes. An AHS thus occupies 3 + AHSLength bytes, padded to
+ * a multiple of 4 (extended CDB: AHSLength = CDB length - 15; bidi read
+ * length: AHSLength = 5, 8 bytes in all). */
 struct ahs_hdr {
 	uint16_t ahs_length;
 	uint8_t  ahs_type, ahs_rsvd;
@@ -372,7 +380,17 @@ static inline uint32_t pdu_itt(const void *bhs)
 /* Bytes of padding after a data segment of len bytes. */
 static inline uint32_t pdu_pad(uint32_t len) { return (4u - (len & 3u)) & 3u; }
 
-/* LUN encoding (SAM-5 single level, flat addressing above 255). */
+/* LUN encoding (SAM-5 single level): peripheral device addressing for
+ * 0-255, flat space addressing for 256-16383, extended flat space
+ * addressing for 16384-PDU_LUN_MAX. The uint64_t holds the 8 LUN bytes
+ * with byte 0 most significant (pdu_put_lun() stores it big-endian).
+ * A lun above PDU_LUN_MAX encodes as all 0xff bytes, SAM's "logical unit
+ * not specified", which a target refuses rather than aliasing another LU.
+ * pdu_lun_decode() returns PDU_LUN_INVALID for any form it cannot map back
+ * to a single-level number (other address methods, a non-zero bus, bytes
+ * set beyond the first level). */
+#define PDU_LUN_MAX        0xffffffu
+#define PDU_LUN_INVALID    0xffffffffu
 uint64_t pdu_lun_encode(uint32_t lun);
 uint32_t pdu_lun_decode(const uint8_t lun[8]);
 static inline void pdu_put_lun(uint8_t dst[8], uint32_t lun)
@@ -394,24 +412,38 @@ struct pdu_scsi_cmd_args {
 	enum scsi_task_attr attr;
 	uint32_t immediate_len;       /* DataSegmentLength (immediate data) */
 };
-/* Returns 0, or -EINVAL if cdb_len > 16 (use pdu_build_ext_cdb_ahs()). */
+/* A non-immediate SCSI Command. Returns 0, or -EINVAL if cdb_len > 16
+ * (use pdu_build_ext_cdb_ahs()), cdb is NULL with cdb_len > 0, attr is not
+ * a task attribute or immediate_len exceeds PDU_MAX_DSL. */
 int pdu_build_scsi_cmd(void *bhs, const struct pdu_scsi_cmd_args *a);
-/* Writes the extended-CDB AHS for a CDB longer than 16 bytes into ahs (at
- * most 260 bytes) and sets TotalAHSLength in bhs. Returns the AHS length in
- * bytes (a multiple of 4), or -EINVAL. */
+/* Writes the extended-CDB AHS for a CDB longer than 16 bytes into ahs
+ * (17-260 byte CDB: at most 248 bytes of AHS), copies the first 16 CDB
+ * bytes into the BHS and adds the AHS to TotalAHSLength, so that the bidi
+ * AHS can follow it. cdb is the whole CDB. Returns the AHS length in bytes
+ * (a multiple of 4), or -EINVAL (cdb_len outside 17-260, ahs_cap too small,
+ * bhs not a SCSI Command, TotalAHSLength would overflow). */
 int pdu_build_ext_cdb_ahs(void *bhs, void *ahs, size_t ahs_cap,
 			  const uint8_t *cdb, size_t cdb_len);
-/* Bidirectional read length AHS (8 bytes). Returns 8 or -EINVAL. */
+/* Bidirectional read length AHS (8 bytes), added to TotalAHSLength like the
+ * extended-CDB AHS. Returns 8 or -EINVAL. */
 int pdu_build_bidi_ahs(void *bhs, void *ahs, size_t ahs_cap, uint32_t read_len);
 
 void pdu_build_data_out(void *bhs, uint32_t lun, uint32_t itt, uint32_t ttt,
 			uint32_t datasn, uint32_t offset, uint32_t len, bool final);
+/* A ping (itt valid, ttt PDU_RESERVED_TAG) or the answer to a target's
+ * ping (itt PDU_RESERVED_TAG, ttt and lun copied from the NOP-In). The RFC
+ * requires immediate when itt is PDU_RESERVED_TAG. */
 void pdu_build_nop_out(void *bhs, uint32_t lun, uint32_t itt, uint32_t ttt,
 		       uint32_t len, bool immediate);
+/* Always immediate, so that it overtakes a closed command window. ref_itt
+ * must be PDU_RESERVED_TAG for functions other than ABORT TASK and TASK
+ * REASSIGN; refcmdsn and expdatasn are written as given. */
 void pdu_build_tmf(void *bhs, enum tmf_function fn, uint32_t lun, uint32_t itt,
 		   uint32_t ref_itt, uint32_t refcmdsn, uint32_t expdatasn);
+/* Non-immediate; LUN zero. */
 void pdu_build_text(void *bhs, uint32_t itt, uint32_t ttt, uint32_t len,
 		    bool final, bool cont);
+/* Immediate (as open-iscsi and FreeBSD send it), F bit set. */
 void pdu_build_logout(void *bhs, enum logout_reason reason, uint32_t itt,
 		      uint16_t cid);
 void pdu_build_snack(void *bhs, enum snack_type type, uint32_t lun,
@@ -419,12 +451,15 @@ void pdu_build_snack(void *bhs, enum snack_type type, uint32_t lun,
 
 struct pdu_login_args {
 	uint8_t isid[6];
-	uint16_t tsih;                /* opaque: copied as received */
+	/* opaque, copied as received: host order, pdu_get16(&lgnr_tsih) */
+	uint16_t tsih;
 	uint16_t cid;
 	uint32_t itt, cmdsn, expstatsn, len;
 	enum login_stage csg, nsg;
 	bool transit, cont;
 };
+/* Immediate, version-max = version-min = 0; NSG is written only with the
+ * transit bit (it is reserved otherwise). */
 void pdu_build_login(void *bhs, const struct pdu_login_args *a);
 
 /* Sets CmdSN and ExpStatSN on any initiator PDU that carries them. */
@@ -432,13 +467,91 @@ void pdu_stamp_cmdsn(void *bhs, uint32_t cmdsn, uint32_t expstatsn);
 /* Sets ExpStatSN only (Data-Out, SNACK). */
 void pdu_stamp_expstatsn(void *bhs, uint32_t expstatsn);
 
+/* ---- building target PDUs (the project's test target) ------------------
+ * Same conventions: each zeroes the 48 bytes and fills what it is given;
+ * StatSN, ExpCmdSN and MaxCmdSN are stamped by pdu_stamp_statsn() as the
+ * PDU leaves. Byte 0 never has the immediate bit. A test target that wants
+ * to misbehave edits the built header afterwards.
+ */
+struct pdu_scsi_rsp_args {
+	uint32_t itt;
+	uint8_t response;             /* enum scsi_rsp_code or 0x80-0xff */
+	uint8_t status;               /* SCSI status, when response is 0 */
+	uint8_t flags;                /* SCSI_RSP_{BIDI_,}{OVER,UNDER}FLOW */
+	uint32_t residual, bidi_residual;
+	uint32_t expdatasn;           /* Data-In PDUs sent (0 if none) */
+	uint32_t snack_tag;           /* 0 unless answering an R-Data SNACK */
+	uint32_t len;                 /* DataSegmentLength: sense + response */
+};
+void pdu_build_scsi_rsp(void *bhs, const struct pdu_scsi_rsp_args *a);
+
+struct pdu_data_in_args {
+	uint32_t lun, itt;
+	uint32_t ttt;                 /* PDU_RESERVED_TAG unless ack */
+	uint32_t datasn, offset, len;
+	bool final, ack;
+	bool has_status;              /* S bit; implies final (RFC 7143) */
+	uint8_t status;               /* written only with has_status */
+	uint8_t residual_flags;       /* DATA_IN_{OVER,UNDER}FLOW, with S only */
+	uint32_t residual;            /* written only with has_status */
+};
+void pdu_build_data_in(void *bhs, const struct pdu_data_in_args *a);
+
+void pdu_build_r2t(void *bhs, uint32_t lun, uint32_t itt, uint32_t ttt,
+		   uint32_t r2tsn, uint32_t offset, uint32_t desired);
+/* Answer to a ping (itt valid, ttt PDU_RESERVED_TAG), a ping of our own
+ * (itt PDU_RESERVED_TAG, ttt valid) or a window update (both reserved). */
+void pdu_build_nop_in(void *bhs, uint32_t lun, uint32_t itt, uint32_t ttt,
+		      uint32_t len);
+void pdu_build_tmf_rsp(void *bhs, uint32_t itt, enum tmf_response response);
+void pdu_build_text_rsp(void *bhs, uint32_t itt, uint32_t ttt, uint32_t len,
+			bool final, bool cont);
+
+struct pdu_login_rsp_args {
+	uint8_t isid[6];
+	uint16_t tsih;                /* host order */
+	uint32_t itt, len;
+	enum login_stage csg, nsg;    /* nsg written only with transit */
+	bool transit, cont;
+	uint8_t status_class, status_detail;
+	uint8_t version_max, version_active;
+};
+void pdu_build_login_rsp(void *bhs, const struct pdu_login_rsp_args *a);
+void pdu_build_logout_rsp(void *bhs, uint32_t itt,
+			  enum logout_response response, uint16_t time2wait,
+			  uint16_t time2retain);
+/* ITT is PDU_RESERVED_TAG; len covers sense data and event data. */
+void pdu_build_async(void *bhs, uint32_t lun, enum async_event event,
+		     uint8_t vcode, uint16_t param1, uint16_t param2,
+		     uint16_t param3, uint32_t len);
+/* ITT is PDU_RESERVED_TAG; the data segment (len >= 48) carries the
+ * rejected header. datasn is the DataSN/R2TSN for a SNACK reject, else 0. */
+void pdu_build_reject(void *bhs, enum reject_reason reason, uint32_t datasn,
+		      uint32_t len);
+/* Sets StatSN, ExpCmdSN and MaxCmdSN (bytes 24-35 on every target PDU). */
+void pdu_stamp_statsn(void *bhs, uint32_t statsn, uint32_t expcmdsn,
+		      uint32_t maxcmdsn);
+
 /* ---- validating what a peer sent ---------------------------------------
  * pdu_check_target_pdu() is the initiator's gate for every received BHS:
  * it checks the opcode, the flags and the fields the peer controls that can
  * be judged without session state, and the segment lengths against our
  * limits. Session-state checks (ITT known, DataSN in order, offsets within
- * the task) are the caller's. Returns 0, or -EPROTO with *why set to a
- * static string naming the defect.
+ * the task) are the caller's. Returns 0, or -EPROTO with *why (if why is
+ * not NULL) set to a static string naming the defect.
+ *
+ * What is judged: the opcode is one of the direction's; login-phase PDUs
+ * only during login and never after; the F bit where the RFC fixes it to 1;
+ * the C/F and T/C combinations; no AHS except on a SCSI Command; the
+ * DataSegmentLength against lim->max_recv_dsl, and 0 where the PDU has no
+ * data segment (TMF, Logout, R2T, SNACK); the reserved ITT 0xffffffff where
+ * the RFC requires it (Async, Reject, Status/DataACK SNACK) and its absence
+ * where a task is named; code values (task attribute, TMF function and
+ * response, logout reason and response, SNACK type, async event, reject
+ * reason, SCSI response, login stages and status class). Reserved bits and
+ * fields are NOT judged: RFC 7143 section 11 requires a receiver to ignore
+ * them (that includes bit 6 of byte 0 where it is not the I bit).
+ * lim must not be NULL.
  */
 struct pdu_limits {
 	uint32_t max_recv_dsl;        /* our MaxRecvDataSegmentLength */
@@ -452,7 +565,10 @@ int pdu_check_initiator_pdu(const void *bhs, const struct pdu_limits *lim,
 
 /* Walks the AHS segment: returns 0 and fills the extended-CDB bytes
  * (appended to the 16 in the BHS by the caller) and the bidi read length
- * when present; -EPROTO if an AHS runs past ahs_len or is malformed. */
+ * when present; -EPROTO if an AHS runs past ahs_len or is malformed
+ * (ahs_len not a multiple of 4, an AHSLength too short or too long for its
+ * type, an unknown AHS type, the same type twice). out is cleared first;
+ * ahs stays borrowed (out->ext_cdb points into it). */
 struct pdu_ahs_info {
 	const uint8_t *ext_cdb;       /* points into ahs, or NULL */
 	size_t ext_cdb_len;
@@ -462,7 +578,8 @@ struct pdu_ahs_info {
 int pdu_parse_ahs(const uint8_t *ahs, size_t ahs_len, struct pdu_ahs_info *out,
 		  const char **why);
 
-/* Static names for logs. */
+/* Static names for logs; never NULL ("unknown" for values without one).
+ * pdu_opcode_name() takes byte 0 as is (the immediate bit is ignored). */
 const char *pdu_opcode_name(unsigned opcode);
 const char *pdu_reject_reason_name(unsigned reason);
 const char *pdu_tmf_response_name(unsigned response);

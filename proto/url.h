@@ -66,8 +66,9 @@ struct url_iscsi {
 
 /*
  * Validates an iSCSI name of len bytes and writes its normalized form
- * (ASCII lowercase, NUL-terminated) into out, which may alias s only if it
- * is the same pointer. Returns 0, or -EINVAL with *why set.
+ * (ASCII lowercase, NUL-terminated) into out; out may be s itself but
+ * must not otherwise overlap it. Returns 0, or -EINVAL with *why set (out
+ * then holds an empty string).
  */
 int url_name_normalize(const char *s, size_t len, char out[URL_NAME_MAX + 1],
 		       const char **why);

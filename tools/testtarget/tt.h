@@ -99,11 +99,12 @@ struct tt_config {
 	bool chap_discovery;          /* require CHAP for discovery too */
 	unsigned chap_algs;           /* bitmask of 1 << enum chap_alg */
 	const char *pidfile, *portfile, *ctl_path, *fault_script;
-	const char *redirect;         /* "addr:port" or NULL */
+	const char *redirect;         /* "addr:port" or NULL, owned */
 	bool redirect_permanent;
 	uint32_t nop_interval_ms;     /* unsolicited NOP-In pings, 0 = off */
 	bool fast;
 	int verbose;
+	char *files[8];               /* config file texts, owned */
 };
 
 /* A negotiated connection + session parameter set. */

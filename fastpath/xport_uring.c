@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The io_uring transport: sendmsg/recvmsg SQEs on fixed files, submitted in
+ * one io_uring_enter() per reactor turn together with the wait for
+ * completions, so a turn that sends commands and receives responses costs
+ * one system call. Wake-ups from other threads arrive as a completed read
+ * on an eventfd.
+ */
+#include "fastpath/xport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#ifdef MCSI_HAVE_URING
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+enum { UR_SEND = 1, UR_RECV = 2, UR_WAKE = 3, UR_TAGS = 3 };
+
+struct xport_uring {
+	struct xport base;
+	struct io_uring ring;
+	int evfd;
+	uint64_t evbuf;
+	bool ev_armed;
+	unsigned nfixed;
+	uint8_t *fixed_used;          /* nfixed flags */
+};
+
+static struct xport_uring *ur_of(struct xport *x)
+{
+	return (struct xport_uring *)x;
+}
+
+static struct io_uring_sqe *ur_sqe(struct xport_uring *u)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {
+		/* Ring full: hand the queued SQEs over and retry. */
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	return sqe;
+}
+
+static int ur_create(const struct xport_cfg *cfg, struct xport **out)
+{
+	struct xport_uring *u = calloc(1, sizeof(*u));
+	unsigned depth = cfg && cfg->depth ? cfg->depth : 8;
+	unsigned entries = 4;
+	int rc;
+
+	if (!u)
+		return -ENOMEM;
+	while (entries < depth * 2 + 4)
+		entries <<= 1;
+	rc = io_uring_queue_init(entries, &u->ring, 0);
+	if (rc < 0) {
+		free(u);
+		return rc;
+	}
+	struct io_uring_probe *p = io_uring_get_probe_ring(&u->ring);
+	if (!p || !io_uring_opcode_supported(p, IORING_OP_SENDMSG) ||
+	    !io_uring_opcode_supported(p, IORING_OP_RECVMSG) ||
+	    !io_uring_opcode_supported(p, IORING_OP_ASYNC_CANCEL)) {
+		if (p)
+			io_uring_free_probe(p);
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return -ENOSYS;
+	}
+	io_uring_free_probe(p);
+	u->evfd = eventfd(0, EFD_CLOEXEC);
+	if (u->evfd < 0) {
+		rc = -errno;
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return rc;
+	}
+	/* Fixed files save the per-SQE file lookup; optional. */
+	u->nfixed = depth + 1;
+	u->fixed_used = calloc(u->nfixed, 1);
+	if (!u->fixed_used ||
+	    io_uring_register_files_sparse(&u->ring, u->nfixed) < 0)
+		u->nfixed = 0;
+	u->base.ops = &xport_uring_ops;
+	*out = &u->base;
+	return 0;
+}
+
+static void ur_destroy(struct xport *x)
+{
+	struct xport_uring *u = ur_of(x);
+
+	io_uring_queue_exit(&u->ring);
+	close(u->evfd);
+	free(u->fixed_used);
+	free(u);
+}
+
+static int ur_attach(struct xport *x, struct xport_conn *xc)
+{
+	struct xport_uring *u = ur_of(x);
+
+	xc->send_busy = xc->recv_busy = false;
+	xc->detaching = false;
+	xc->fixed = -1;
+	for (unsigned i = 0; i < u->nfixed; i++) {
+		if (u->fixed_used[i])
+			continue;
+		if (io_uring_register_files_update(&u->ring, i, &xc->fd, 1) == 1) {
+			u->fixed_used[i] = 1;
+			xc->fixed = (int)i;
+		}
+		break;
+	}
+	return 0;
+}
+
+static void ur_prep(struct xport_conn *xc, struct io_uring_sqe *sqe)
+{
+	if (xc->fixed >= 0) {
+		sqe->fd = xc->fixed;
+		io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
+	}
+}
+
+static void ur_complete(struct xport_uring *u, uint64_t data, int res)
+{
+	struct xport_conn *xc = (struct xport_conn *)(uintptr_t)(data & ~(uint64_t)UR_TAGS);
+
+	switch (data & UR_TAGS) {
+	case UR_WAKE:
+		u->ev_armed = false;
+		break;
+	case UR_SEND:
+		xc->send_busy = false;
+		if (!xc->detaching)
+			xc->on_send(xc, res);
+		break;
+	case UR_RECV:
+		xc->recv_busy = false;
+		if (!xc->detaching)
+			xc->on_recv(xc, res);
+		break;
+	default:                       /* cancel results */
+		break;
+	}
+}
+
+static void ur_detach(struct xport *x, struct xport_conn *xc)
+{
+	struct xport_uring *u = ur_of(x);
+
+	xc->detaching = true;
+	for (int tag = UR_SEND; tag <= UR_RECV; tag++) {
+		bool busy = tag == UR_SEND ? xc->send_busy : xc->recv_busy;
+		struct io_uring_sqe *sqe;
+		if (!busy || !(sqe = ur_sqe(u)))
+			continue;
+		io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)xc | (uint64_t)tag, 0);
+		io_uring_sqe_set_data64(sqe, 0);
+	}
+	/* Wait for the cancelled operations; other connections' completions
+	 * met on the way are dispatched as usual. */
+	while (xc->send_busy || xc->recv_busy) {
+		struct io_uring_cqe *cqe;
+		if (io_uring_submit_and_wait(&u->ring, 1) < 0 &&
+		    io_uring_peek_cqe(&u->ring, &cqe) != 0)
+			break;
+		while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+			uint64_t data = io_uring_cqe_get_data64(cqe);
+			int res = cqe->res;
+			io_uring_cqe_seen(&u->ring, cqe);
+			ur_complete(u, data, res);
+		}
+	}
+	if (xc->fixed >= 0) {
+		int minus1 = -1;
+		io_uring_register_files_update(&u->ring, (unsigned)xc->fixed, &minus1, 1);
+		u->fixed_used[xc->fixed] = 0;
+		xc->fixed = -1;
+	}
+}
+
+static int ur_send(struct xport *x, struct xport_conn *xc,
+		   const struct iovec *iov, int cnt)
+{
+	struct io_uring_sqe *sqe;
+
+	if (xc->send_busy)
+		return -EBUSY;
+	if (!(sqe = ur_sqe(ur_of(x))))
+		return -EAGAIN;
+	xc->smsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
+				    .msg_iovlen = (size_t)cnt };
+	io_uring_prep_sendmsg(sqe, xc->fd, &xc->smsg, MSG_NOSIGNAL);
+	ur_prep(xc, sqe);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)xc | UR_SEND);
+	xc->send_busy = true;
+	xc->sends++;
+	return 0;
+}
+
+static int ur_recv(struct xport *x, struct xport_conn *xc,
+		   const struct iovec *iov, int cnt)
+{
+	struct io_uring_sqe *sqe;
+
+	if (xc->recv_busy)
+		return -EBUSY;
+	if (!(sqe = ur_sqe(ur_of(x))))
+		return -EAGAIN;
+	xc->rmsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
+				    .msg_iovlen = (size_t)cnt };
+	io_uring_prep_recvmsg(sqe, xc->fd, &xc->rmsg, 0);
+	ur_prep(xc, sqe);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)xc | UR_RECV);
+	xc->recv_busy = true;
+	xc->recvs++;
+	return 0;
+}
+
+static int ur_wait(struct xport *x, int timeout_ms)
+{
+	struct xport_uring *u = ur_of(x);
+	struct io_uring_cqe *cqe;
+	int rc, n = 0;
+
+	if (!u->ev_armed) {
+		struct io_uring_sqe *sqe = ur_sqe(u);
+		if (sqe) {
+			io_uring_prep_read(sqe, u->evfd, &u->evbuf, sizeof(u->evbuf), 0);
+			io_uring_sqe_set_data64(sqe, UR_WAKE);
+			u->ev_armed = true;
+		}
+	}
+	if (io_uring_peek_cqe(&u->ring, &cqe) == 0 || timeout_ms == 0) {
+		rc = io_uring_submit(&u->ring);
+	} else if (timeout_ms < 0) {
+		rc = io_uring_submit_and_wait(&u->ring, 1);
+	} else {
+		struct __kernel_timespec ts = {
+			.tv_sec = timeout_ms / 1000,
+			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+		};
+		rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+	}
+	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
+		return rc;
+	/* One CQE at a time: a callback may detach a connection, which
+	 * consumes that connection's remaining CQEs itself. */
+	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+		uint64_t data = io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		if (data != 0)
+			n++;
+		ur_complete(u, data, res);
+	}
+	return n;
+}
+
+static int ur_flush(struct xport *x)
+{
+	struct xport_uring *u = ur_of(x);
+
+	if (io_uring_sq_ready(&u->ring) == 0)
+		return 0;
+	int rc = io_uring_submit(&u->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static int ur_wake(struct xport *x)
+{
+	uint64_t one = 1;
+
+	return write(ur_of(x)->evfd, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
+static int ur_pollfd(struct xport *x)
+{
+	return ur_of(x)->ring.ring_fd;
+}
+
+const struct xport_ops xport_uring_ops = {
+	.name = "io_uring",
+	.create = ur_create,
+	.destroy = ur_destroy,
+	.attach = ur_attach,
+	.detach = ur_detach,
+	.send = ur_send,
+	.recv = ur_recv,
+	.wait = ur_wait,
+	.flush = ur_flush,
+	.wake = ur_wake,
+	.pollfd = ur_pollfd,
+};
+
+#else /* !MCSI_HAVE_URING */
+
+static int ur_create(const struct xport_cfg *cfg, struct xport **out)
+{
+	(void)cfg;
+	(void)out;
+	return -ENOSYS;
+}
+
+const struct xport_ops xport_uring_ops = {
+	.name = "io_uring",
+	.create = ur_create,
+};
+
+#endif

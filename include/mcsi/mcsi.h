@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcsi: a userspace iSCSI initiator (RFC 7143). The public API.
+ *
+ * A session (opaque mcsi_session) is one iSCSI session to one target. I/O
+ * is asynchronous at the core: the caller owns a struct mcsi_cmd, fills it
+ * (mcsi_prep_*()), submits it, and gets it back through its done callback
+ * with the outcome in cmd->res. The blocking calls (mcsi_read() ...) are a
+ * thin layer over the same path.
+ *
+ * Who runs the callbacks: with opts.queues >= 1 (the default) mcsi runs
+ * that many reactor threads, each owning its connections, and callbacks run
+ * on them: keep them short; submitting from a callback is allowed. With
+ * opts.queues == 0 nothing runs in the background: the application polls
+ * mcsi_get_fd() for mcsi_which_events() (or waits mcsi_next_timeout() ms)
+ * and calls mcsi_service(), which runs the callbacks in its thread, like
+ * libiscsi's event-loop API.
+ *
+ * Errors: every function returns 0 (or a count) or a negative errno. For a
+ * command, the transport outcome is cmd->res.err, and the iSCSI and SCSI
+ * outcome are the separate fields of struct mcsi_result:
+ *   0            SCSI status GOOD
+ *   -EIO         the target answered with another status (res.status,
+ *                sense in res.sense), or iSCSI response "target failure"
+ *   -ETIMEDOUT   no answer within the command timeout; the task was aborted
+ *   -ECANCELED   aborted by a task management function or by mcsi_close()
+ *   -ECONNRESET  the connection carrying the command was lost
+ *   -EPROTO      the target broke the protocol; its connection was closed
+ *                (mcsi_last_error() names the defect)
+ *   -ENOTCONN    the session is not (or no longer) logged in
+ *   -EINVAL      the command is malformed (checked at submission)
+ *   -EOPNOTSUPP  the target rejected the command as unsupported
+ * Data buffers are never copied: they stay borrowed from submission until
+ * the done callback, for writes as for reads.
+ */
+#ifndef MCSI_MCSI_H
+#define MCSI_MCSI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "mcsi/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mcsi_session mcsi_session;
+struct mcsi_cmd;
+
+/* ---- events ------------------------------------------------------------ */
+
+enum mcsi_event_type {
+	MCSI_EV_SCSI_EVENT = 1,     /* target's asynchronous SCSI event (sense) */
+	MCSI_EV_LOGOUT_REQUESTED,   /* target asks for a logout within param s */
+	MCSI_EV_CONN_DROP,          /* target will drop a connection */
+	MCSI_EV_SESSION_DROP,       /* target will drop the whole session */
+	MCSI_EV_RENEGOTIATE,        /* target asks for parameter renegotiation */
+	MCSI_EV_CONN_FAILED,        /* a connection was closed: err, reason */
+	MCSI_EV_REJECT,             /* target rejected a PDU: code = reason */
+};
+
+struct mcsi_event {
+	enum mcsi_event_type type;
+	uint16_t cid;               /* connection concerned */
+	uint32_t lun;
+	int err;                    /* MCSI_EV_CONN_FAILED: -errno */
+	unsigned code;              /* reject reason, async vendor code */
+	unsigned param[3];          /* async parameters (time2wait, ...) */
+	const char *reason;         /* static text or NULL */
+	const uint8_t *sense;       /* MCSI_EV_SCSI_EVENT: borrowed */
+	size_t sense_len;
+};
+
+/* Called on a reactor thread (or in mcsi_service()). ev is borrowed for
+ * the call. */
+typedef void (*mcsi_event_fn)(mcsi_session *s, const struct mcsi_event *ev,
+			      void *priv);
+/* level: 3 error, 4 warning, 6 info, 7 debug (syslog numbers). msg has no
+ * newline; every peer-supplied string in it is already escaped. */
+typedef void (*mcsi_log_fn)(void *priv, int level, const char *msg);
+
+/* ---- options ----------------------------------------------------------- */
+
+struct mcsi_opts {
+	size_t size;                /* sizeof(struct mcsi_opts) */
+	const char *initiator_name; /* IQN; NULL: iqn.2024-01.org.mcsi:<host> */
+	const char *transport;      /* "io_uring", "epoll", NULL: best */
+	unsigned queues;            /* reactor threads; 0: application-driven */
+	unsigned connections;       /* connections per session (1 until MC/S) */
+	unsigned queue_depth;       /* commands in flight per queue (128) */
+	unsigned cmd_timeout_ms;    /* per command (30000); 0: none */
+	unsigned nop_interval_ms;   /* idle time before a NOP-Out ping (5000); 0: off */
+	unsigned nop_timeout_ms;    /* ping answer deadline (5000) */
+	unsigned ua_retries;        /* UNIT ATTENTION retries (3) */
+	bool header_digest;         /* ask for CRC32C header digests */
+	bool data_digest;           /* ask for CRC32C data digests */
+	const char *chap_user;      /* CHAP, or NULL for none */
+	const char *chap_secret;
+	const char *chap_target_user;   /* mutual CHAP, or NULL */
+	const char *chap_target_secret;
+	mcsi_event_fn event;
+	void *event_priv;
+	mcsi_log_fn log;            /* NULL: errors and warnings to stderr */
+	void *log_priv;
+};
+
+/* Fills o with the defaults given above. */
+MCSI_API void mcsi_opts_init(struct mcsi_opts *o);
+
+/* ---- sessions ---------------------------------------------------------- */
+
+/* Logs in to url "iscsi://[user[%password]@]host[:port]/<target-iqn>[/<lun>]"
+ * and starts the data path. opts is borrowed for the call (strings are
+ * copied); NULL means defaults. On success *out is a new session the caller
+ * owns (release with mcsi_close()). Returns 0, -EINVAL (bad URL or options),
+ * -ENOENT (name does not resolve), -ECONNREFUSED, -ETIMEDOUT, -EACCES
+ * (authentication failed), -EPROTO (the target broke the login protocol),
+ * -ENOSYS (no login layer linked in this build), or another -errno. */
+MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
+		       mcsi_session **out);
+
+/* Waits for commands in flight, logs out cleanly and frees the session;
+ * queued commands that never reached the target complete with -ECANCELED.
+ * Must not be called from a callback. Returns 0, or the logout's -errno
+ * (the session is freed either way). NULL is a no-op. */
+MCSI_API int mcsi_close(mcsi_session *s);
+
+/* The LUN given in the URL (0 if none). */
+MCSI_API uint32_t mcsi_default_lun(const mcsi_session *s);
+
+/* The last connection or session error as text ("" if none). The string
+ * stays valid until the next error or mcsi_close(). */
+MCSI_API const char *mcsi_last_error(mcsi_session *s);
+
+/* ---- commands ---------------------------------------------------------- */
+
+#define MCSI_CDB_MAX    32u
+#define MCSI_SENSE_MAX  252u
+
+enum mcsi_dir {
+	MCSI_DIR_NONE = 0, MCSI_DIR_READ = 1, MCSI_DIR_WRITE = 2, MCSI_DIR_BIDI = 3,
+};
+
+/* struct mcsi_result.flags */
+#define MCSI_RES_UNDERFLOW       0x01u   /* fewer bytes than expected */
+#define MCSI_RES_OVERFLOW        0x02u   /* target had more than asked */
+#define MCSI_RES_BIDI_UNDERFLOW  0x04u
+#define MCSI_RES_BIDI_OVERFLOW   0x08u
+
+struct mcsi_result {
+	int err;                    /* see the table at the top */
+	uint8_t response;           /* iSCSI response: 0 completed at target */
+	uint8_t status;             /* SCSI status byte (0 GOOD, 2 CHECK CONDITION) */
+	uint8_t flags;              /* MCSI_RES_* */
+	uint8_t sense_key, asc, ascq;   /* decoded sense, 0 when none */
+	uint16_t sense_len;
+	uint32_t residual;          /* Data-In / Data-Out residual count */
+	uint32_t bidi_residual;     /* read residual of a bidirectional command */
+	uint32_t data_in;           /* bytes of Data-In placed in the buffers */
+	uint8_t sense[MCSI_SENSE_MAX];
+};
+
+typedef void (*mcsi_cmd_fn)(struct mcsi_cmd *cmd, void *priv);
+
+/* struct mcsi_cmd.flags */
+#define MCSI_CMD_NO_UA_RETRY  0x01u     /* return UNIT ATTENTION to the caller */
+
+/* A command, owned by the caller. From mcsi_submit() until its done
+ * callback starts, mcsi owns it (and borrows the iovec arrays and the
+ * buffers they point to): do not touch, move or free any of them. */
+struct mcsi_cmd {
+	uint32_t lun;
+	uint8_t cdb[MCSI_CDB_MAX];  /* more than 16 bytes go in an AHS */
+	uint8_t cdb_len;
+	uint8_t dir;                /* enum mcsi_dir */
+	uint8_t attr;               /* SAM task attribute: 1 SIMPLE (default) */
+	uint8_t flags;              /* MCSI_CMD_* */
+	const struct iovec *iov;    /* write: data out; read: buffers to fill */
+	int iovcnt;
+	uint32_t len;               /* bytes of iov used: the expected length */
+	const struct iovec *bidi_iov;   /* bidirectional: the read buffers */
+	int bidi_iovcnt;
+	uint32_t bidi_len;
+	uint32_t timeout_ms;        /* 0: the session's default */
+	int queue;                  /* reactor to use; -1: the caller's CPU's */
+	mcsi_cmd_fn done;           /* required */
+	void *priv;
+	struct mcsi_result res;     /* valid in and after the done callback */
+	uint64_t internal[6];       /* mcsi's, while submitted */
+};
+
+/* Prepare a command (the whole struct is reset: set done/priv after).
+ * The expected length is the sum of the iovec lengths; nblocks is the
+ * transfer length in the CDB, so iov must hold nblocks * block size bytes.
+ * READ/WRITE(10) are used when the LBA and count fit, else (16). */
+MCSI_API void mcsi_prep_read(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
+			     uint32_t nblocks, const struct iovec *iov, int iovcnt);
+MCSI_API void mcsi_prep_write(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
+			      uint32_t nblocks, const struct iovec *iov, int iovcnt);
+/* SYNCHRONIZE CACHE(10) over the whole LUN. */
+MCSI_API void mcsi_prep_flush(struct mcsi_cmd *c, uint32_t lun);
+/* UNMAP of one extent. param is a caller buffer of 24 bytes that holds the
+ * parameter list until completion (written here); one iovec in iov_store. */
+MCSI_API void mcsi_prep_unmap(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
+			      uint32_t nblocks, uint8_t param[24],
+			      struct iovec *iov_store);
+/* Any CDB (1..32 bytes), data in the given direction. Returns 0 or -EINVAL. */
+MCSI_API int mcsi_prep_cdb(struct mcsi_cmd *c, uint32_t lun, const uint8_t *cdb,
+			   size_t cdb_len, enum mcsi_dir dir,
+			   const struct iovec *iov, int iovcnt);
+
+/* Queues c. Returns 0: done will be called exactly once (possibly before
+ * mcsi_submit() returns, on another thread). Returns -EINVAL (malformed:
+ * no done callback, lengths, direction) or -ENOTCONN (session closing or
+ * failed) without calling done. Any thread. */
+MCSI_API int mcsi_submit(mcsi_session *s, struct mcsi_cmd *c);
+
+/* ---- blocking calls ----------------------------------------------------
+ * Each returns cmd.res.err (0 or -errno, table above) and copies the
+ * result into *res when res is not NULL. They must not be called from a
+ * callback. With opts.queues == 0 they drive mcsi_service() themselves. */
+MCSI_API int mcsi_read(mcsi_session *s, uint32_t lun, uint64_t lba,
+		       uint32_t nblocks, void *buf, size_t len,
+		       struct mcsi_result *res);
+MCSI_API int mcsi_write(mcsi_session *s, uint32_t lun, uint64_t lba,
+			uint32_t nblocks, const void *buf, size_t len,
+			struct mcsi_result *res);
+MCSI_API int mcsi_readv(mcsi_session *s, uint32_t lun, uint64_t lba,
+			uint32_t nblocks, const struct iovec *iov, int iovcnt,
+			struct mcsi_result *res);
+MCSI_API int mcsi_writev(mcsi_session *s, uint32_t lun, uint64_t lba,
+			 uint32_t nblocks, const struct iovec *iov, int iovcnt,
+			 struct mcsi_result *res);
+MCSI_API int mcsi_flush(mcsi_session *s, uint32_t lun, struct mcsi_result *res);
+MCSI_API int mcsi_unmap(mcsi_session *s, uint32_t lun, uint64_t lba,
+			uint32_t nblocks, struct mcsi_result *res);
+/* Raw CDB pass-through; UNIT ATTENTION is returned, not retried. */
+MCSI_API int mcsi_scsi(mcsi_session *s, uint32_t lun, const uint8_t *cdb,
+		       size_t cdb_len, enum mcsi_dir dir, const struct iovec *iov,
+		       int iovcnt, struct mcsi_result *res);
+/* Runs c (prepared by the caller; done and priv are overwritten) and
+ * waits for it. */
+MCSI_API int mcsi_run(mcsi_session *s, struct mcsi_cmd *c);
+/* READ CAPACITY(16): number of blocks and block size. */
+MCSI_API int mcsi_read_capacity(mcsi_session *s, uint32_t lun,
+				uint64_t *blocks, uint32_t *block_size);
+
+/* ---- task management (blocking) ----------------------------------------
+ * Return 0 when the target reports the function complete, -ENOENT (task
+ * or LUN unknown to the target), -EOPNOTSUPP, -EPERM (not authorized),
+ * -ETIMEDOUT, or -ENOTCONN. Aborted commands complete with -ECANCELED. */
+/* cmd must be in flight on s. */
+MCSI_API int mcsi_abort_task(mcsi_session *s, struct mcsi_cmd *cmd);
+MCSI_API int mcsi_abort_task_set(mcsi_session *s, uint32_t lun);
+MCSI_API int mcsi_lun_reset(mcsi_session *s, uint32_t lun);
+MCSI_API int mcsi_target_warm_reset(mcsi_session *s);
+
+/* ---- application event loop (opts.queues == 0) -------------------------
+ * Poll mcsi_get_fd() for mcsi_which_events() with a timeout of
+ * mcsi_next_timeout() ms, then call mcsi_service() (whether or not the fd
+ * was ready). With reactor threads these return -EINVAL. */
+MCSI_API int mcsi_get_fd(mcsi_session *s);
+MCSI_API int mcsi_which_events(mcsi_session *s);      /* POLLIN */
+MCSI_API int mcsi_next_timeout(mcsi_session *s);      /* ms, -1: none */
+/* Moves I/O forward without sleeping and runs due callbacks and timers.
+ * Returns the number of completions, or -errno if the session failed. */
+MCSI_API int mcsi_service(mcsi_session *s);
+
+/* ---- statistics -------------------------------------------------------- */
+
+struct mcsi_stats {
+	uint64_t commands, reads, writes;
+	uint64_t bytes_in, bytes_out;       /* payload */
+	uint64_t pdus_in, pdus_out;
+	uint64_t syscalls_send, syscalls_recv;  /* or SQEs with io_uring */
+	uint64_t r2ts, nops_out, nops_in, retries, timeouts;
+	unsigned connections, queues;
+	const char *transport;              /* static */
+};
+
+/* Sums the counters of every connection (racy but monotonic). */
+MCSI_API int mcsi_get_stats(mcsi_session *s, struct mcsi_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

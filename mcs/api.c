@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: MIT */
+/* The public API (include/mcsi/mcsi.h) over sessions and reactors. */
+#include "mcsi/mcsi.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcs/reactor.h"
+#include "mcs/sess.h"
+
+MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->queues = 1;
+	o->connections = 1;
+	o->queue_depth = 128;
+	o->cmd_timeout_ms = 30000;
+	o->nop_interval_ms = 5000;
+	o->nop_timeout_ms = 5000;
+	o->ua_retries = 3;
+}
+
+/* Stands in until the login layer (mcs/login_io.c) is linked. */
+__attribute__((weak)) int sess_login(const char *url, const struct mcsi_opts *opts,
+				     struct sess_handoff *h, uint32_t *lun)
+{
+	(void)url;
+	(void)opts;
+	(void)h;
+	(void)lun;
+	return -ENOSYS;
+}
+
+MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
+		       mcsi_session **out)
+{
+	struct mcsi_opts def;
+	struct sess_handoff h;
+	uint32_t lun = 0;
+	int rc;
+
+	if (!url || !out)
+		return -EINVAL;
+	if (!opts) {
+		mcsi_opts_init(&def);
+		opts = &def;
+	}
+	if (opts->size != sizeof(*opts) || opts->connections > 1)
+		return -EINVAL;
+	memset(&h, 0, sizeof(h));
+	h.fd = -1;
+	if ((rc = sess_login(url, opts, &h, &lun)) < 0)
+		return rc;
+	struct sess_cfg cfg = {
+		.queues = opts->queues,
+		.queue_depth = opts->queue_depth,
+		.cmd_timeout_ms = opts->cmd_timeout_ms,
+		.nop_interval_ms = opts->nop_interval_ms,
+		.nop_timeout_ms = opts->nop_timeout_ms,
+		.ua_retries = opts->ua_retries,
+		.transport = opts->transport,
+		.event = opts->event, .event_priv = opts->event_priv,
+		.log = opts->log, .log_priv = opts->log_priv,
+		.default_lun = lun,
+	};
+	return sess_create(&h, &cfg, out);
+}
+
+MCSI_API int mcsi_close(mcsi_session *s)
+{
+	int rc;
+
+	if (!s)
+		return 0;
+	rc = sess_logout(s);
+	sess_destroy(s);
+	return rc == -EALREADY ? 0 : rc;
+}
+
+MCSI_API uint32_t mcsi_default_lun(const mcsi_session *s)
+{
+	return s->cfg.default_lun;
+}
+
+MCSI_API const char *mcsi_last_error(mcsi_session *s)
+{
+	return s->err;
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static uint32_t iov_total(const struct iovec *iov, int cnt)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static void put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static void prep_rw(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
+		    uint32_t nblocks, const struct iovec *iov, int iovcnt,
+		    bool write)
+{
+	memset(c, 0, sizeof(*c));
+	c->lun = lun;
+	c->attr = 1;
+	c->queue = -1;
+	c->iov = iov;
+	c->iovcnt = iovcnt;
+	c->len = iov_total(iov, iovcnt);
+	c->dir = write ? MCSI_DIR_WRITE : MCSI_DIR_READ;
+	if (lba <= UINT32_MAX && nblocks <= 0xffffu) {
+		c->cdb[0] = write ? 0x2a : 0x28;          /* READ/WRITE(10) */
+		put_be(c->cdb + 2, lba, 4);
+		put_be(c->cdb + 7, nblocks, 2);
+		c->cdb_len = 10;
+	} else {
+		c->cdb[0] = write ? 0x8a : 0x88;          /* READ/WRITE(16) */
+		put_be(c->cdb + 2, lba, 8);
+		put_be(c->cdb + 10, nblocks, 4);
+		c->cdb_len = 16;
+	}
+}
+
+MCSI_API void mcsi_prep_read(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
+			     uint32_t nblocks, const struct iovec *iov, int iovcnt)
+{
+	prep_rw(c, lun, lba, nblocks, iov, iovcnt, false);
+}
+
+MCSI_API void mcsi_prep_write(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
+			      uint32_t nblocks, const struct iovec *iov, int iovcnt)
+{
+	prep_rw(c, lun, lba, nblocks, iov, iovcnt, true);
+}
+
+MCSI_API void mcsi_prep_flush(struct mcsi_cmd *c, uint32_t lun)
+{
+	memset(c, 0, sizeof(*c));
+	c->lun = lun;
+	c->attr = 1;
+	c->queue = -1;
+	c->cdb[0] = 0x35;                                 /* SYNCHRONIZE CACHE(10) */
+	c->cdb_len = 10;
+	c->dir = MCSI_DIR_NONE;
+}
+
+MCSI_API void mcsi_prep_unmap(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
+			      uint32_t nblocks, uint8_t param[24],
+			      struct iovec *iov_store)
+{
+	memset(c, 0, sizeof(*c));
+	memset(param, 0, 24);
+	put_be(param, 22, 2);                 /* UNMAP data length */
+	put_be(param + 2, 16, 2);             /* block descriptor data length */
+	put_be(param + 8, lba, 8);
+	put_be(param + 16, nblocks, 4);
+	*iov_store = (struct iovec){ param, 24 };
+	c->lun = lun;
+	c->attr = 1;
+	c->queue = -1;
+	c->cdb[0] = 0x42;                                 /* UNMAP */
+	put_be(c->cdb + 7, 24, 2);
+	c->cdb_len = 10;
+	c->dir = MCSI_DIR_WRITE;
+	c->iov = iov_store;
+	c->iovcnt = 1;
+	c->len = 24;
+}
+
+MCSI_API int mcsi_prep_cdb(struct mcsi_cmd *c, uint32_t lun, const uint8_t *cdb,
+			   size_t cdb_len, enum mcsi_dir dir,
+			   const struct iovec *iov, int iovcnt)
+{
+	if (!cdb || cdb_len == 0 || cdb_len > MCSI_CDB_MAX || dir > MCSI_DIR_WRITE)
+		return -EINVAL;
+	memset(c, 0, sizeof(*c));
+	c->lun = lun;
+	c->attr = 1;
+	c->queue = -1;
+	memcpy(c->cdb, cdb, cdb_len);
+	c->cdb_len = (uint8_t)cdb_len;
+	c->dir = (uint8_t)dir;
+	c->iov = iov;
+	c->iovcnt = iovcnt;
+	c->len = dir == MCSI_DIR_NONE ? 0 : iov_total(iov, iovcnt);
+	c->flags = MCSI_CMD_NO_UA_RETRY;
+	return 0;
+}
+
+static unsigned pick_queue(const mcsi_session *s, const struct mcsi_cmd *c)
+{
+	int cpu;
+
+	if (s->nq == 1)
+		return 0;
+	if (c->queue >= 0)
+		return (unsigned)c->queue % s->nq;
+	cpu = sched_getcpu();
+	return cpu < 0 ? 0 : (unsigned)cpu % s->nq;
+}
+
+MCSI_API int mcsi_submit(mcsi_session *s, struct mcsi_cmd *c)
+{
+	if (!s || !c || !c->done)
+		return -EINVAL;
+	if (atomic_load_explicit(&s->state, memory_order_acquire) != SESS_LIVE)
+		return -ENOTCONN;
+	memset(c->internal, 0, sizeof(c->internal));
+	memset(&c->res, 0, sizeof(c->res));
+	atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
+	reactor_submit(s->q[pick_queue(s, c)], c);
+	return 0;
+}
+
+MCSI_API int mcsi_run(mcsi_session *s, struct mcsi_cmd *c)
+{
+	if (!s || !c)
+		return -EINVAL;
+	if (atomic_load(&s->state) != SESS_LIVE)
+		return -ENOTCONN;
+	memset(c->internal, 0, sizeof(c->internal));
+	memset(&c->res, 0, sizeof(c->res));
+	return sess_run_cmd(s, pick_queue(s, c), c);
+}
+
+static int run_copy(mcsi_session *s, struct mcsi_cmd *c, struct mcsi_result *res)
+{
+	int rc = mcsi_run(s, c);
+
+	if (res) {
+		if (rc == c->res.err)
+			*res = c->res;
+		else {
+			memset(res, 0, sizeof(*res));
+			res->err = rc;
+		}
+	}
+	return rc;
+}
+
+MCSI_API int mcsi_readv(mcsi_session *s, uint32_t lun, uint64_t lba,
+			uint32_t nblocks, const struct iovec *iov, int iovcnt,
+			struct mcsi_result *res)
+{
+	struct mcsi_cmd c;
+
+	mcsi_prep_read(&c, lun, lba, nblocks, iov, iovcnt);
+	return run_copy(s, &c, res);
+}
+
+MCSI_API int mcsi_writev(mcsi_session *s, uint32_t lun, uint64_t lba,
+			 uint32_t nblocks, const struct iovec *iov, int iovcnt,
+			 struct mcsi_result *res)
+{
+	struct mcsi_cmd c;
+
+	mcsi_prep_write(&c, lun, lba, nblocks, iov, iovcnt);
+	return run_copy(s, &c, res);
+}
+
+MCSI_API int mcsi_read(mcsi_session *s, uint32_t lun, uint64_t lba,
+		       uint32_t nblocks, void *buf, size_t len,
+		       struct mcsi_result *res)
+{
+	struct iovec v = { buf, len };
+
+	return mcsi_readv(s, lun, lba, nblocks, &v, 1, res);
+}
+
+MCSI_API int mcsi_write(mcsi_session *s, uint32_t lun, uint64_t lba,
+			uint32_t nblocks, const void *buf, size_t len,
+			struct mcsi_result *res)
+{
+	struct iovec v = { (void *)(uintptr_t)buf, len };
+
+	return mcsi_writev(s, lun, lba, nblocks, &v, 1, res);
+}
+
+MCSI_API int mcsi_flush(mcsi_session *s, uint32_t lun, struct mcsi_result *res)
+{
+	struct mcsi_cmd c;
+
+	mcsi_prep_flush(&c, lun);
+	return run_copy(s, &c, res);
+}
+
+MCSI_API int mcsi_unmap(mcsi_session *s, uint32_t lun, uint64_t lba,
+			uint32_t nblocks, struct mcsi_result *res)
+{
+	struct mcsi_cmd c;
+	uint8_t param[24];
+	struct iovec v;
+
+	mcsi_prep_unmap(&c, lun, lba, nblocks, param, &v);
+	return run_copy(s, &c, res);
+}
+
+MCSI_API int mcsi_scsi(mcsi_session *s, uint32_t lun, const uint8_t *cdb,
+		       size_t cdb_len, enum mcsi_dir dir, const struct iovec *iov,
+		       int iovcnt, struct mcsi_result *res)
+{
+	struct mcsi_cmd c;
+	int rc = mcsi_prep_cdb(&c, lun, cdb, cdb_len, dir, iov, iovcnt);
+
+	return rc < 0 ? rc : run_copy(s, &c, res);
+}
+
+MCSI_API int mcsi_read_capacity(mcsi_session *s, uint32_t lun,
+				uint64_t *blocks, uint32_t *block_size)
+{
+	uint8_t cdb[16] = { 0x9e, 0x10 }, buf[32];
+	struct iovec v = { buf, sizeof(buf) };
+	struct mcsi_cmd c;
+	int rc;
+
+	put_be(cdb + 10, sizeof(buf), 4);
+	mcsi_prep_cdb(&c, lun, cdb, sizeof(cdb), MCSI_DIR_READ, &v, 1);
+	c.flags = 0;                          /* retry UNIT ATTENTION */
+	if ((rc = mcsi_run(s, &c)) < 0)
+		return rc;
+	if (c.res.data_in < 12)
+		return -EPROTO;
+	uint64_t last = 0;
+	for (int i = 0; i < 8; i++)
+		last = last << 8 | buf[i];
+	*blocks = last + 1;
+	*block_size = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+		      (uint32_t)buf[10] << 8 | buf[11];
+	return 0;
+}
+
+/* ---- task management ------------------------------------------------------ */
+
+static int run_tmf(mcsi_session *s, enum tmf_function fn, uint32_t lun,
+		   struct mcsi_cmd *ref)
+{
+	struct mcsi_cmd c;
+	unsigned q = 0;
+
+	if (!s)
+		return -EINVAL;
+	if (atomic_load(&s->state) != SESS_LIVE)
+		return -ENOTCONN;
+	memset(&c, 0, sizeof(c));
+	c.lun = lun;
+	if (ref) {
+		/* The abort must run on the reactor that owns the task. */
+		struct task *t = cmd_priv(ref)->task;
+		if (!t)
+			return -ENOENT;
+		q = task_itt_queue(t->itt);
+	}
+	cmd_priv(&c)->op = CMD_OP_TMF;
+	cmd_priv(&c)->arg = (uint32_t)fn;
+	cmd_priv(&c)->ref = ref;
+	return sess_run_cmd(s, q, &c);
+}
+
+MCSI_API int mcsi_abort_task(mcsi_session *s, struct mcsi_cmd *cmd)
+{
+	return cmd ? run_tmf(s, TMF_ABORT_TASK, cmd->lun, cmd) : -EINVAL;
+}
+
+MCSI_API int mcsi_abort_task_set(mcsi_session *s, uint32_t lun)
+{
+	return run_tmf(s, TMF_ABORT_TASK_SET, lun, NULL);
+}
+
+MCSI_API int mcsi_lun_reset(mcsi_session *s, uint32_t lun)
+{
+	return run_tmf(s, TMF_LUN_RESET, lun, NULL);
+}
+
+MCSI_API int mcsi_target_warm_reset(mcsi_session *s)
+{
+	return run_tmf(s, TMF_TARGET_WARM_RESET, 0, NULL);
+}
+
+/* ---- application event loop --------------------------------------------- */
+
+MCSI_API int mcsi_get_fd(mcsi_session *s)
+{
+	return s->threaded ? -EINVAL : xport_pollfd(s->q[0]->x);
+}
+
+MCSI_API int mcsi_which_events(mcsi_session *s)
+{
+	return s->threaded ? -EINVAL : POLLIN;
+}
+
+MCSI_API int mcsi_next_timeout(mcsi_session *s)
+{
+	return s->threaded ? -EINVAL : reactor_next_timeout(s->q[0]);
+}
+
+MCSI_API int mcsi_service(mcsi_session *s)
+{
+	struct reactor *r;
+	int rc;
+
+	if (s->threaded)
+		return -EINVAL;
+	r = s->q[0];
+	rc = reactor_turn(r, 0);
+	xport_flush(r->x);
+	/* The application sleeps in its own poll() now: the next
+	 * submission must make the fd readable. */
+	atomic_store(&r->sleeping, true);
+	if (rc >= 0 && atomic_load(&s->state) == SESS_FAILED)
+		return r->completions ? rc : -ENOTCONN;
+	return rc;
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+MCSI_API int mcsi_get_stats(mcsi_session *s, struct mcsi_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->queues = s->nq;
+	for (unsigned q = 0; q < s->nq; q++) {
+		struct reactor *r = s->q[q];
+		st->transport = xport_name(r->x);
+		for (unsigned i = 0; i < r->nconns; i++) {
+			const struct conn *c = r->conns[i];
+			st->connections++;
+			st->commands += c->st.commands;
+			st->reads += c->st.reads;
+			st->writes += c->st.writes;
+			st->bytes_in += c->st.bytes_in;
+			st->bytes_out += c->st.bytes_out;
+			st->pdus_in += c->st.pdus_in;
+			st->pdus_out += c->st.pdus_out;
+			st->r2ts += c->st.r2ts;
+			st->nops_out += c->st.nops_out;
+			st->nops_in += c->st.nops_in;
+			st->retries += c->st.retries;
+			st->timeouts += c->st.timeouts;
+			st->syscalls_send += c->xc.sends;
+			st->syscalls_recv += c->xc.recvs;
+		}
+	}
+	return 0;
+}

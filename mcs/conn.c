@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* Connection life cycle and failure. */
+#include "mcs/conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mcs/reactor.h"
+
+#define HDR_BUF ((SEG_HDR_MAX + 63u) & ~63u)
+
+int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
+	      const struct sess_handoff *h)
+{
+	int rc, fl;
+
+	memset(c, 0, sizeof(*c));
+	c->sess = s;
+	c->r = r;
+	c->params = h->params;
+	c->cid = h->cid;
+	c->fd = h->fd;
+	c->exp_statsn = h->expstatsn;
+	snprintf(c->peer, sizeof(c->peer), "%s", h->peer[0] ? h->peer : "target");
+	c->cmdq_tail = &c->cmdq;
+	c->ctlq_tail = &c->ctlq;
+	c->doutq_tail = &c->doutq;
+	c->xc.fd = -1;
+	c->xc.on_send = conn_tx_sent;
+	c->xc.on_recv = conn_rx_done;
+	if (c->params.max_recv_dsl < 512 || c->params.max_recv_dsl > PDU_MAX_DSL ||
+	    c->params.max_xmit_dsl < 512 || c->params.max_xmit_dsl > PDU_MAX_DSL) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	c->rx_hdr = aligned_alloc(64, 2 * HDR_BUF);
+	c->scratch = malloc(c->params.max_recv_dsl);
+	c->slots = aligned_alloc(64, ((CONN_TX_SLOTS * sizeof(struct tx_slot)) + 63u) & ~(size_t)63u);
+	if (!c->rx_hdr || !c->scratch || !c->slots) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memset(c->slots, 0, CONN_TX_SLOTS * sizeof(struct tx_slot));
+	c->scratch_iov = (struct iovec){ c->scratch, c->params.max_recv_dsl };
+	seg_rx_init(&c->rx, &conn_rx_ops, c, c->rx_hdr, c->rx_hdr + HDR_BUF,
+		    c->params.header_digest, c->params.data_digest);
+	/* epoll needs a non-blocking socket; io_uring does not mind. */
+	fl = fcntl(c->fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	c->xc.fd = c->fd;
+	if ((rc = reactor_add_conn(r, c)) < 0)
+		goto fail;
+	if ((rc = xport_attach(r->x, &c->xc)) < 0) {
+		reactor_remove_conn(r, c);
+		goto fail;
+	}
+	c->last_rx_ns = r->now ? r->now : sess_now_ns();
+	conn_rx_post(c);
+	return 0;
+fail:
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->rx_hdr);
+	free(c->scratch);
+	free(c->slots);
+	c->rx_hdr = c->scratch = NULL;
+	c->slots = NULL;
+	c->state = CONN_FAILED;
+	return rc;
+}
+
+static void conn_close_socket(struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	xport_detach(c->r->x, &c->xc);
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Fails every task with allegiance to c. */
+static void conn_fail_tasks(struct conn *c, int err)
+{
+	struct task_table *tt = &c->r->tt;
+
+	for (uint32_t i = 0; i < tt->n; i++) {
+		struct task *t = &tt->tasks[i];
+		if (t->state == TASK_FREE || t->state == TASK_DONE || t->conn != c)
+			continue;
+		t->retry = false;
+		if (t->kind == TASK_SCSI)
+			t->cmd->res.err = err;
+		reactor_finish(c->r, t, err);
+	}
+	c->ping = NULL;
+}
+
+void conn_fini(struct conn *c)
+{
+	if (!c->slots)
+		return;
+	conn_close_socket(c);
+	conn_tx_release_all(c);
+	conn_fail_tasks(c, -ECANCELED);
+	reactor_remove_conn(c->r, c);
+	if (c->r->x->ops == &xport_fake_ops)
+		xport_fake_release(&c->xc);
+	free(c->rx_hdr);
+	free(c->scratch);
+	free(c->slots);
+	c->rx_hdr = c->scratch = NULL;
+	c->slots = NULL;
+}
+
+void conn_fail(struct conn *c, int err, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	if (c->state == CONN_FAILED || c->state == CONN_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	c->state = CONN_FAILED;
+	c->fail_err = err;
+	sess_error(c->sess, "%s: connection %u closed: %s", c->peer, c->cid, reason);
+	conn_close_socket(c);
+	conn_tx_release_all(c);
+	conn_fail_tasks(c, err);
+	struct mcsi_event ev = {
+		.type = MCSI_EV_CONN_FAILED, .cid = c->cid, .err = err,
+		.reason = reason,
+	};
+	sess_event(c->sess, &ev);
+	/* ERL 0: without a working connection the session is gone; session
+	 * reinstatement (issue 6) hooks in here. */
+	bool any = false;
+	for (unsigned q = 0; q < c->sess->nq; q++)
+		for (unsigned i = 0; c->sess->q[q] && i < c->sess->q[q]->nconns; i++)
+			any |= conn_usable(c->sess->q[q]->conns[i]);
+	if (!any) {
+		int live = SESS_LIVE;
+		if (!atomic_compare_exchange_strong(&c->sess->state, &live, SESS_FAILED)) {
+			int closing = SESS_CLOSING;
+			atomic_compare_exchange_strong(&c->sess->state, &closing, SESS_FAILED);
+		}
+	}
+}
+
+void conn_closed(struct conn *c)
+{
+	c->state = CONN_CLOSED;
+	conn_close_socket(c);
+	conn_tx_release_all(c);
+	conn_fail_tasks(c, -ECANCELED);
+}

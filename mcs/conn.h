@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One connection of a session in full feature phase: its socket behind a
+ * transport, the receive stream (segment cursor) and the transmit ring of
+ * PDU headers, StatSN/ExpStatSN, and the queues of tasks that wait for the
+ * window or have Data-Out to send. A connection belongs to one reactor and
+ * is only touched by that reactor's thread. Every PDU of a task goes out
+ * on the task's connection (allegiance).
+ *
+ * Any malformed target PDU closes the connection with conn_fail(), which
+ * names the peer and the defect and fails the connection's tasks; the
+ * session decides about recovery (ERL 0 today: the session fails).
+ */
+#ifndef MCSI_MCS_CONN_H
+#define MCSI_MCS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fastpath/seg.h"
+#include "fastpath/xport.h"
+#include "mcs/sess.h"
+#include "mcs/task.h"
+
+#define CONN_TX_SLOTS    128u    /* PDU headers queued for sending */
+#define CONN_TX_IOV      256     /* iovecs per send system call */
+#define CONN_RX_IOV      64
+#define CONN_SLOT_HDR    320u    /* BHS + extended CDB AHS + digest */
+#define CONN_NOP_REPLIES 8u
+
+struct tx_slot {
+	uint8_t hdr[CONN_SLOT_HDR] __attribute__((aligned(8)));
+	struct seg_tx seg;
+	struct task *task;           /* holds a tx_ref, or NULL */
+};
+
+enum conn_state {
+	CONN_UP = 0,
+	CONN_LOGOUT,                 /* Logout sent */
+	CONN_CLOSED,                 /* logged out */
+	CONN_FAILED,
+};
+
+struct conn_stats {
+	uint64_t commands, reads, writes, bytes_in, bytes_out;
+	uint64_t pdus_in, pdus_out, r2ts, nops_out, nops_in, retries, timeouts;
+};
+
+struct conn {
+	struct mcsi_session *sess;
+	struct reactor *r;
+	struct iscsi_params params;
+	uint16_t cid;
+	int fd;
+	enum conn_state state;
+	char peer[SESS_PEER_MAX];
+	struct xport_conn xc;
+
+	uint32_t exp_statsn;
+
+	/* receive */
+	struct seg_rx rx;
+	struct iovec riov[CONN_RX_IOV];
+	uint8_t *rx_hdr;             /* 2 x SEG_HDR_MAX */
+	uint8_t *scratch;            /* max_recv_dsl: non-payload segments */
+	struct iovec scratch_iov;
+	uint64_t last_rx_ns;
+
+	/* transmit */
+	struct tx_slot *slots;       /* CONN_TX_SLOTS ring */
+	uint32_t tx_head, tx_tail;   /* head: oldest unsent; tail: next free */
+	uint32_t tx_inflight;        /* slots covered by the posted send */
+	struct iovec siov[CONN_TX_IOV];
+	struct task *cmdq, **cmdq_tail;   /* SCSI commands waiting to go */
+	struct task *ctlq, **ctlq_tail;   /* immediate TMF / NOP / logout */
+	struct task *doutq, **doutq_tail; /* tasks with Data-Out to send */
+	struct { uint32_t ttt; uint8_t lun[8]; } nop_reply[CONN_NOP_REPLIES];
+	unsigned nnop_reply;
+
+	/* services */
+	struct task *ping;           /* NOP-Out ping in flight */
+	struct conn_stats st;
+	int fail_err;
+	char why[160];               /* reason text of the last defect */
+};
+
+/* Sets up c over a handed-over socket (ownership of fd passes) on reactor
+ * r and posts the first receive. Returns 0 or -errno. */
+int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
+	      const struct sess_handoff *h);
+/* Detaches the socket, closes it and frees the buffers; tasks must be gone. */
+void conn_fini(struct conn *c);
+
+/* Closes the connection after an error: detaches and closes the socket,
+ * logs "<peer>: <reason>" once, raises MCSI_EV_CONN_FAILED and fails every
+ * task of the connection with err. Safe from any callback of c. */
+void conn_fail(struct conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* After a successful logout: closes the socket without reporting. */
+void conn_closed(struct conn *c);
+
+static inline bool conn_usable(const struct conn *c) { return c->state == CONN_UP; }
+
+/* ---- transmit (conn_tx.c) ----------------------------------------------- */
+
+/* Queues a SCSI task (state QUEUED) for its command PDU. */
+void conn_queue_cmd(struct conn *c, struct task *t);
+/* Queues an immediate control task (TMF, NOP ping, logout). */
+void conn_queue_ctl(struct conn *c, struct task *t);
+/* Puts t on the Data-Out queue if it is not there. */
+void conn_queue_dout(struct conn *c, struct task *t);
+/* Removes t from the Data-Out and command queues. */
+void conn_unqueue(struct conn *c, struct task *t);
+/* Queues the answer to a target NOP-In ping. Returns 0 or -ENOSPC. */
+int conn_queue_nop_reply(struct conn *c, uint32_t ttt, const uint8_t lun[8]);
+/* Builds PDUs for queued work into free slots and posts a send if none is
+ * in flight. */
+void conn_tx_kick(struct conn *c);
+/* Drops a reference a slot held on t, finishing t if it was waiting. */
+void conn_task_unref(struct conn *c, struct task *t);
+/* Drops every queued slot (connection gone). */
+void conn_tx_release_all(struct conn *c);
+/* The transport's send-completion callback for connections. */
+void conn_tx_sent(struct xport_conn *xc, ssize_t res);
+
+static inline struct conn *conn_of_xc(struct xport_conn *xc)
+{
+	return (struct conn *)((char *)xc - offsetof(struct conn, xc));
+}
+
+/* ---- receive (conn_rx.c) ------------------------------------------------- */
+
+extern const struct seg_rx_ops conn_rx_ops;
+/* Posts the next receive. */
+void conn_rx_post(struct conn *c);
+/* The transport's receive-completion callback for connections. */
+void conn_rx_done(struct xport_conn *xc, ssize_t res);
+
+#endif

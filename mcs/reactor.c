@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reactor: takes commands from its inbox, binds each to a task and a
+ * connection, drives the transport, and runs the timers: NOP-Out keepalive
+ * with a dead-peer deadline, and command timeouts that escalate from ABORT
+ * TASK to LUN RESET to dropping the connection.
+ */
+#include "mcs/reactor.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/pdu.h"
+
+#define SCAN_NS     (100u * 1000000ull)
+#define MS_NS       1000000ull
+
+int reactor_create(struct mcsi_session *s, unsigned index, const char *transport,
+		   unsigned depth, struct reactor **out)
+{
+	struct reactor *r = calloc(1, sizeof(*r));
+	struct xport_cfg xcfg = { .depth = REACTOR_MAX_CONNS * 2 + 4 };
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->sess = s;
+	r->index = index;
+	r->scsi_max = depth;
+	r->backlog_tail = &r->backlog;
+	mpsc_init(&r->inbox);
+	if ((rc = task_table_init(&r->tt, depth + REACTOR_CTL_TASKS, index)) < 0 ||
+	    (rc = xport_create(transport, &xcfg, &r->x)) < 0) {
+		task_table_fini(&r->tt);
+		free(r);
+		return rc;
+	}
+	r->now = sess_now_ns();
+	*out = r;
+	return 0;
+}
+
+void reactor_destroy(struct reactor *r)
+{
+	if (!r)
+		return;
+	xport_destroy(r->x);
+	task_table_fini(&r->tt);
+	free(r);
+}
+
+int reactor_add_conn(struct reactor *r, struct conn *c)
+{
+	if (r->nconns >= REACTOR_MAX_CONNS)
+		return -ENOSPC;
+	r->conns[r->nconns++] = c;
+	return 0;
+}
+
+void reactor_remove_conn(struct reactor *r, struct conn *c)
+{
+	for (unsigned i = 0; i < r->nconns; i++) {
+		if (r->conns[i] == c) {
+			r->conns[i] = r->conns[--r->nconns];
+			return;
+		}
+	}
+}
+
+/* Scheduling hook (MC/S): round robin over the usable connections. */
+static struct conn *reactor_pick_conn(struct reactor *r)
+{
+	for (unsigned i = 0; i < r->nconns; i++) {
+		struct conn *c = r->conns[(r->rr + i) % r->nconns];
+		if (conn_usable(c)) {
+			r->rr = (r->rr + i + 1) % r->nconns;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+void reactor_submit(struct reactor *r, struct mcsi_cmd *cmd)
+{
+	mpsc_push(&r->inbox, &cmd_priv(cmd)->node);
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Only the first submitter after the reactor went to sleep pays
+	 * for the wake-up. */
+	if (atomic_load_explicit(&r->sleeping, memory_order_relaxed) &&
+	    atomic_exchange(&r->sleeping, false))
+		xport_wake(r->x);
+}
+
+/* ---- completing ---------------------------------------------------------- */
+
+static void complete_cmd(struct reactor *r, struct mcsi_cmd *cmd, int err)
+{
+	if (err)
+		cmd->res.err = err;
+	atomic_fetch_sub(&r->sess->inflight, 1);
+	r->completions++;
+	cmd->done(cmd, cmd->priv);
+}
+
+void reactor_finish(struct reactor *r, struct task *t, int err)
+{
+	if (t->state == TASK_DONE || t->state == TASK_FREE)
+		return;
+	if (t->conn)
+		conn_unqueue(t->conn, t);
+	t->result = err;
+	t->state = TASK_DONE;
+	if (t->tx_refs == 0)
+		reactor_task_done(r, t);
+}
+
+static void task_reset_for_retry(struct task *t)
+{
+	task_renew_itt(t);
+	t->retry = false;
+	t->nr2t = t->r2t_head = 0;
+	t->exp_r2tsn = t->exp_datasn = t->rx_bytes = 0;
+	t->abort_state = 0;
+	memset(&t->cmd->res, 0, sizeof(t->cmd->res));
+}
+
+void reactor_task_done(struct reactor *r, struct task *t)
+{
+	if (t->kind == TASK_SCSI) {
+		struct mcsi_cmd *cmd = t->cmd;
+		if (t->retry && t->conn && conn_usable(t->conn) &&
+		    atomic_load(&r->sess->state) != SESS_FAILED) {
+			task_reset_for_retry(t);
+			conn_queue_cmd(t->conn, t);
+			return;
+		}
+		int err = t->result;
+		cmd_priv(cmd)->task = NULL;
+		task_free(&r->tt, t);
+		r->scsi_live--;
+		complete_cmd(r, cmd, err);
+		return;
+	}
+	void (*fn)(struct task *, int) = t->ctl_done;
+	int err = t->result;
+	t->state = TASK_FREE;          /* callbacks must not queue it again */
+	if (fn)
+		fn(t, err);
+	t->state = TASK_DONE;
+	task_free(&r->tt, t);
+}
+
+/* ---- control tasks ------------------------------------------------------- */
+
+int reactor_tmf(struct reactor *r, struct conn *c, enum tmf_function fn,
+		uint32_t lun, const struct task *ref,
+		void (*done)(struct task *t, int err), void *priv)
+{
+	struct task *t;
+
+	if (!c || !conn_usable(c))
+		return -ENOTCONN;
+	if (!(t = task_alloc(&r->tt, TASK_TMF)))
+		return -EAGAIN;
+	t->tmf_fn = (uint8_t)fn;
+	t->lun = lun;
+	t->ref_itt = ref ? ref->itt : PDU_RESERVED_TAG;
+	t->ref_cmdsn = ref ? ref->cmdsn : 0;
+	t->ctl_done = done;
+	t->ctl_priv = priv;
+	unsigned ms = r->sess->cfg.cmd_timeout_ms;
+	t->deadline_ns = r->now + (ms && ms < 10000 ? ms : 10000) * MS_NS;
+	conn_queue_ctl(c, t);
+	return 0;
+}
+
+int reactor_logout(struct reactor *r, struct conn *c, enum logout_reason reason,
+		   void (*done)(struct task *t, int err), void *priv)
+{
+	struct task *t;
+
+	if (!c || !conn_usable(c))
+		return -ENOTCONN;
+	if (!(t = task_alloc(&r->tt, TASK_LOGOUT)))
+		return -EAGAIN;
+	t->tmf_fn = (uint8_t)reason;
+	t->ctl_done = done;
+	t->ctl_priv = priv;
+	t->deadline_ns = r->now + 10000 * MS_NS;
+	conn_queue_ctl(c, t);
+	c->state = CONN_LOGOUT;
+	return 0;
+}
+
+/* Ends the SCSI tasks of one LUN (all LUNs when all) after a reset. */
+static void reactor_reset_done(struct reactor *r, struct conn *c, uint32_t lun,
+			       bool all, uint32_t timed_out_itt)
+{
+	for (uint32_t i = 0; i < r->tt.n; i++) {
+		struct task *t = &r->tt.tasks[i];
+		if (t->kind != TASK_SCSI || t->conn != c ||
+		    (t->state != TASK_ACTIVE && t->state != TASK_QUEUED) ||
+		    (!all && t->lun != lun))
+			continue;
+		int err = t->itt == timed_out_itt || t->abort_state ? -ETIMEDOUT : -ECANCELED;
+		t->retry = false;
+		t->cmd->res.err = err;
+		reactor_finish(r, t, err);
+	}
+}
+
+static int tmf_err(const struct task *t, int err)
+{
+	if (err)
+		return err;
+	switch (t->tmf_response) {
+	case TMF_RSP_COMPLETE: return 0;
+	case TMF_RSP_NO_TASK: case TMF_RSP_NO_LUN: return -ENOENT;
+	case TMF_RSP_NOT_SUPPORTED: return -EOPNOTSUPP;
+	case TMF_RSP_AUTH_FAILED: return -EPERM;
+	default: return -EIO;
+	}
+}
+
+/* The escalation after a command timeout: ABORT TASK, then LUN RESET,
+ * then the connection goes. */
+static void timeout_tmf_done(struct task *tmf, int err)
+{
+	struct conn *c = tmf->conn;
+	struct reactor *r = c->r;
+	struct task *t = task_lookup(&r->tt, tmf->ref_itt);
+
+	err = tmf_err(tmf, err);
+	if (tmf->tmf_fn == TMF_ABORT_TASK) {
+		if (!t || t->state != TASK_ACTIVE)
+			return;
+		if (err == 0 || err == -ENOENT) {
+			/* Aborted, or unknown to the target: either way no
+			 * answer will come. */
+			t->retry = false;
+			t->cmd->res.err = -ETIMEDOUT;
+			reactor_finish(r, t, -ETIMEDOUT);
+			return;
+		}
+		t->abort_state = 2;
+		t->deadline_ns = r->now + 10000 * MS_NS;
+		if (reactor_tmf(r, c, TMF_LUN_RESET, t->lun, t, timeout_tmf_done, NULL) < 0)
+			conn_fail(c, -ETIMEDOUT, "cannot escalate a timed-out command to LUN RESET");
+		return;
+	}
+	if (err == 0) {
+		reactor_reset_done(r, c, tmf->lun, false, tmf->ref_itt);
+		return;
+	}
+	conn_fail(c, -ETIMEDOUT, "LUN RESET after a command timeout failed (%d)", err);
+}
+
+static void ping_done(struct task *t, int err)
+{
+	(void)t;
+	(void)err;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+static void reactor_scan(struct reactor *r)
+{
+	struct mcsi_session *s = r->sess;
+	uint64_t now = r->now;
+
+	for (unsigned i = 0; i < r->nconns; i++) {
+		struct conn *c = r->conns[i];
+		if (!conn_usable(c))
+			continue;
+		if (c->ping && now > c->ping->deadline_ns) {
+			conn_fail(c, -ETIMEDOUT, "no answer to a NOP-Out ping within %u ms",
+				  s->cfg.nop_timeout_ms);
+			continue;
+		}
+		if (s->cfg.nop_interval_ms && !c->ping &&
+		    now - c->last_rx_ns >= s->cfg.nop_interval_ms * MS_NS) {
+			struct task *t = task_alloc(&r->tt, TASK_NOP);
+			if (t) {
+				t->ctl_done = ping_done;
+				t->deadline_ns = now + s->cfg.nop_timeout_ms * MS_NS;
+				conn_queue_ctl(c, t);
+				c->ping = t;
+				conn_tx_kick(c);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < r->tt.n; i++) {
+		struct task *t = &r->tt.tasks[i];
+		if (t->state == TASK_FREE || t->state == TASK_DONE ||
+		    !t->deadline_ns || now <= t->deadline_ns)
+			continue;
+		if (t->kind == TASK_TMF || t->kind == TASK_LOGOUT) {
+			reactor_finish(r, t, -ETIMEDOUT);
+			continue;
+		}
+		if (t->kind != TASK_SCSI)
+			continue;
+		if (t->state == TASK_QUEUED) {
+			/* Never sent (window closed): nothing to abort. */
+			t->cmd->res.err = -ETIMEDOUT;
+			reactor_finish(r, t, -ETIMEDOUT);
+			t->conn->st.timeouts++;
+			continue;
+		}
+		if (t->abort_state == 0) {
+			t->abort_state = 1;
+			t->conn->st.timeouts++;
+			t->deadline_ns = 0;    /* the TMF has its own deadline */
+			sess_log(s, 4, "%s: command ITT 0x%08x timed out, aborting",
+				 t->conn->peer, t->itt);
+			if (reactor_tmf(r, t->conn, TMF_ABORT_TASK, t->lun, t,
+					timeout_tmf_done, NULL) < 0)
+				conn_fail(t->conn, -ETIMEDOUT, "cannot abort a timed-out command");
+			else
+				conn_tx_kick(t->conn);
+		}
+	}
+}
+
+int reactor_next_timeout(struct reactor *r)
+{
+	uint64_t now = sess_now_ns();
+
+	if (r->next_scan <= now)
+		return 0;
+	return (int)((r->next_scan - now + MS_NS - 1) / MS_NS);
+}
+
+/* ---- the turn ------------------------------------------------------------ */
+
+static int validate(const struct mcsi_cmd *cmd, uint32_t *wlen, uint32_t *rlen);
+
+static void tmf_api_done(struct task *t, int err)
+{
+	struct mcsi_cmd *cmd = t->ctl_priv;
+
+	cmd->res.err = tmf_err(t, err);
+	if (cmd->res.err == 0 && t->tmf_fn != TMF_ABORT_TASK)
+		reactor_reset_done(t->conn->r, t->conn, t->lun,
+				   t->tmf_fn == TMF_TARGET_WARM_RESET, PDU_RESERVED_TAG);
+	if (cmd->res.err == 0 && t->tmf_fn == TMF_ABORT_TASK) {
+		struct task *ref = task_lookup(&t->conn->r->tt, t->ref_itt);
+		if (ref && ref->state == TASK_ACTIVE) {
+			ref->retry = false;
+			ref->cmd->res.err = -ECANCELED;
+			reactor_finish(t->conn->r, ref, -ECANCELED);
+		}
+	}
+	complete_cmd(t->conn->r, cmd, cmd->res.err);
+}
+
+static void logout_api_done(struct task *t, int err)
+{
+	struct mcsi_cmd *cmd = t->ctl_priv;
+
+	complete_cmd(t->conn->r, cmd, err ? err : (t->tmf_response ? -EIO : 0));
+}
+
+static void start_internal(struct reactor *r, struct mcsi_cmd *cmd)
+{
+	struct cmd_priv *p = cmd_priv(cmd);
+	struct conn *c = r->nconns ? r->conns[0] : NULL;
+	const struct task *ref = NULL;
+	int rc;
+
+	if (p->op == CMD_OP_TMF) {
+		if (p->ref) {
+			struct task *t = cmd_priv(p->ref)->task;
+			if (!t || t->cmd != p->ref || t->state != TASK_ACTIVE) {
+				complete_cmd(r, cmd, -ENOENT);
+				return;
+			}
+			ref = t;
+			c = t->conn;
+		}
+		rc = reactor_tmf(r, c, (enum tmf_function)p->arg, cmd->lun, ref,
+				 tmf_api_done, cmd);
+	} else {
+		rc = -ENOTCONN;
+		for (unsigned i = 0; i < r->nconns && rc == -ENOTCONN; i++)
+			rc = reactor_logout(r, r->conns[i], (enum logout_reason)p->arg,
+					    logout_api_done, cmd);
+	}
+	if (rc < 0)
+		complete_cmd(r, cmd, rc);
+}
+
+static bool start_cmd(struct reactor *r, struct mcsi_cmd *cmd)
+{
+	struct conn *c;
+	struct task *t;
+	uint32_t wlen = 0, rlen = 0;
+
+	if (cmd_priv(cmd)->op != CMD_OP_SCSI) {
+		start_internal(r, cmd);
+		return true;
+	}
+	if (r->scsi_live >= r->scsi_max)
+		return false;
+	if (!(c = reactor_pick_conn(r))) {
+		complete_cmd(r, cmd, -ENOTCONN);
+		return true;
+	}
+	if (validate(cmd, &wlen, &rlen) < 0) {
+		complete_cmd(r, cmd, -EINVAL);
+		return true;
+	}
+	if (!(t = task_alloc(&r->tt, TASK_SCSI)))
+		return false;
+	r->scsi_live++;
+	t->cmd = cmd;
+	t->lun = cmd->lun;
+	t->wlen = wlen;
+	t->rlen = rlen;
+	if (cmd->dir == MCSI_DIR_READ) {
+		t->riov = cmd->iov;
+		t->riovcnt = cmd->iovcnt;
+	} else if (cmd->dir == MCSI_DIR_BIDI) {
+		t->riov = cmd->bidi_iov;
+		t->riovcnt = cmd->bidi_iovcnt;
+	}
+	t->ua_left = (uint8_t)r->sess->cfg.ua_retries;
+	t->start_ns = r->now;
+	unsigned ms = cmd->timeout_ms ? cmd->timeout_ms : r->sess->cfg.cmd_timeout_ms;
+	t->deadline_ns = ms ? r->now + ms * MS_NS : 0;
+	cmd_priv(cmd)->task = t;
+	conn_queue_cmd(c, t);
+	return true;
+}
+
+static void reactor_take(struct reactor *r)
+{
+	struct mpsc_node *n;
+
+	while (r->backlog) {
+		struct mcsi_cmd *cmd = r->backlog;
+		if (!start_cmd(r, cmd))
+			return;
+		r->backlog = cmd_priv(cmd)->next;
+		if (!r->backlog)
+			r->backlog_tail = &r->backlog;
+	}
+	while ((n = mpsc_pop(&r->inbox))) {
+		struct mcsi_cmd *cmd = cmd_of_node(n);
+		if (r->backlog || !start_cmd(r, cmd)) {
+			cmd_priv(cmd)->next = NULL;
+			*r->backlog_tail = cmd;
+			r->backlog_tail = &cmd_priv(cmd)->next;
+		}
+	}
+}
+
+void reactor_window_opened(struct reactor *r)
+{
+	r->window_waiters = false;
+	for (unsigned i = 0; i < r->nconns; i++)
+		conn_tx_kick(r->conns[i]);
+}
+
+int reactor_turn(struct reactor *r, int timeout_ms)
+{
+	int n;
+
+	r->now = sess_now_ns();
+	r->completions = 0;
+	reactor_take(r);
+	for (unsigned i = 0; i < r->nconns; i++)
+		conn_tx_kick(r->conns[i]);
+	if (!mpsc_empty(&r->inbox))
+		timeout_ms = 0;
+	n = xport_wait(r->x, timeout_ms);
+	r->now = sess_now_ns();
+	if (r->now >= r->next_scan) {
+		r->next_scan = r->now + SCAN_NS;
+		reactor_scan(r);
+	}
+	reactor_take(r);
+	for (unsigned i = 0; i < r->nconns; i++)
+		conn_tx_kick(r->conns[i]);
+	if (n < 0)
+		return n;
+	return (int)r->completions;
+}
+
+static void *reactor_main(void *arg)
+{
+	struct reactor *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		int to = reactor_next_timeout(r);
+		atomic_store(&r->sleeping, true);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!mpsc_empty(&r->inbox))
+			to = 0;
+		reactor_turn(r, to);
+		atomic_store(&r->sleeping, false);
+	}
+	return NULL;
+}
+
+int reactor_start(struct reactor *r)
+{
+	int rc = pthread_create(&r->thread, NULL, reactor_main, r);
+
+	if (rc)
+		return -rc;
+	r->threaded = true;
+	return 0;
+}
+
+void reactor_stop(struct reactor *r)
+{
+	if (!r->threaded)
+		return;
+	atomic_store(&r->stop, true);
+	xport_wake(r->x);
+	pthread_join(r->thread, NULL);
+	r->threaded = false;
+}
+
+/* Checks a command before it gets a task; computes the data lengths. */
+static uint32_t iov_len(const struct iovec *iov, int cnt, bool *bad)
+{
+	uint64_t n = 0;
+
+	if (cnt < 0 || (cnt > 0 && !iov))
+		*bad = true;
+	for (int i = 0; i < cnt && !*bad; i++)
+		n += iov[i].iov_len;
+	if (n > UINT32_MAX)
+		*bad = true;
+	return (uint32_t)n;
+}
+
+static int validate(const struct mcsi_cmd *cmd, uint32_t *wlen, uint32_t *rlen)
+{
+	bool bad = false;
+	uint32_t len = iov_len(cmd->iov, cmd->iovcnt, &bad);
+
+	if (cmd->cdb_len == 0 || cmd->cdb_len > MCSI_CDB_MAX || cmd->attr > 4)
+		return -EINVAL;
+	switch (cmd->dir) {
+	case MCSI_DIR_NONE:
+		return cmd->len == 0 ? 0 : -EINVAL;
+	case MCSI_DIR_READ:
+		*rlen = cmd->len;
+		break;
+	case MCSI_DIR_WRITE:
+		*wlen = cmd->len;
+		break;
+	case MCSI_DIR_BIDI:
+		*wlen = cmd->len;
+		*rlen = cmd->bidi_len;
+		if (iov_len(cmd->bidi_iov, cmd->bidi_iovcnt, &bad) < cmd->bidi_len)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return bad || len < cmd->len ? -EINVAL : 0;
+}

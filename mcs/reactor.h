@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A reactor: one thread (or the application's loop) that owns a set of
+ * connections, a task table and a transport engine. Commands reach it from
+ * any thread through a lock-free inbox; everything else it touches is its
+ * own. Timers (command timeouts, NOP-Out keepalive) run from its turn.
+ */
+#ifndef MCSI_MCS_REACTOR_H
+#define MCSI_MCS_REACTOR_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "fastpath/mpsc.h"
+#include "fastpath/xport.h"
+#include "mcs/conn.h"
+#include "mcs/sess.h"
+#include "mcs/task.h"
+
+#define REACTOR_MAX_CONNS 8u
+#define REACTOR_CTL_TASKS 16u    /* tasks kept for TMF, pings and logout */
+
+/* What mcsi keeps in struct mcsi_cmd.internal while a command is
+ * submitted. Internal requests (task management, logout from the API)
+ * travel through the same inbox with op != CMD_OP_SCSI. */
+enum cmd_op { CMD_OP_SCSI = 0, CMD_OP_TMF, CMD_OP_LOGOUT };
+
+struct cmd_priv {
+	struct mpsc_node node;
+	struct mcsi_cmd *next;           /* backlog */
+	struct task *task;
+	struct mcsi_cmd *ref;            /* CMD_OP_TMF: command to abort */
+	uint32_t op, arg;                /* enum cmd_op; TMF function / reason */
+};
+static_assert(sizeof(struct cmd_priv) <= sizeof(((struct mcsi_cmd *)0)->internal),
+	      "cmd_priv fits in mcsi_cmd.internal");
+
+static inline struct cmd_priv *cmd_priv(struct mcsi_cmd *c)
+{
+	return (struct cmd_priv *)(void *)c->internal;
+}
+
+static inline struct mcsi_cmd *cmd_of_node(struct mpsc_node *n)
+{
+	return (struct mcsi_cmd *)(void *)((char *)n - offsetof(struct mcsi_cmd, internal));
+}
+
+struct reactor {
+	struct mcsi_session *sess;
+	unsigned index;
+	struct xport *x;
+	struct task_table tt;
+	unsigned scsi_live, scsi_max;
+	struct mpsc inbox;
+	struct mcsi_cmd *backlog, **backlog_tail;   /* no task free yet */
+	struct conn *conns[REACTOR_MAX_CONNS];
+	unsigned nconns;
+	unsigned rr;                     /* scheduling: next connection */
+	pthread_t thread;
+	bool threaded;
+	_Atomic bool stop;
+	_Atomic bool sleeping;
+	uint64_t now;                    /* ns, refreshed every turn */
+	uint64_t next_scan;
+	bool window_waiters;             /* commands blocked on the window */
+	unsigned completions;            /* in this turn */
+};
+
+/* Creates a reactor for s with a transport engine. Returns 0 or -errno. */
+int reactor_create(struct mcsi_session *s, unsigned index, const char *transport,
+		   unsigned depth, struct reactor **out);
+/* Frees r; its connections must have been removed. */
+void reactor_destroy(struct reactor *r);
+
+/* Connection-set hooks (MC/S): c belongs to r from now on. */
+int reactor_add_conn(struct reactor *r, struct conn *c);
+void reactor_remove_conn(struct reactor *r, struct conn *c);
+
+/* Any thread: queue a command for r. */
+void reactor_submit(struct reactor *r, struct mcsi_cmd *cmd);
+
+/* One turn: take new commands, move I/O, wait up to timeout_ms, run timers.
+ * Returns completions or -errno. */
+int reactor_turn(struct reactor *r, int timeout_ms);
+/* Milliseconds until the next timer (-1: none). */
+int reactor_next_timeout(struct reactor *r);
+
+int reactor_start(struct reactor *r);
+void reactor_stop(struct reactor *r);
+
+/* Ends t with err (SCSI: cmd->res is filled already): off the queues,
+ * and completed at once or when the tx slots pointing to it drain. */
+void reactor_finish(struct reactor *r, struct task *t, int err);
+/* Called when a finished task has no tx slot left. */
+void reactor_task_done(struct reactor *r, struct task *t);
+void reactor_window_opened(struct reactor *r);
+/* A task management function from the reactor itself or the API.
+ * done runs on the reactor with 0 or -errno. Returns 0 or -errno. */
+int reactor_tmf(struct reactor *r, struct conn *c, enum tmf_function fn,
+		uint32_t lun, const struct task *ref,
+		void (*done)(struct task *t, int err), void *priv);
+/* Sends Logout (reason) on c; done runs when the answer arrives. */
+int reactor_logout(struct reactor *r, struct conn *c, enum logout_reason reason,
+		   void (*done)(struct task *t, int err), void *priv);
+
+#endif
