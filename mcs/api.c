@@ -24,17 +24,6 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->ua_retries = 3;
 }
 
-/* Stands in until the login layer (mcs/login_io.c) is linked. */
-__attribute__((weak)) int sess_login(const char *url, const struct mcsi_opts *opts,
-				     struct sess_handoff *h, uint32_t *lun)
-{
-	(void)url;
-	(void)opts;
-	(void)h;
-	(void)lun;
-	return -ENOSYS;
-}
-
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		       mcsi_session **out)
 {

@@ -33,6 +33,7 @@ struct tx_slot {
 	uint8_t hdr[CONN_SLOT_HDR] __attribute__((aligned(8)));
 	struct seg_tx seg;
 	struct task *task;           /* holds a tx_ref, or NULL */
+	bool r2t_final;              /* last Data-Out answering an R2T */
 };
 
 enum conn_state {

@@ -32,6 +32,7 @@ static struct tx_slot *slot_get(struct conn *c, struct task *t)
 	struct tx_slot *s = slot_at(c, c->tx_tail++);
 
 	s->task = t;
+	s->r2t_final = false;
 	if (t)
 		t->tx_refs++;
 	return s;
@@ -48,8 +49,16 @@ static void slot_put(struct conn *c, struct tx_slot *s)
 	struct task *t = s->task;
 
 	s->task = NULL;
-	if (t)
-		conn_task_unref(c, t);
+	if (!t)
+		return;
+	if (s->r2t_final) {
+		/* The R2T is answered once its last Data-Out is on the wire. */
+		s->r2t_final = false;
+		t->r2t_head = (uint8_t)((t->r2t_head + 1u) % TASK_MAX_R2T);
+		t->nr2t--;
+		t->r2t_built--;
+	}
+	conn_task_unref(c, t);
 }
 
 /* ---- queues ----------------------------------------------------------- */
@@ -270,22 +279,21 @@ static bool tx_dout(struct conn *c, struct task *t)
 		datasn = t->unsol_datasn++;
 		t->unsol_sent += len;
 		final = t->unsol_sent == t->unsol_end;
-	} else if (t->nr2t > 0) {
-		struct task_r2t *q = &t->r2t[t->r2t_head];
+	} else if (t->nr2t > t->r2t_built) {
+		struct task_r2t *q = &t->r2t[(t->r2t_head + t->r2t_built) % TASK_MAX_R2T];
 		off = q->offset + q->sent;
 		len = min_u32(mx, q->len - q->sent);
 		ttt = q->ttt;
 		datasn = q->datasn++;
 		q->sent += len;
 		final = q->sent == q->len;
-		if (final) {
-			t->r2t_head = (uint8_t)((t->r2t_head + 1u) % TASK_MAX_R2T);
-			t->nr2t--;
-		}
+		if (final)
+			t->r2t_built++;
 	} else {
 		return false;
 	}
 	struct tx_slot *s = slot_get(c, t);
+	s->r2t_final = final && ttt != PDU_RESERVED_TAG;
 	pdu_build_data_out(s->hdr, t->lun, t->itt, ttt, datasn, off, len, final);
 	pdu_stamp_expstatsn(s->hdr, c->exp_statsn);
 	struct seg_data d = { t->cmd->iov, t->cmd->iovcnt, off };

@@ -119,7 +119,7 @@ static void task_reset_for_retry(struct task *t)
 {
 	task_renew_itt(t);
 	t->retry = false;
-	t->nr2t = t->r2t_head = 0;
+	t->nr2t = t->r2t_head = t->r2t_built = 0;
 	t->exp_r2tsn = t->exp_datasn = t->rx_bytes = 0;
 	t->abort_state = 0;
 	memset(&t->cmd->res, 0, sizeof(t->cmd->res));

@@ -92,9 +92,8 @@ int sess_logout(struct mcsi_session *s);
  * callback. Returns cmd->res.err. */
 int sess_run_cmd(struct mcsi_session *s, unsigned q, struct mcsi_cmd *cmd);
 
-/* The login hook: logs in to url with opts and fills *h (and *lun from the
- * URL). Implemented by the login layer (mcs/login_io.c); a weak stub
- * returning -ENOSYS stands in until it is linked. */
+/* Logs in to url with opts (mcs/open.c over mcs/login_io.h) and fills *h
+ * (and *lun from the URL). Returns 0 or the login's -errno. */
 int sess_login(const char *url, const struct mcsi_opts *opts,
 	       struct sess_handoff *h, uint32_t *lun);
 

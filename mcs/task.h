@@ -44,7 +44,10 @@ struct task_r2t {
 struct task {
 	uint32_t itt;
 	uint8_t kind, state;
-	uint8_t r2t_head, nr2t;           /* ring of outstanding R2Ts */
+	/* Ring of outstanding R2Ts: an R2T stays outstanding until its last
+	 * Data-Out has been sent; the first r2t_built of them have all
+	 * their Data-Out PDUs built already. */
+	uint8_t r2t_head, nr2t, r2t_built;
 	struct conn *conn;                /* allegiance */
 	struct task *next;                /* conn's queues */
 	bool in_dout;                     /* on the conn's Data-Out queue */

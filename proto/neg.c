@@ -606,6 +606,7 @@ static int answer_offer(struct neg *n, enum neg_key_id k, const char *v,
 	if (is_refusal(v, len))
 		return fail(n, k, why, "target answered a key we never offered");
 	n->state[k] = NEG_ST_DONE;
+	n->target_offers++;
 	if (keep)
 		warn(n, k, NEG_WARN_LO_ON_NONLEAD);
 	switch (ki->fn) {

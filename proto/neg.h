@@ -187,6 +187,7 @@ struct neg {
 	uint64_t target_declared;     /* bit per key the target declared */
 	uint32_t max_xmit_dsl;
 	int32_t tpgt;
+	uint32_t target_offers;       /* offers of the target we answered */
 	uint32_t warnings;            /* NEG_WARN_* seen so far */
 	int warn_key;                 /* key of the latest warning, or -1 */
 	int err_key;                  /* key of the latest error, or -1 */

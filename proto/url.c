@@ -324,9 +324,21 @@ int url_parse_portal(const char *s, size_t len, struct url_portal *p,
 
 int url_format_portal(const struct url_portal *p, char *buf, size_t cap)
 {
-	int n = p->kind == URL_HOST_IPV6 ?
-		snprintf(buf, cap, "[%s]:%u", p->host, (unsigned)p->port) :
-		snprintf(buf, cap, "%s:%u", p->host, (unsigned)p->port);
+	int n;
+
+	if (p->kind == URL_HOST_IPV6) {
+		/* A zone is written after a bare '%', unless it starts with
+		 * "25": then RFC 6874's "%25" keeps it from being misread. */
+		const char *pct = strchr(p->host, '%');
+		int alen = pct ? (int)(pct - p->host) : (int)strlen(p->host);
+		const char *zone = pct ? pct + 1 : "";
+		bool esc = pct && zone[0] == '2' && zone[1] == '5';
+		n = snprintf(buf, cap, "[%.*s%s%s]:%u", alen, p->host,
+			     pct ? (esc ? "%25" : "%") : "", zone,
+			     (unsigned)p->port);
+	} else {
+		n = snprintf(buf, cap, "%s:%u", p->host, (unsigned)p->port);
+	}
 	if (n < 0 || (size_t)n >= cap) {
 		if (cap > 0)
 			buf[0] = '\0';

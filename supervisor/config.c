@@ -388,10 +388,15 @@ int cfg_portal_remove(struct cfg_portals *ps, const char *portal,
 
 int cfg_portal_format(const struct cfg_portal *p, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, p->ipv6 ? "[%s]:%u%s%s" : "%s:%u%s%s",
-			 p->host, (unsigned)p->port,
-			 p->iface ? " interface=" : "", p->iface ? p->iface : "");
-	return (n < 0 || (size_t)n >= cap) ? -ENOSPC : n;
+	struct url_portal u = {
+		.port = p->port, .kind = p->ipv6 ? URL_HOST_IPV6 : URL_HOST_NAME,
+	};
+	snprintf(u.host, sizeof(u.host), "%s", p->host);
+	int n = url_format_portal(&u, buf, cap);
+	if (n < 0 || !p->iface)
+		return n;
+	int m = snprintf(buf + n, cap - (size_t)n, " interface=%s", p->iface);
+	return (m < 0 || (size_t)m >= cap - (size_t)n) ? -ENOSPC : n + m;
 }
 
 /* ---- setting and getting keys by table ------------------------------- */

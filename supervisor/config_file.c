@@ -33,11 +33,16 @@ struct parser {
 
 static int header_add(struct parser *p, const struct cfgtext_line *l)
 {
-	char *h = realloc(p->header, p->header_len + l->text_len + 2);
+	/* The lexer drops one CR before LF; drop them all, or "\r\r\n"
+	 * would lose one more on every save and load. */
+	size_t len = l->text_len;
+	while (len > 0 && l->text[len - 1] == '\r')
+		len--;
+	char *h = realloc(p->header, p->header_len + len + 2);
 	if (!h)
 		return -ENOMEM;
-	memcpy(h + p->header_len, l->text, l->text_len);
-	p->header_len += l->text_len;
+	memcpy(h + p->header_len, l->text, len);
+	p->header_len += len;
 	h[p->header_len++] = '\n';
 	h[p->header_len] = '\0';
 	p->header = h;

@@ -182,7 +182,9 @@ static int conn_ffp_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 		conn_log(c, 1, "header digest error: PDU discarded");
 		return 0;
 	}
-	if (fault_rx(c, p->bhs)) {
+	unsigned reject_reason = 0;
+	enum fault_rx_action fa = fault_rx(c, p->bhs, &reject_reason);
+	if (fa == FAULT_RX_DROP) {
 		conn_drop(c, "fault rule (receive)");
 		return -EPROTO;
 	}
@@ -228,9 +230,15 @@ static int conn_ffp_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 	case PDU_OP_TMF_REQ:
 	case PDU_OP_TEXT_REQ:
 	case PDU_OP_LOGOUT_REQ: {
+		memcpy(c->last_rx, p->bhs, 48);
 		int rc = sess_sequence(c, p);
 		if (rc <= 0)
 			return rc == -ENOMEM ? -ENOMEM : 0;
+		if (fa == FAULT_RX_REJECT) {
+			/* The command counts as received (CmdSN consumed). */
+			conn_reject(c, p->bhs, (enum reject_reason)reject_reason);
+			return 0;
+		}
 		return conn_dispatch(c, p);
 	}
 	default:
@@ -257,7 +265,7 @@ static void conn_loop(struct tt_conn *c)
 	uint32_t ping_ms = c->srv->cfg->nop_interval_ms;
 
 	for (;;) {
-		int rc;
+		int rc = 0;
 		while (!c->closing && (rc = io_next_pdu(c, &p, &why)) == 1) {
 			if (c->state == CONN_LOGIN) {
 				rc = login_pdu(c, &p);
@@ -383,7 +391,7 @@ int conn_start(struct tt_server *srv, int fd, const struct tt_portal *portal)
 	c->fd = fd;
 	c->portal = portal;
 	c->rcv_timeout_ms = -2;
-	neg_defaults(&c->p);
+	tgtneg_defaults(&c->p);
 	conn_peer_name(c);
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

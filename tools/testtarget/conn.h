@@ -7,6 +7,7 @@
 #define TT_CONN_H
 
 #include "io.h"
+#include "proto/pdu.h"
 
 /* Creates a connection for an accepted socket (takes fd) and starts its
  * thread. Returns 0 or -errno (fd closed). */

@@ -17,7 +17,10 @@ struct fault_tx {
 	bool corrupt_hd, corrupt_dd;
 	uint32_t delay_ms;
 	uint32_t truncate_hdr;        /* send only this many header bytes */
+	uint32_t extra_len;           /* overlong: zeros beyond the data */
 };
+
+enum fault_rx_action { FAULT_RX_NONE, FAULT_RX_DROP, FAULT_RX_REJECT };
 
 /* Creates the fault state. Returns NULL on allocation failure. */
 struct tt_faults *fault_create(void);
@@ -34,8 +37,9 @@ int fault_load_script(struct tt_server *srv, const char *path, unsigned *lineno)
 
 /* Send path: may edit hdr (malformed-PDU rules) and fills *out. */
 void fault_tx(struct tt_conn *c, uint8_t *hdr, uint32_t len, struct fault_tx *out);
-/* Receive path: returns true when the connection must be dropped now. */
-bool fault_rx(struct tt_conn *c, const uint8_t *bhs);
+/* Receive path: drop the connection, or answer this PDU with a Reject
+ * (*reason) instead of processing it. */
+enum fault_rx_action fault_rx(struct tt_conn *c, const uint8_t *bhs, unsigned *reason);
 /* Login: returns true and the status to answer with when a refusal rule
  * applies to this login. */
 bool fault_login(struct tt_server *srv, uint8_t *cls, uint8_t *detail);

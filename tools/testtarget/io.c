@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "task.h"
 #include "proto/digest.h"
 #include "proto/pdu.h"
 
@@ -48,8 +49,10 @@ int io_next_pdu(struct tt_conn *c, struct tt_rxpdu *p, const char **why)
 	if (avail < PDU_BHS_LEN)
 		return 0;
 	uint32_t ahs = pdu_ahs_bytes(b), dsl = pdu_dsl(b);
-	uint32_t hd = c->p.hdr_digest ? 4 : 0;
-	uint32_t dd = c->p.data_digest && dsl ? 4 : 0;
+	/* Digests start with the first PDU after the last Login Response. */
+	bool ffp = c->state != CONN_LOGIN;
+	uint32_t hd = ffp && c->p.hdr_digest ? 4 : 0;
+	uint32_t dd = ffp && c->p.data_digest && dsl ? 4 : 0;
 	uint32_t limit = c->state == CONN_LOGIN ? 8192 : c->p.recv_dsl;
 	/* A Text or Login segment may be larger only if we said so; we
 	 * never do: everyone stays within MaxRecvDataSegmentLength. */
@@ -143,6 +146,8 @@ static void io_push(struct tt_conn *c, const void *p, size_t len)
 void io_queue(struct tt_conn *c, uint8_t *hdr, const void *data, uint32_t len)
 {
 	struct fault_tx f = { 0 };
+	bool hdig = c->p.hdr_digest && c->state != CONN_LOGIN;
+	bool ddig = c->p.data_digest && c->state != CONN_LOGIN;
 
 	if (c->closing)
 		return;                        /* a fault already cut us off */
@@ -152,7 +157,7 @@ void io_queue(struct tt_conn *c, uint8_t *hdr, const void *data, uint32_t len)
 		return;
 	}
 	uint32_t hlen = PDU_BHS_LEN;
-	if (c->p.hdr_digest) {
+	if (hdig) {
 		uint32_t d = digest_crc32c(hdr, PDU_BHS_LEN);
 		if (f.corrupt_hd)
 			d ^= 0x1;
@@ -161,6 +166,20 @@ void io_queue(struct tt_conn *c, uint8_t *hdr, const void *data, uint32_t len)
 	}
 	if (f.truncate_hdr)
 		hlen = f.truncate_hdr;
+	if (f.extra_len) {
+		/* Overlong segment: DataSegmentLength beyond the initiator's
+		 * MaxRecvDataSegmentLength, the extra bytes zeros. */
+		pdu_set_dsl(hdr, len + f.extra_len);
+		if (hdig)
+			digest_store(hdr + PDU_BHS_LEN, digest_crc32c(hdr, PDU_BHS_LEN));
+		io_push(c, hdr, hlen);
+		if (len)
+			io_push(c, data ? data : c->srv->zeros, len);
+		io_push(c, c->srv->zeros, f.extra_len + pdu_pad(len + f.extra_len) +
+			(ddig ? 4 : 0));
+		c->tx_pdus++;
+		return;
+	}
 	io_push(c, hdr, hlen);
 	if (len && !f.truncate_hdr) {
 		uint32_t pad = pdu_pad(len);
@@ -170,7 +189,7 @@ void io_queue(struct tt_conn *c, uint8_t *hdr, const void *data, uint32_t len)
 		size_t tl = 0;
 		memset(tail, 0, 8);
 		tl += pad;
-		if (c->p.data_digest) {
+		if (ddig) {
 			uint32_t crc = digest_update(DIGEST_SEED, src, len);
 			crc = digest_final(digest_update(crc, tail, pad));
 			if (f.corrupt_dd)
@@ -196,7 +215,7 @@ void io_queue(struct tt_conn *c, uint8_t *hdr, const void *data, uint32_t len)
 		int k = 0;
 		/* This PDU's iovecs are the last ones pushed; keep them. */
 		int mine = 1 + (len && !f.truncate_hdr ? 1 : 0) +
-			   (len && !f.truncate_hdr && (pdu_pad(len) || c->p.data_digest) ? 1 : 0);
+			   (len && !f.truncate_hdr && (pdu_pad(len) || ddig) ? 1 : 0);
 		for (int i = niov - mine; i < niov; i++)
 			last[k++] = c->iov[i];
 		c->niov -= mine;

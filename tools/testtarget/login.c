@@ -29,7 +29,7 @@ int login_begin(struct tt_conn *c)
 	struct tt_login *l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	neg_defaults(&l->p);
+	tgtneg_defaults(&l->p);
 	c->login = l;
 	return 0;
 }
@@ -342,7 +342,7 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 			ans.c = &pairs[3];
 		} else {
 			bool leading = l->tsih == 0;
-			if (neg_answer(&c->srv->cfg->lim, &l->p, leading, &kv, rsp, cap, &l->rsp_len))
+			if (tgtneg_answer(&c->srv->cfg->lim, &l->p, leading, &kv, rsp, cap, &l->rsp_len))
 				return login_fail(c, req, LS_TARGET_ERROR, "response full");
 		}
 	}

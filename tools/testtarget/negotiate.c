@@ -45,7 +45,7 @@ static const struct neg_key neg_keys[] = {
 #undef P
 #undef L
 
-void neg_defaults(struct tt_params *p)
+void tgtneg_defaults(struct tt_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->max_connections = 1;
@@ -63,7 +63,7 @@ void neg_defaults(struct tt_params *p)
 	p->recv_dsl = 8192;
 }
 
-static const struct neg_key *neg_lookup(const struct text_pair *kv)
+static const struct neg_key *tgtneg_lookup(const struct text_pair *kv)
 {
 	for (size_t i = 0; i < sizeof(neg_keys) / sizeof(neg_keys[0]); i++)
 		if (text_key_is(kv, neg_keys[i].name))
@@ -71,9 +71,9 @@ static const struct neg_key *neg_lookup(const struct text_pair *kv)
 	return NULL;
 }
 
-bool neg_is_operational(const struct text_pair *kv)
+bool tgtneg_is_operational(const struct text_pair *kv)
 {
-	return neg_lookup(kv) != NULL;
+	return tgtneg_lookup(kv) != NULL;
 }
 
 static bool neg_value_is(const char *v, size_t len, const char *s)
@@ -142,12 +142,12 @@ static int neg_digest(const struct tt_limits *lim, const char *v, size_t len,
 	return 0;
 }
 
-int neg_answer(const struct tt_limits *lim, struct tt_params *p, bool leading,
+int tgtneg_answer(const struct tt_limits *lim, struct tt_params *p, bool leading,
 	       const struct text_pair *kv, char *rsp, size_t cap, size_t *len)
 {
 	char key[TEXT_MAX_KEY + 1];
 	char val[32];
-	const struct neg_key *k = neg_lookup(kv);
+	const struct neg_key *k = tgtneg_lookup(kv);
 
 	size_t kl = kv->key_len < TEXT_MAX_KEY ? kv->key_len : TEXT_MAX_KEY;
 	memcpy(key, kv->key, kl);

@@ -11,7 +11,7 @@
 #include "proto/text.h"
 
 /* RFC 7143 defaults, before anything is negotiated. */
-void neg_defaults(struct tt_params *p);
+void tgtneg_defaults(struct tt_params *p);
 
 /* Answers one offered key: computes the result into *p from the offer and
  * lim, and appends the answer ("key=value", or "key=NotUnderstood",
@@ -19,11 +19,11 @@ void neg_defaults(struct tt_params *p);
  * to answer append nothing. leading is false on a non-leading connection
  * of a session: session-wide keys are then answered with the session's
  * value, unchanged. Returns 0, or -ENOSPC when rsp is full. */
-int neg_answer(const struct tt_limits *lim, struct tt_params *p, bool leading,
+int tgtneg_answer(const struct tt_limits *lim, struct tt_params *p, bool leading,
 	       const struct text_pair *kv, char *rsp, size_t cap, size_t *len);
 
 /* Whether a key belongs to the operational stage (the security stage
  * answers only security keys and declarations). */
-bool neg_is_operational(const struct text_pair *kv);
+bool tgtneg_is_operational(const struct text_pair *kv);
 
 #endif

@@ -97,11 +97,14 @@ static int scsi_want_out(struct scsi_cmd *c, uint32_t len, bool finish)
 
 static int scsi_rw(struct scsi_cmd *c)
 {
-	struct rw_decode d;
+	struct rw_decode d = { 0 };
 	struct tt_lun *l = c->lun;
 	uint32_t bs = l->block_size;
 
-	scsi_decode_rw(c->cdb, &d);
+	if (!scsi_decode_rw(c->cdb, &d)) {
+		scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+		return 0;
+	}
 	c->lba = d.lba;
 	c->nblocks = d.n;
 	if (d.protect) {
@@ -115,7 +118,8 @@ static int scsi_rw(struct scsi_cmd *c)
 		if (d.n == 0)                  /* WSNZ = 0: to the end */
 			d.n = (uint32_t)(lun_blocks(l) - (d.lba < lun_blocks(l) ? d.lba : lun_blocks(l)));
 		c->nblocks = d.n;
-		if ((c->cdb[1] & 0x10) || (ndob && !unmap)) {
+		/* MAXIMUM WRITE SAME LENGTH in the Block Limits page. */
+		if ((c->cdb[1] & 0x10) || (ndob && !unmap) || d.n > SCSI_MAX_WRITE_SAME) {
 			scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 			return 0;
 		}
@@ -132,6 +136,10 @@ static int scsi_rw(struct scsi_cmd *c)
 			return 0;
 		}
 		return scsi_want_out(c, bs, true);
+	}
+	if (d.n > SCSI_MAX_TRANSFER && d.kind != RW_PREFETCH && d.kind != RW_SYNC) {
+		scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
+		return 0;
 	}
 	if (!scsi_range_ok(l, d.lba, d.n)) {
 		scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
@@ -172,8 +180,12 @@ static int scsi_rw(struct scsi_cmd *c)
 		return scsi_want_out(c, bytchk == 3 ? bs : (uint32_t)bytes, true);
 	}
 	case RW_CAW:
-		if (d.n == 0)
+		if (d.n == 0) {
+			/* Nothing to compare, yet the initiator sends data. */
+			if (c->edtl)
+				scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 			return 0;
+		}
 		if (d.n > 1) {   /* MAXIMUM COMPARE AND WRITE LENGTH is 1 */
 			scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB);
 			return 0;
@@ -212,9 +224,17 @@ static void scsi_unmap_finish(struct scsi_cmd *c)
 	if (dlen > len - 8)
 		dlen = len - 8;
 	dlen -= dlen % 16;
+	if (dlen / 16 > SCSI_MAX_UNMAP_DESC) {
+		scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM);
+		return;
+	}
 	for (uint32_t off = 8; off < 8 + dlen; off += 16) {
 		uint64_t lba = scsi_get64(p + off);
 		uint32_t n = scsi_get32(p + off + 8);
+		if (n > SCSI_MAX_UNMAP_LBAS) {
+			scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM);
+			return;
+		}
 		if (!scsi_range_ok(c->lun, lba, n)) {
 			scsi_set_sense(c, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 			return;

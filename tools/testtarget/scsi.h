@@ -39,11 +39,18 @@ enum scsi_phase { SCSI_PHASE_NONE, SCSI_PHASE_IN, SCSI_PHASE_OUT };
 
 #define SCSI_SENSE_LEN 18
 
+/* Limits reported in the Block Limits VPD page and enforced. */
+#define SCSI_MAX_TRANSFER     0x10000u    /* blocks */
+#define SCSI_MAX_WRITE_SAME   0x10000u
+#define SCSI_MAX_UNMAP_LBAS   0x10000u
+#define SCSI_MAX_UNMAP_DESC   64u
+
 struct scsi_cmd {
 	/* in */
 	const uint8_t *cdb;           /* 16 bytes (extended CDBs: rejected) */
 	struct tt_target *tgt;
 	struct tt_lun *lun;           /* NULL: no such LUN */
+	uint32_t edtl;                /* Expected Data Transfer Length */
 	uint8_t *buf;                 /* transport's scratch, buf_cap bytes */
 	size_t buf_cap;
 	/* out */

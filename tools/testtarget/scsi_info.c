@@ -69,12 +69,12 @@ static uint32_t vpd_block_limits(struct scsi_cmd *c)
 	scsi_put16(b + 2, 0x3c);
 	b[5] = 1;                              /* MAX COMPARE AND WRITE LENGTH */
 	scsi_put16(b + 6, 1);                  /* OPTIMAL TRANSFER GRANULARITY */
-	scsi_put32(b + 8, 0x10000);            /* MAXIMUM TRANSFER LENGTH */
+	scsi_put32(b + 8, SCSI_MAX_TRANSFER);  /* MAXIMUM TRANSFER LENGTH */
 	scsi_put32(b + 12, 128);               /* OPTIMAL TRANSFER LENGTH */
-	scsi_put32(b + 20, 0x10000);           /* MAXIMUM UNMAP LBA COUNT */
-	scsi_put32(b + 24, 64);                /* MAX UNMAP DESCRIPTORS */
+	scsi_put32(b + 20, SCSI_MAX_UNMAP_LBAS);
+	scsi_put32(b + 24, SCSI_MAX_UNMAP_DESC);
 	scsi_put32(b + 28, 1);                 /* OPTIMAL UNMAP GRANULARITY */
-	scsi_put64(b + 36, 0x10000);           /* MAXIMUM WRITE SAME LENGTH */
+	scsi_put64(b + 36, SCSI_MAX_WRITE_SAME);
 	return 64;
 }
 

@@ -148,6 +148,8 @@ struct tt_conn {
 	uint64_t tx_pdus, tx_bytes;   /* since login, for faults */
 	int rcv_timeout_ms;           /* last SO_RCVTIMEO set */
 	uint32_t nop_ttt;
+	uint64_t fault_gen;           /* fault sends already done */
+	uint8_t last_rx[48];          /* last command header, for Reject */
 	uint64_t last_rx_ns;
 };
 

@@ -314,6 +314,7 @@ int task_scsi_cmd(struct tt_conn *c, const struct tt_rxpdu *p)
 	sc->lun = t->lun_id < TT_MAX_LUNS ? s->tgt->luns[t->lun_id] : NULL;
 	sc->buf = t->buf;
 	sc->buf_cap = sizeof(t->buf);
+	sc->edtl = t->edtl;
 	if (p->ahs_len) {
 		/* Extended CDBs: no command of ours needs one. */
 		scsi_set_sense(sc, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);

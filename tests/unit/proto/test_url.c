@@ -154,6 +154,11 @@ static void test_portals_valid(void **state)
 		  URL_HOST_IPV6, "[fe80::1%eth0]:3260");
 	portal_ok("[fe80::1%25eth0]", "fe80::1%eth0", 3260, false,
 		  URL_HOST_IPV6, "[fe80::1%eth0]:3260");
+	/* A zone that starts with "25" keeps its RFC 6874 escape. */
+	portal_ok("[fe80::1%2525x]", "fe80::1%25x", 3260, false,
+		  URL_HOST_IPV6, "[fe80::1%2525x]:3260");
+	portal_ok("[fe80::1%25]", "fe80::1%25", 3260, false,
+		  URL_HOST_IPV6, "[fe80::1%2525]:3260");
 	portal_ok("[::ffff:192.0.2.1]", "::ffff:192.0.2.1", 3260, false,
 		  URL_HOST_IPV6, "[::ffff:192.0.2.1]:3260");
 }

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Opening a session from a URL: parse it, log in with the login layer
+ * (mcs/login_io.h) over a blocking socket, and hand the logged-in
+ * connection to the data path.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mcs/ctl.h"
+#include "mcs/login_io.h"
+#include "mcs/sess.h"
+
+int sess_login(const char *url, const struct mcsi_opts *o,
+	       struct sess_handoff *h, uint32_t *lun)
+{
+	struct url_iscsi u;
+	struct lgio_target t;
+	struct lgio_status st;
+	struct ctl_conn c;
+	const char *why = NULL;
+	char host[64], iname[128];
+	uint8_t *rx;
+	int rc;
+
+	if (url_parse_iscsi(url, strlen(url), &u, &why) < 0 || !u.has_target)
+		return -EINVAL;
+	lgio_target_init(&t);
+	t.portal = u.portal;
+	t.target_name = u.target;
+	if (o->initiator_name) {
+		t.initiator_name = o->initiator_name;
+	} else {
+		if (gethostname(host, sizeof(host)) < 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(iname, sizeof(iname), "iqn.2024-01.org.mcsi:%s", host);
+		t.initiator_name = iname;
+	}
+	const char *user = u.has_user ? u.user : o->chap_user;
+	const char *secret = u.has_password ? u.password : o->chap_secret;
+	if (user && secret) {
+		t.chap = true;
+		t.chap_name = user;
+		t.chap_secret = secret;
+		t.chap_secret_len = strlen(secret);
+		if (o->chap_target_user && o->chap_target_secret) {
+			t.mutual = true;
+			t.target_chap_name = o->chap_target_user;
+			t.target_secret = o->chap_target_secret;
+			t.target_secret_len = strlen(o->chap_target_secret);
+		}
+	}
+	t.wishes.header_digest = o->header_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
+	t.wishes.data_digest = o->data_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
+	/* The data path tracks at most TASK_MAX_R2T R2Ts per command. */
+	if (t.wishes.max_outstanding_r2t > 16)
+		t.wishes.max_outstanding_r2t = 16;
+	/* Login only: ERL > 0 recovery is not in the data path yet. */
+	t.wishes.error_recovery_level = 0;
+	size_t cap = t.wishes.max_recv_dsl > LGIO_RX_MIN ? t.wishes.max_recv_dsl : LGIO_RX_MIN;
+	if (!(rx = malloc(cap))) {
+		url_iscsi_wipe(&u);
+		return -ENOMEM;
+	}
+	memset(&c, 0, sizeof(c));
+	c.fd = -1;
+	*lun = u.has_lun ? u.lun : 0;
+	rc = lgio_login(&t, &c, rx, cap, &st);
+	url_iscsi_wipe(&u);
+	if (rc < 0) {
+		if (st.message)
+			fprintf(stderr, "mcsi: login failed: %s\n", st.message);
+		free(rx);
+		return rc;
+	}
+	memset(h, 0, sizeof(*h));
+	h->fd = c.fd;                      /* ownership passes to the session */
+	h->params = c.params;
+	memcpy(h->isid, c.isid, sizeof(h->isid));
+	h->tsih = c.tsih;
+	h->cid = c.cid;
+	h->cmdsn = c.cmdsn;
+	h->expcmdsn = c.expcmdsn;
+	h->maxcmdsn = c.maxcmdsn;
+	h->expstatsn = c.expstatsn;
+	snprintf(h->peer, sizeof(h->peer), "%s", c.peer);
+	free(rx);
+	return 0;
+}

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A scripted fake target for the mcs unit tests: a session over the fake
+ * transport, driven in application mode (no threads), with helpers that
+ * parse what the initiator sent and inject target PDUs (with digests when
+ * negotiated). Header-only so that each test program stays one file.
+ */
+#ifndef MCSI_TEST_FT_H
+#define MCSI_TEST_FT_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mcs/conn.h"
+#include "mcs/reactor.h"
+#include "mcs/sess.h"
+#include "proto/digest.h"
+#include "proto/neg.h"
+#include "proto/pdu.h"
+
+struct ft_pdu {
+	uint8_t bhs[48] __attribute__((aligned(8)));
+	uint8_t ahs[64];
+	uint32_t ahs_len;
+	uint8_t data[1u << 18];
+	uint32_t dsl;
+};
+
+struct ft {
+	struct mcsi_session *s;
+	struct iscsi_params p;
+	uint32_t statsn, expcmdsn, maxcmdsn;
+	uint8_t in[1u << 20];
+	size_t in_len;
+	int events[16];
+	unsigned nevents;
+	struct mcsi_event last_ev;
+};
+
+static inline void ft_default_params(struct iscsi_params *p)
+{
+	neg_params_default(p);
+	p->max_recv_dsl = 8192;
+	p->max_xmit_dsl = 8192;
+	p->first_burst_length = 65536;
+	p->max_burst_length = 262144;
+	p->immediate_data = true;
+	p->initial_r2t = true;
+	p->max_outstanding_r2t = 1;
+	p->header_digest = p->data_digest = false;
+}
+
+static inline void ft_on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
+{
+	struct ft *f = priv;
+
+	(void)s;
+	if (f->nevents < 16)
+		f->events[f->nevents++] = ev->type;
+	f->last_ev = *ev;
+	f->last_ev.sense = NULL;
+}
+
+static inline void ft_log(void *priv, int level, const char *msg)
+{
+	(void)priv;
+	(void)level;
+	(void)msg;
+}
+
+static inline struct conn *ft_conn(struct ft *f) { return f->s->q[0]->conns[0]; }
+static inline struct xport_conn *ft_xc(struct ft *f) { return &ft_conn(f)->xc; }
+
+/* Opens a session; cfg tweaks: timeouts in ms (0 = off). */
+static inline void ft_open_cfg(struct ft *f, const struct iscsi_params *p,
+			       unsigned cmd_timeout, unsigned nop_interval,
+			       unsigned nop_timeout)
+{
+	struct sess_handoff h;
+	struct sess_cfg cfg = {
+		.queues = 0, .queue_depth = 8, .cmd_timeout_ms = cmd_timeout,
+		.nop_interval_ms = nop_interval, .nop_timeout_ms = nop_timeout,
+		.ua_retries = 3, .transport = "fake",
+		.event = ft_on_event, .event_priv = f, .log = ft_log,
+	};
+
+	memset(f, 0, sizeof(*f));
+	f->p = *p;
+	memset(&h, 0, sizeof(h));
+	h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	h.params = *p;
+	h.cid = 1;
+	h.cmdsn = h.expcmdsn = 10;
+	h.maxcmdsn = 10 + 31;
+	h.expstatsn = 100;
+	strcpy(h.peer, "127.0.0.1:3260");
+	f->statsn = 100;
+	f->expcmdsn = 10;
+	f->maxcmdsn = 41;
+	if (sess_create(&h, &cfg, &f->s) != 0)
+		abort();
+}
+
+static inline void ft_open(struct ft *f, const struct iscsi_params *p)
+{
+	ft_open_cfg(f, p, 0, 0, 0);
+}
+
+static inline void ft_close(struct ft *f)
+{
+	sess_destroy(f->s);
+	f->s = NULL;
+}
+
+static inline void ft_turn(struct ft *f)
+{
+	for (int i = 0; i < 4; i++)
+		reactor_turn(f->s->q[0], 0);
+}
+
+/* Next initiator PDU, or false. */
+static inline bool ft_recv(struct ft *f, struct ft_pdu *p)
+{
+	struct conn *c = ft_conn(f);
+	uint32_t hd = f->p.header_digest ? 4 : 0, dd = f->p.data_digest ? 4 : 0;
+
+	ft_turn(f);
+	if (c->slots)
+		f->in_len += xport_fake_take(&c->xc, f->in + f->in_len,
+					     sizeof(f->in) - f->in_len);
+	if (f->in_len < 48)
+		return false;
+	uint32_t ahs = pdu_ahs_bytes(f->in), dsl = pdu_dsl(f->in);
+	size_t need = 48 + ahs + hd + (dsl ? dsl + pdu_pad(dsl) + dd : 0);
+	if (f->in_len < need)
+		return false;
+	memcpy(p->bhs, f->in, 48);
+	memcpy(p->ahs, f->in + 48, ahs);
+	p->ahs_len = ahs;
+	if (hd && digest_load(f->in + 48 + ahs) != digest_crc32c(f->in, 48 + ahs))
+		abort();
+	memcpy(p->data, f->in + 48 + ahs + hd, dsl);
+	p->dsl = dsl;
+	memmove(f->in, f->in + need, f->in_len - need);
+	f->in_len -= need;
+	return true;
+}
+
+static inline void ft_inject(struct ft *f, const void *bhs, const void *data, uint32_t len)
+{
+	uint8_t buf[48 + 4 + (1u << 18) + 8];
+	size_t n = 48;
+	uint8_t h[48];
+
+	memcpy(h, bhs, 48);
+	pdu_set_dsl(h, len);
+	memcpy(buf, h, 48);
+	if (f->p.header_digest) {
+		digest_store(buf + n, digest_crc32c(buf, 48));
+		n += 4;
+	}
+	if (len) {
+		memcpy(buf + n, data, len);
+		memset(buf + n + len, 0, pdu_pad(len));
+		n += len + pdu_pad(len);
+		if (f->p.data_digest) {
+			digest_store(buf + n, digest_crc32c(buf + n - len - pdu_pad(len),
+							     len + pdu_pad(len)));
+			n += 4;
+		}
+	}
+	if (xport_fake_inject(ft_xc(f), buf, n) != 0)
+		abort();
+	ft_turn(f);
+}
+
+/* StatSN / ExpCmdSN / MaxCmdSN at their common place; status PDUs use
+ * up a StatSN. */
+static inline void ft_stamp(struct ft *f, uint8_t *h, bool status)
+{
+	struct pdu_bhs *b = (struct pdu_bhs *)h;
+
+	pdu_put32(&b->bhs_spec2[1], status ? f->statsn++ : f->statsn);
+	pdu_put32(&b->bhs_spec2[2], f->expcmdsn);
+	pdu_put32(&b->bhs_spec2[3], f->maxcmdsn);
+}
+
+static inline void ft_data_in(struct ft *f, uint32_t itt, uint32_t datasn,
+			      uint32_t off, const void *data, uint32_t len,
+			      uint8_t flags, uint8_t status, uint32_t residual)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_DATA_IN, flags };
+	struct bhs_data_in *d = (void *)h;
+
+	pdu_put32(&d->din_itt, itt);
+	pdu_put32(&d->din_ttt, PDU_RESERVED_TAG);
+	ft_stamp(f, h, flags & DATA_IN_STATUS);
+	d->din_status = status;
+	pdu_put32(&d->din_datasn, datasn);
+	pdu_put32(&d->din_offset, off);
+	pdu_put32(&d->din_residual, residual);
+	ft_inject(f, h, data, len);
+}
+
+static inline void ft_rsp(struct ft *f, uint32_t itt, uint8_t status, uint8_t flags,
+			  uint32_t residual, const uint8_t *sense, uint16_t sense_len)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_SCSI_RSP, (uint8_t)(0x80 | flags) };
+	struct bhs_scsi_rsp *r = (void *)h;
+	uint8_t data[2 + 252];
+
+	pdu_put32(&r->rsp_itt, itt);
+	r->rsp_status = status;
+	ft_stamp(f, h, true);
+	pdu_put32(&r->rsp_residual, residual);
+	data[0] = (uint8_t)(sense_len >> 8);
+	data[1] = (uint8_t)sense_len;
+	if (sense_len)
+		memcpy(data + 2, sense, sense_len);
+	ft_inject(f, h, data, sense_len ? 2u + sense_len : 0);
+}
+
+static inline void ft_r2t(struct ft *f, uint32_t itt, uint32_t ttt, uint32_t r2tsn,
+			  uint32_t off, uint32_t len)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_R2T, 0x80 };
+	struct bhs_r2t *r = (void *)h;
+
+	pdu_put32(&r->r2t_itt, itt);
+	pdu_put32(&r->r2t_ttt, ttt);
+	ft_stamp(f, h, false);
+	pdu_put32(&r->r2t_r2tsn, r2tsn);
+	pdu_put32(&r->r2t_offset, off);
+	pdu_put32(&r->r2t_desired, len);
+	ft_inject(f, h, NULL, 0);
+}
+
+static inline void ft_nop_in(struct ft *f, uint32_t itt, uint32_t ttt, uint32_t lun)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_NOP_IN, 0x80 };
+	struct bhs_nop_in *n = (void *)h;
+
+	pdu_put_lun(n->nopi_lun, lun);
+	pdu_put32(&n->nopi_itt, itt);
+	pdu_put32(&n->nopi_ttt, ttt);
+	ft_stamp(f, h, itt != PDU_RESERVED_TAG);
+	ft_inject(f, h, NULL, 0);
+}
+
+static inline void ft_simple_rsp(struct ft *f, uint8_t op, uint32_t itt, uint8_t response)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { op, 0x80, response };
+
+	pdu_put32(&((struct pdu_bhs *)h)->bhs_itt, itt);
+	ft_stamp(f, h, true);
+	ft_inject(f, h, NULL, 0);
+}
+
+static inline void ft_async(struct ft *f, uint8_t event, uint16_t p3,
+			    const uint8_t *sense, uint16_t sense_len)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_ASYNC, 0x80 };
+	struct bhs_async *a = (void *)h;
+	uint8_t data[2 + 64];
+
+	pdu_put32(&a->async_itt, PDU_RESERVED_TAG);
+	ft_stamp(f, h, true);
+	a->async_event = event;
+	pdu_put16(&a->async_param3, p3);
+	data[0] = (uint8_t)(sense_len >> 8);
+	data[1] = (uint8_t)sense_len;
+	if (sense_len)
+		memcpy(data + 2, sense, sense_len);
+	ft_inject(f, h, data, sense_len ? 2u + sense_len : 0);
+}
+
+static inline void ft_reject(struct ft *f, uint8_t reason, const uint8_t *rejected)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_REJECT, 0x80, reason };
+
+	pdu_put32(&((struct pdu_bhs *)h)->bhs_itt, PDU_RESERVED_TAG);
+	ft_stamp(f, h, true);
+	ft_inject(f, h, rejected, 48);
+}
+
+/* Commands. */
+struct ft_cmd {
+	struct mcsi_cmd c;
+	struct iovec v;
+	int done;
+};
+
+static inline void ft_done(struct mcsi_cmd *c, void *priv)
+{
+	(void)c;
+	((struct ft_cmd *)priv)->done++;
+}
+
+static inline void ft_submit_read(struct ft *f, struct ft_cmd *fc, void *buf,
+				  uint32_t len, uint64_t lba)
+{
+	fc->v = (struct iovec){ buf, len };
+	fc->done = 0;
+	mcsi_prep_read(&fc->c, 0, lba, len / 512, &fc->v, 1);
+	fc->c.done = ft_done;
+	fc->c.priv = fc;
+	if (mcsi_submit(f->s, &fc->c) != 0)
+		abort();
+	ft_turn(f);
+}
+
+static inline void ft_submit_write(struct ft *f, struct ft_cmd *fc, const void *buf,
+				   uint32_t len, uint64_t lba)
+{
+	fc->v = (struct iovec){ (void *)(uintptr_t)buf, len };
+	fc->done = 0;
+	mcsi_prep_write(&fc->c, 0, lba, len / 512, &fc->v, 1);
+	fc->c.done = ft_done;
+	fc->c.priv = fc;
+	if (mcsi_submit(f->s, &fc->c) != 0)
+		abort();
+	ft_turn(f);
+}
+
+static inline uint32_t ft_bhs32(const struct ft_pdu *p, unsigned off)
+{
+	uint32_t v;
+
+	memcpy(&v, p->bhs + off, 4);
+	return be32toh(v);
+}
+
+#endif

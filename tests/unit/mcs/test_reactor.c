@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* Session services over the fake transport: the CmdSN window closed and
+ * reopened, NOP exchanges both ways, keepalive timeout, async events,
+ * Reject, command timeout escalating to ABORT TASK and LUN RESET, TMF
+ * responses, logout. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <time.h>
+
+#include "ft.h"
+
+static struct ft F;
+static uint8_t buf[8192];
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { 0, (long)ms * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void test_window_closed_and_reopened(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd a, b;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	/* Window [10, 10]: one command may go. */
+	F.s->window = (uint64_t)10 << 32 | 10;
+	ft_submit_read(&F, &a, buf, 512, 0);
+	ft_submit_read(&F, &b, buf + 512, 512, 1);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(ft_bhs32(&pdu, 24), 10);
+	assert_false(ft_recv(&F, &pdu));          /* CmdSN 11 waits */
+	/* A stale or invalid window update changes nothing. */
+	F.expcmdsn = 12;
+	F.maxcmdsn = 9;                            /* MaxCmdSN < ExpCmdSN - 1 */
+	ft_nop_in(&F, PDU_RESERVED_TAG, PDU_RESERVED_TAG, 0);
+	assert_false(ft_recv(&F, &pdu));
+	/* Reopened by any target PDU. */
+	F.expcmdsn = 11;
+	F.maxcmdsn = 11;
+	ft_nop_in(&F, PDU_RESERVED_TAG, PDU_RESERVED_TAG, 0);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(ft_bhs32(&pdu, 24), 11);
+	ft_close(&F);
+}
+
+static void test_window_reopened_by_response(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd a, b;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	F.s->window = (uint64_t)10 << 32 | 10;
+	ft_submit_read(&F, &a, buf, 512, 0);
+	ft_submit_read(&F, &b, buf + 512, 512, 1);
+	assert_true(ft_recv(&F, &pdu));
+	uint32_t itt = pdu_itt(pdu.bhs);
+	assert_false(ft_recv(&F, &pdu));
+	F.expcmdsn = 11;
+	F.maxcmdsn = 11;
+	ft_rsp(&F, itt, 0, 0, 0, NULL, 0);
+	assert_int_equal(a.done, 1);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(ft_bhs32(&pdu, 24), 11);
+	ft_close(&F);
+}
+
+static void test_target_nop_answered(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	ft_nop_in(&F, PDU_RESERVED_TAG, 0xabcd, 3);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_NOP_OUT);
+	assert_true(pdu_is_immediate(pdu.bhs));
+	assert_int_equal(pdu_itt(pdu.bhs), PDU_RESERVED_TAG);
+	assert_int_equal(ft_bhs32(&pdu, 20), 0xabcd);
+	assert_int_equal(pdu_lun_decode(pdu.bhs + 8), 3);
+	assert_int_equal(ft_bhs32(&pdu, 24), 10);   /* CmdSN not advanced */
+	/* A NOP-In with both tags reserved needs no answer. */
+	ft_nop_in(&F, PDU_RESERVED_TAG, PDU_RESERVED_TAG, 0);
+	assert_false(ft_recv(&F, &pdu));
+	ft_close(&F);
+}
+
+static void test_keepalive_ping_and_dead_peer(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open_cfg(&F, &p, 0, 1, 50);
+	sleep_ms(120);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_NOP_OUT);
+	assert_int_not_equal(pdu_itt(pdu.bhs), PDU_RESERVED_TAG);
+	assert_int_equal(ft_bhs32(&pdu, 20), PDU_RESERVED_TAG);
+	ft_nop_in(&F, pdu_itt(pdu.bhs), PDU_RESERVED_TAG, 0);   /* answered */
+	assert_null(ft_conn(&F)->ping);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	/* Next ping goes unanswered: the connection is declared dead. */
+	for (int i = 0; i < 10 && ft_conn(&F)->state == CONN_UP; i++) {
+		sleep_ms(60);
+		ft_turn(&F);
+	}
+	assert_int_equal(ft_conn(&F)->state, CONN_FAILED);
+	assert_non_null(strstr(mcsi_last_error(F.s), "NOP-Out ping"));
+	ft_close(&F);
+}
+
+static void test_async_events(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd a;
+	uint8_t sense[18] = { 0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x3f, 0x0e };
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	ft_async(&F, ASYNC_SCSI_EVENT, 0, sense, sizeof(sense));
+	assert_int_equal(F.events[0], MCSI_EV_SCSI_EVENT);
+	assert_int_equal(F.last_ev.sense_len, 18);
+	ft_async(&F, ASYNC_LOGOUT_REQUEST, 20, NULL, 0);
+	assert_int_equal(F.events[1], MCSI_EV_LOGOUT_REQUESTED);
+	assert_int_equal(F.last_ev.param[2], 20);
+	ft_async(&F, ASYNC_RENEGOTIATE, 0, NULL, 0);
+	assert_int_equal(F.events[2], MCSI_EV_RENEGOTIATE);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	assert_int_equal(ft_conn(&F)->exp_statsn, 103);
+	ft_submit_read(&F, &a, buf, 512, 0);
+	ft_async(&F, ASYNC_CONN_DROP, 0, NULL, 0);
+	assert_int_equal(F.events[3], MCSI_EV_CONN_DROP);
+	assert_int_equal(F.events[4], MCSI_EV_CONN_FAILED);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.res.err, -ECONNRESET);
+	ft_close(&F);
+}
+
+static void test_reject_command(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd a;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	ft_submit_read(&F, &a, buf, 512, 0);
+	assert_true(ft_recv(&F, &pdu));
+	ft_reject(&F, REJECT_CMD_NOT_SUPPORTED, pdu.bhs);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.res.err, -EOPNOTSUPP);
+	assert_int_equal(F.events[0], MCSI_EV_REJECT);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	ft_close(&F);
+}
+
+static void test_timeout_abort_then_lun_reset(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd a, b;
+	struct ft_pdu pdu, tmf;
+
+	ft_default_params(&p);
+	ft_open_cfg(&F, &p, 30, 0, 0);
+	ft_submit_read(&F, &a, buf, 512, 5);
+	assert_true(ft_recv(&F, &pdu));
+	uint32_t itt = pdu_itt(pdu.bhs);
+	sleep_ms(150);
+	assert_true(ft_recv(&F, &tmf));
+	assert_int_equal(pdu_opcode(tmf.bhs), PDU_OP_TMF_REQ);
+	assert_int_equal(tmf.bhs[1] & 0x7f, TMF_ABORT_TASK);
+	assert_int_equal(ft_bhs32(&tmf, 20), itt);            /* RTT */
+	assert_int_equal(ft_bhs32(&tmf, 32), 10);             /* RefCmdSN */
+	ft_simple_rsp(&F, PDU_OP_TMF_RSP, pdu_itt(tmf.bhs), TMF_RSP_COMPLETE);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.res.err, -ETIMEDOUT);
+
+	/* The abort is refused: escalate to LUN RESET, which ends every
+	 * command of the LUN. */
+	ft_submit_read(&F, &b, buf, 512, 6);
+	assert_true(ft_recv(&F, &pdu));
+	sleep_ms(150);
+	assert_true(ft_recv(&F, &tmf));
+	ft_simple_rsp(&F, PDU_OP_TMF_RSP, pdu_itt(tmf.bhs), TMF_RSP_REJECTED);
+	assert_true(ft_recv(&F, &tmf));
+	assert_int_equal(tmf.bhs[1] & 0x7f, TMF_LUN_RESET);
+	assert_int_equal(b.done, 0);
+	ft_simple_rsp(&F, PDU_OP_TMF_RSP, pdu_itt(tmf.bhs), TMF_RSP_COMPLETE);
+	assert_int_equal(b.done, 1);
+	assert_int_equal(b.c.res.err, -ETIMEDOUT);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	ft_close(&F);
+}
+
+static int tmf_result = 1;
+static void tmf_done(struct task *t, int err)
+{
+	tmf_result = err ? err : t->tmf_response;
+}
+
+static void test_tmf_responses(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_pdu tmf;
+	static const uint8_t codes[] = { TMF_RSP_COMPLETE, TMF_RSP_NO_LUN,
+					 TMF_RSP_NOT_SUPPORTED, TMF_RSP_AUTH_FAILED };
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	for (unsigned i = 0; i < sizeof(codes); i++) {
+		tmf_result = -1000;
+		assert_int_equal(reactor_tmf(F.s->q[0], ft_conn(&F), TMF_TARGET_WARM_RESET,
+					     0, NULL, tmf_done, NULL), 0);
+		assert_true(ft_recv(&F, &tmf));
+		assert_true(pdu_is_immediate(tmf.bhs));
+		assert_int_equal(tmf.bhs[1] & 0x7f, TMF_TARGET_WARM_RESET);
+		ft_simple_rsp(&F, PDU_OP_TMF_RSP, pdu_itt(tmf.bhs), codes[i]);
+		assert_int_equal(tmf_result, codes[i]);
+	}
+	/* A response for a TMF that does not exist closes the connection. */
+	ft_simple_rsp(&F, PDU_OP_TMF_RSP, 0x77, 0);
+	assert_int_equal(ft_conn(&F)->state, CONN_FAILED);
+	ft_close(&F);
+}
+
+static void test_logout(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	tmf_result = -1000;
+	assert_int_equal(reactor_logout(F.s->q[0], ft_conn(&F), LOGOUT_CLOSE_SESSION,
+					tmf_done, NULL), 0);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
+	assert_int_equal(pdu.bhs[1] & 0x7f, LOGOUT_CLOSE_SESSION);
+	assert_int_equal(ft_bhs32(&pdu, 28), 100);
+	ft_simple_rsp(&F, PDU_OP_LOGOUT_RSP, pdu_itt(pdu.bhs), LOGOUT_RSP_OK);
+	assert_int_equal(tmf_result, 0);
+	assert_int_equal(ft_conn(&F)->state, CONN_CLOSED);
+	assert_int_equal(F.nevents, 0);           /* a clean close, no failure */
+	ft_close(&F);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_window_closed_and_reopened),
+		cmocka_unit_test(test_window_reopened_by_response),
+		cmocka_unit_test(test_target_nop_answered),
+		cmocka_unit_test(test_keepalive_ping_and_dead_peer),
+		cmocka_unit_test(test_async_events),
+		cmocka_unit_test(test_reject_command),
+		cmocka_unit_test(test_timeout_abort_then_lun_reset),
+		cmocka_unit_test(test_tmf_responses),
+		cmocka_unit_test(test_logout),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
