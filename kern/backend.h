@@ -60,7 +60,8 @@ struct kern_geometry {
 	uint32_t block_size;        /* bytes, a power of two >= 512 */
 	uint32_t max_io;            /* bytes per READ/WRITE; 0: no limit */
 	uint64_t max_unmap;         /* bytes per UNMAP/WRITE_ZEROES; 0: no limit */
-	bool can_unmap;
+	bool can_unmap;             /* UNMAP works */
+	bool unmap_zeroes;          /* unmapped blocks read as zeroes (LBPRZ) */
 	bool read_only;
 };
 

@@ -54,6 +54,7 @@ static void geometry(struct kern_backend *b, struct kern_geometry *g)
 	g->block_size = st->block_size;
 	g->max_io = st->max_io;
 	g->can_unmap = true;
+	g->unmap_zeroes = true;
 }
 
 static void copy_iov(uint8_t *mem, const struct iovec *iov, int iovcnt, bool to_mem)

@@ -678,7 +678,7 @@ static int complete(struct login *l, const struct bhs_login_rsp *r,
 		 * we know would be settled differently on either side. */
 		if (l->neg.target_offers != offers)
 			return fail(l, -EPROTO, "target offered keys in its final "
-				    "login response", l->neg.warn_key);
+				    "login response", l->neg.offer_key);
 		l->tx_len = 0;
 		rc = finish(l, r);
 		if (rc)
@@ -712,7 +712,10 @@ int login_recv_pdu(struct login *l, const void *bhs, const void *data,
 		return fail(l, -EINVAL, "data length does not match the BHS", -1);
 	if (pdu_get32(&r->lgnr_itt) != l->cfg.itt)
 		return fail(l, -EPROTO, "Login response for another ITT", -1);
-	if (memcmp(r->lgnr_isid, l->cfg.isid, sizeof(r->lgnr_isid)) != 0)
+	/* A refusal may carry a zero ISID (tgt does): judge it by its
+	 * status alone. */
+	if (r->lgnr_status_class == 0 &&
+	    memcmp(r->lgnr_isid, l->cfg.isid, sizeof(r->lgnr_isid)) != 0)
 		return fail(l, -EPROTO, "Login response for another ISID", -1);
 	if (++l->pdus > 4 * LOGIN_MAX_ROUNDS + LOGIN_MAX_TEXT / 512)
 		return fail(l, -EPROTO, "too many login PDUs", -1);

@@ -402,6 +402,7 @@ int neg_init(struct neg *n, const struct neg_config *cfg, const char **why)
 	n->tpgt = -1;
 	n->warn_key = -1;
 	n->err_key = -1;
+	n->offer_key = -1;
 	return 0;
 }
 
@@ -607,6 +608,7 @@ static int answer_offer(struct neg *n, enum neg_key_id k, const char *v,
 		return fail(n, k, why, "target answered a key we never offered");
 	n->state[k] = NEG_ST_DONE;
 	n->target_offers++;
+	n->offer_key = k;
 	if (keep)
 		warn(n, k, NEG_WARN_LO_ON_NONLEAD);
 	switch (ki->fn) {
@@ -628,6 +630,11 @@ static int answer_offer(struct neg *n, enum neg_key_id k, const char *v,
 			}
 			p = e + 1;
 		}
+		/* Reject leaves the default: fatal when we cannot live with
+		 * it (CRC32C or CHAP required). */
+		if (!(accept & (1u << ki->def)))
+			return fail(n, k, why, "target offered no value we accept "
+				    "and the default is not acceptable");
 		return text_append(ans, cap, ans_len, ki->name, "Reject");
 	}
 	case NEG_FN_MIN:

@@ -188,6 +188,7 @@ struct neg {
 	uint32_t max_xmit_dsl;
 	int32_t tpgt;
 	uint32_t target_offers;       /* offers of the target we answered */
+	int offer_key;                /* the latest of them, or -1 */
 	uint32_t warnings;            /* NEG_WARN_* seen so far */
 	int warn_key;                 /* key of the latest warning, or -1 */
 	int err_key;                  /* key of the latest error, or -1 */

@@ -192,6 +192,11 @@ int cfg_portal_add(struct cfg_portals *ps, const char *portal,
 int cfg_portal_remove(struct cfg_portals *ps, const char *portal,
 		      const char *iface, struct cfg_error *err);
 
+/* Writes a portal as the file has it: "host:port", "[v6]:port" (IPv6 in
+ * brackets, zone after '%'), then " interface=NAME" when bound. Use it
+ * for listings. Returns the length or -ENOSPC. */
+int cfg_portal_format(const struct cfg_portal *p, char *buf, size_t cap);
+
 /*
  * Sets one key, by the name and with the value syntax it has in the file
  * ("auto-login", "yes"), in section s (target names the target for

@@ -53,10 +53,6 @@ int cfg_key_set(void *base, const struct cfg_key *k, const char *v,
 int cfg_key_get(const void *base, const struct cfg_key *k, char *buf,
 		size_t cap);
 
-/* "host:port[ interface=NAME]", IPv6 in brackets. Returns the length or
- * -ENOSPC. */
-int cfg_portal_format(const struct cfg_portal *p, char *buf, size_t cap);
-
 /* Appends a target with defaults under an already normalized name.
  * Returns 0 and *out, or -ENOMEM. */
 int cfg_target_append(struct cfg *c, const char *name, struct cfg_target **out);

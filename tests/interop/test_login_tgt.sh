@@ -49,7 +49,7 @@ expect_match "json names a target" "\"name\":\"$IQN\""
 expect_ok "login without authentication" c login "$IQN,$P"
 expect_match "authentication None" "authentication +None"
 expect_match "tgt's undeclared MRDSL is 8192" "TargetMaxRecvDataSegmentLength +8192"
-expect_match "LUN 1 present" "lun +1"
+expect_match "LUN 1 present" "lun +1$"
 expect_match "LUN 1 capacity 48 MiB" "capacity-bytes +50331648"
 expect_match "LUN 2 capacity 16 MiB" "capacity-bytes +16777216"
 expect_match "tgt's vendor id" "vendor +IET"
@@ -97,6 +97,7 @@ expect_match "mutual CHAP used" "authentication +CHAP \(mutual\)"
 printf 'notthetargets1\n' | c modify target-config "$IQN_MUTUAL" -CHAP-secret
 expect_fail "target failing mutual CHAP is refused" "mutual|target.*auth" \
 	c login "$IQN_MUTUAL"
+c modify target-config "$IQN_MUTUAL" -authentication None
 c modify initiator-config -authentication None
 
 # --- digests: tgt decides by itself ---------------------------------------------

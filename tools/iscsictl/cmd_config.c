@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "proto/url.h"
@@ -56,6 +57,11 @@ static const char *bool_value(const char *key, const char *v)
 		return "enable";
 	if (enable_key && strcmp(v, "no") == 0)
 		return "disable";
+	/* Digests may be written as the offer list they stand for. */
+	if (strcasecmp(v, "CRC32C,None") == 0)
+		return "prefer-CRC32C";
+	if (strcasecmp(v, "None,CRC32C") == 0)
+		return "prefer-None";
 	return v;
 }
 

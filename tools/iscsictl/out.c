@@ -125,6 +125,7 @@ void out_sublist_begin(struct out *o, const char *name)
 	indent(o);
 	fprintf(o->f, "%s:\n", name);
 	o->depth++;
+	o->first_record = true;
 }
 
 void out_sublist_end(struct out *o)
@@ -143,7 +144,7 @@ void out_strn(struct out *o, const char *k, const char *v, size_t len)
 		return;
 	}
 	indent(o);
-	fprintf(o->f, "%-22s ", k);
+	fprintf(o->f, "%-30s ", k);
 	text_string(o->f, v, len);
 	fputc('\n', o->f);
 }
@@ -161,7 +162,7 @@ void out_u64(struct out *o, const char *k, uint64_t v)
 		return;
 	}
 	indent(o);
-	fprintf(o->f, "%-22s %llu\n", k, (unsigned long long)v);
+	fprintf(o->f, "%-30s %llu\n", k, (unsigned long long)v);
 }
 
 void out_bool(struct out *o, const char *k, bool v)
@@ -172,7 +173,7 @@ void out_bool(struct out *o, const char *k, bool v)
 		return;
 	}
 	indent(o);
-	fprintf(o->f, "%-22s %s\n", k, v ? "yes" : "no");
+	fprintf(o->f, "%-30s %s\n", k, v ? "yes" : "no");
 }
 
 void out_item(struct out *o, const char *v)

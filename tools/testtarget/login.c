@@ -65,6 +65,8 @@ static void login_send(struct tt_conn *c, const struct bhs_login_req *req,
 	memcpy(a.isid, l->isid, 6);
 	pdu_build_login_rsp(h, &a);
 	uint32_t exp = l->join ? atomic_load(&l->join->exp_cmdsn) : l->cmdsn;
+	conn_log(c, 2, "login response: status 0x%04x csg %u transit %d nsg %u StatSN %u ExpCmdSN %u, %zu text bytes",
+		 status, csg, transit, nsg, c->statsn, exp, l->rsp_len);
 	pdu_stamp_statsn(h, c->statsn++, exp, exp + c->srv->cfg->lim.cmd_window - 1);
 	/* The text must survive until the flush: it lives in c->login,
 	 * which is freed only after the flush. */

@@ -98,7 +98,9 @@ static void next(struct t *t);
 /* A normal login with its first request taken. */
 static struct t *begin(enum login_auth auth)
 {
-	struct t *t = begin(auth);
+	struct t *t = setup(auth, TNAME);
+	start(t);
+	next(t);
 	return t;
 }
 
@@ -821,6 +823,7 @@ static void test_protocol_errors(void **state)
 	next(t);
 	expect_fail(t, reply(t, 1, true, T("IFMarker=Yes\0")), -EPROTO,
 		    "target offered keys in its final login response");
+	assert_string_equal(login_error_key(&t->l), "IFMarker");
 	/* ... but unknown keys there are only warned about */
 	t = setup(LOGIN_AUTH_NONE, TNAME);
 	to_op(t);

@@ -657,6 +657,14 @@ static void test_target_offers(void **state)
 	assert_ans(&f, rej, sizeof(rej) - 1);
 	assert_int_equal(neg_value(&f.n, NEG_MAX_BURST), 262144);
 
+	/* a Reject would leave a default we cannot live with */
+	c = config(true, false);
+	c.wishes.data_digest = ISCSI_DIGEST_CRC_ONLY;
+	start(&f, &c);
+	expect_proto(&f, NEG_SEC, T("DataDigest=None\0"),
+		     "target offered no value we accept and the default is not acceptable",
+		     "DataDigest");
+
 	/* a target renegotiating a key it offered */
 	start_leading(&f);
 	assert_int_equal(feed(&f, NEG_OP, T("MaxBurstLength=1048576\0")), 0);

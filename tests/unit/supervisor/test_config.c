@@ -135,6 +135,13 @@ static void test_portals(void **state)
 	assert_int_equal(cfg_portal_add(ps, "192.0.2.11", "a-very-long-ifname",
 					&err), -EINVAL);
 
+	char buf[80];
+	assert_int_equal(cfg_portal_format(&ps->v[1], buf, sizeof(buf)), 18);
+	assert_string_equal(buf, "[2001:db8::1]:3261");
+	assert_int_equal(cfg_portal_format(&ps->v[3], buf, sizeof(buf)), 30);
+	assert_string_equal(buf, "192.0.2.10:3260 interface=eth2");
+	assert_int_equal(cfg_portal_format(&ps->v[3], buf, 20), -ENOSPC);
+
 	/* Removal: one interface, then all that remain for host:port. */
 	assert_int_equal(cfg_portal_remove(ps, "192.0.2.10", "eth1", &err), 1);
 	assert_int_equal(cfg_portal_remove(ps, "192.0.2.10:3260", NULL, &err), 2);
