@@ -86,6 +86,8 @@ static int read_secret(struct ictx *x, enum cfg_section s, const char *target,
 	if (argv_value) {
 		len = strlen(argv_value);
 		rc = secrets_check_length(len, &why);
+		if (rc > 0)
+			rc = 0;   /* a warning (short secret), kept in why */
 		if (rc == 0)
 			memcpy(buf, argv_value, len);
 		fprintf(stderr, "iscsictl: warning: a secret on the command line "
@@ -332,12 +334,9 @@ static void print_section(struct ictx *x, struct out *out, enum cfg_section s,
 		ps = &cfg_target_find(x->cfg, target)->portals;
 	if (ps) {
 		out_sublist_begin(out, "portals");
-		for (size_t i = 0; i < ps->n; i++) {
-			struct url_portal p = { .port = ps->v[i].port };
-			snprintf(p.host, sizeof(p.host), "%s", ps->v[i].host);
-			if (url_format_portal(&p, buf, sizeof(buf)) > 0)
+		for (size_t i = 0; i < ps->n; i++)
+			if (cfg_portal_format(&ps->v[i], buf, sizeof(buf)) > 0)
 				out_item(out, buf);
-		}
 		out_sublist_end(out);
 	}
 	bool has = ictx_secrets(x) == 0 && secrets_has(x->sec, secret_scope_of(s), target);
@@ -366,10 +365,8 @@ int cmd_list_config(const struct ctl_opts *o, int argc, char **argv)
 			out_bool(&out, "persistent", t->persistent);
 			out_sublist_begin(&out, "portals");
 			for (size_t j = 0; j < t->portals.n; j++) {
-				char buf[URL_PORTAL_STRMAX];
-				struct url_portal p = { .port = t->portals.v[j].port };
-				snprintf(p.host, sizeof(p.host), "%s", t->portals.v[j].host);
-				if (url_format_portal(&p, buf, sizeof(buf)) > 0)
+				char buf[URL_PORTAL_STRMAX + 32];
+				if (cfg_portal_format(&t->portals.v[j], buf, sizeof(buf)) > 0)
 					out_item(&out, buf);
 			}
 			out_sublist_end(&out);

@@ -146,6 +146,7 @@ static int resolve(struct ictx *x, const char *arg, bool discovery,
 			snprintf(r->t.portal.host, sizeof(r->t.portal.host), "%s",
 				 ct->portals.v[0].host);
 			r->t.portal.port = ct->portals.v[0].port;
+			r->t.portal.kind = ct->portals.v[0].ipv6 ? URL_HOST_IPV6 : URL_HOST_NAME;
 		} else {
 			fprintf(stderr, "iscsictl: no portal for %s: give <iqn>,<portal> or "
 					"add it (iscsictl add target <iqn>,<portal>)\n", ut.name);

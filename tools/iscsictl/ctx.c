@@ -21,7 +21,7 @@ int ictx_open(struct ictx *x, const struct ctl_opts *o)
 	if (generated)
 		fprintf(stderr, "iscsictl: generated initiator name %s in %s\n",
 			x->cfg->initiator.node_name, x->cfg_path);
-	rc = secrets_path(o->config_path ? x->cfg_path : NULL, x->sec_path,
+	rc = secrets_path(x->cfg_path, x->sec_path,
 			  sizeof(x->sec_path));
 	if (rc) {
 		fprintf(stderr, "iscsictl: secrets path: %s\n", strerror(-rc));

@@ -118,7 +118,7 @@ static void test_cdb_inquiry(void **state)
 	CDB(scsi_build_inquiry_vpd(cdb, sizeof(cdb), 0x80, 64), 6,
 	    "120180004000");
 	CDB(scsi_build_inquiry_vpd(cdb, sizeof(cdb), 0x83, 0xffff), 6,
-	    "12018 3ffff00");
+	    "120183ffff00");
 	CDB(scsi_build_report_luns(cdb, sizeof(cdb), 0, 16), 12,
 	    "a0000000 00000000 00100000");
 	CDB(scsi_build_report_luns(cdb, sizeof(cdb), 2, 0x01020304), 12,
