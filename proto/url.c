@@ -466,6 +466,60 @@ static bool parse_path(const char *s, size_t len, struct url_iscsi *u,
 	return true;
 }
 
+/* libiscsi's query arguments: target_user and target_password (mutual
+ * CHAP), header_digest (none, crc32c, none-crc32c, crc32c-none). Unknown
+ * arguments are refused rather than ignored. */
+static bool parse_query(const char *s, size_t len, struct url_iscsi *u,
+			const char **why)
+{
+	while (len > 0) {
+		const char *amp = memchr(s, '&', len);
+		size_t alen = amp ? (size_t)(amp - s) : len, n;
+		const char *eq = memchr(s, '=', alen);
+		if (!eq || eq == s)
+			return fail(why, "URL argument without a name or '='");
+		size_t klen = (size_t)(eq - s), vlen = alen - klen - 1;
+		const char *v = eq + 1;
+		if (klen == 11 && memcmp(s, "target_user", 11) == 0) {
+			if (!pct_decode(v, vlen, u->target_user, sizeof(u->target_user),
+					&n, "target_user longer than 255 bytes", why))
+				return false;
+			if (n == 0)
+				return fail(why, "empty target_user");
+			u->has_target_user = true;
+		} else if (klen == 15 && memcmp(s, "target_password", 15) == 0) {
+			if (!pct_decode(v, vlen, u->target_password,
+					sizeof(u->target_password), &n,
+					"target_password longer than 255 bytes", why))
+				return false;
+			if (n == 0)
+				return fail(why, "empty target_password");
+			u->has_target_password = true;
+		} else if (klen == 13 && memcmp(s, "header_digest", 13) == 0) {
+			static const char *const names[] = {
+				"none", "crc32c", "none-crc32c", "crc32c-none",
+			};
+			u->header_digest = -1;
+			for (int i = 0; i < 4; i++)
+				if (vlen == strlen(names[i]) &&
+				    strncasecmp(v, names[i], vlen) == 0)
+					u->header_digest = i;
+			if (u->header_digest < 0)
+				return fail(why, "header_digest must be none, crc32c, "
+						 "none-crc32c or crc32c-none");
+			u->has_header_digest = true;
+		} else {
+			return fail(why, "unknown URL argument (known: target_user, "
+					 "target_password, header_digest)");
+		}
+		if (!amp)
+			break;
+		len -= alen + 1;
+		s = amp + 1;
+	}
+	return true;
+}
+
 int url_parse_iscsi(const char *s, size_t len, struct url_iscsi *u,
 		    const char **why)
 {
@@ -479,10 +533,18 @@ int url_parse_iscsi(const char *s, size_t len, struct url_iscsi *u,
 	}
 	s += sl;
 	len -= sl;
-	if (memchr(s, '?', len) || memchr(s, '#', len)) {
-		*why = "'?' and '#' are not supported in iscsi:// URLs "
-		       "(percent-encode them in a password)";
+	if (memchr(s, '#', len)) {
+		*why = "'#' is not supported in iscsi:// URLs (percent-encode it "
+		       "in a password as %23)";
 		return -EINVAL;
+	}
+	const char *q = memchr(s, '?', len);
+	if (q) {
+		if (!parse_query(q + 1, len - (size_t)(q - s) - 1, u, why)) {
+			url_iscsi_wipe(u);
+			return -EINVAL;
+		}
+		len = (size_t)(q - s);
 	}
 
 	const char *slash = memchr(s, '/', len);

@@ -62,6 +62,13 @@ struct url_iscsi {
 	char password[URL_PASSWORD_MAX + 1];  /* wipe with url_iscsi_wipe() */
 	uint32_t lun;
 	bool has_target, has_lun, has_user, has_password;
+	/* Query arguments (libiscsi): ?target_user=U&target_password=P for
+	 * mutual CHAP, &header_digest=none|crc32c|none-crc32c|crc32c-none
+	 * (0..3 in that order). */
+	char target_user[URL_USER_MAX + 1];
+	char target_password[URL_PASSWORD_MAX + 1];
+	int header_digest;
+	bool has_target_user, has_target_password, has_header_digest;
 };
 
 /*
@@ -90,7 +97,8 @@ int url_parse_target(const char *s, size_t len, struct url_target *t,
  * when there is no '%', the first ':'); the user is taken literally and the
  * password is percent-decoded (RFC 3986), so a password containing '%',
  * '@' or '/' is written %25, %40, %2F. The target path is percent-decoded
- * too. Query strings and fragments are refused. Returns 0 or -EINVAL with
+ * too. Fragments are refused; the query arguments above are accepted
+ * and any other is refused. Returns 0 or -EINVAL with
  * *why set; on error *u holds no password (it is wiped).
  */
 int url_parse_iscsi(const char *s, size_t len, struct url_iscsi *u,

@@ -61,7 +61,7 @@ static void fuzz_sense(const uint8_t *p, size_t n, bool iscsi)
 	(void)sense_class_retryable(c);
 }
 
-static void fuzz_vpd83(const uint8_t *p, size_t n)
+static void fuzz_vpd83_walk(const uint8_t *p, size_t n)
 {
 	struct scsi_desig_iter it;
 	struct scsi_desig d;
@@ -71,7 +71,9 @@ static void fuzz_vpd83(const uint8_t *p, size_t n)
 
 	check(rc == 0 || rc == -EPROTO || rc == -EMSGSIZE);
 	check_err(rc, why);
-	while (rc == 0 && (rc = scsi_desig_next(&it, &d, &why)) == 1) {
+	if (rc)
+		return;
+	while ((rc = scsi_desig_next(&it, &d, &why)) == 1) {
 		check(d.id >= p + 4 && d.id + d.len <= p + n);
 		int len = scsi_desig_format(&d, big, sizeof(big));
 		check(len == -EINVAL || len >= 0);
@@ -86,8 +88,16 @@ static void fuzz_vpd83(const uint8_t *p, size_t n)
 	}
 	check(rc == 0 || rc == -EPROTO);
 	check_err(rc, why);
+}
 
-	rc = scsi_vpd83_best(p, n, &d, &why);
+static void fuzz_vpd83(const uint8_t *p, size_t n)
+{
+	struct scsi_desig d;
+	const char *why = NULL;
+	char big[4 * 255 + 16];
+
+	fuzz_vpd83_walk(p, n);
+	int rc = scsi_vpd83_best(p, n, &d, &why);
 	check(rc == 0 || rc == -ENOENT || rc == -EPROTO || rc == -EMSGSIZE);
 	check_err(rc, why);
 	if (rc == 0) {

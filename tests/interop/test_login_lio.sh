@@ -54,5 +54,11 @@ expect_match "mutual used" "authentication +CHAP \(mutual\)"
 printf 'notthetarget12\n' | c modify target-config "$B:mchap" -CHAP-secret
 expect_fail "target failing mutual CHAP refused" "mutual|target.*auth" c login "$B:mchap"
 
+expect_ok "mutual CHAP through a URL (libiscsi's target_user/target_password)" \
+	c login "iscsi://benchuser%benchsecret12@$P/$B:mchap/0?target_user=benchtarget&target_password=benchtgtsecret1"
+expect_match "mutual used via URL" "authentication +CHAP \(mutual\)"
+expect_fail "wrong target password in the URL refused" "mutual|target.*auth" \
+	c login "iscsi://benchuser%benchsecret12@$P/$B:mchap/0?target_user=benchtarget&target_password=wrongwrong123"
+
 lio_check_alive >/dev/null && pass "LIO still healthy" || fail "LIO crashed"
 finish

@@ -159,11 +159,24 @@ static int resolve(struct ictx *x, const char *arg, bool discovery,
 		if (ct)
 			wishes_from_cfg(&r->t.wishes, ct);
 	}
+	if (r->from_url && r->url.has_header_digest) {
+		static const enum iscsi_digest_pref map[] = {
+			ISCSI_DIGEST_NONE, ISCSI_DIGEST_CRC_ONLY,
+			ISCSI_DIGEST_PREFER_NONE, ISCSI_DIGEST_PREFER_CRC,
+		};
+		r->t.wishes.header_digest = map[r->url.header_digest];
+	}
 	if (r->from_url && r->url.has_user) {
 		r->t.chap = true;
 		r->t.chap_name = r->url.user;
 		r->t.chap_secret = r->url.password;
 		r->t.chap_secret_len = strlen(r->url.password);
+		if (r->url.has_target_password) {
+			r->t.mutual = true;
+			r->t.target_chap_name = r->url.has_target_user ? r->url.target_user : NULL;
+			r->t.target_secret = r->url.target_password;
+			r->t.target_secret_len = strlen(r->url.target_password);
+		}
 		return 0;
 	}
 	return creds_from_cfg(x, r, discovery);

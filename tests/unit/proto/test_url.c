@@ -359,8 +359,11 @@ static void test_url_invalid(void **state)
 		{ "iscsi://%pw@h/iqn.2001-04.com.example", "empty user" },
 		{ "iscsi://@h/iqn.2001-04.com.example", "empty user" },
 		{ "iscsi://u%a/b@h/iqn.2001-04.com.example", "%2F" },
-		{ "iscsi://h/iqn.2001-04.com.example/0?x=1", "'?'" },
-		{ "iscsi://h/iqn.2001-04.com.example/0#f", "'?'" },
+		{ "iscsi://h/iqn.2001-04.com.example/0?x=1", "unknown URL argument" },
+		{ "iscsi://h/iqn.2001-04.com.example/0?target_user", "'='" },
+		{ "iscsi://h/iqn.2001-04.com.example/0?target_user=", "empty target_user" },
+		{ "iscsi://h/iqn.2001-04.com.example/0?header_digest=md5", "header_digest" },
+		{ "iscsi://h/iqn.2001-04.com.example/0#f", "'#'" },
 		{ "iscsi://u%p\x01@h/iqn.2001-04.com.example", "control" },
 		{ "iscsi://::1/iqn.2001-04.com.example", "brackets" },
 	};
@@ -376,6 +379,27 @@ static void test_url_invalid(void **state)
 		assert_int_equal(u.password[0], 0);
 		assert_false(u.has_password);
 	}
+}
+
+/* libiscsi's query arguments for mutual CHAP and digests. */
+static void test_url_query(void **state)
+{
+	(void)state;
+	struct url_iscsi u;
+	const char *why = NULL;
+	const char *in = "iscsi://bu%bs@127.0.0.1:13260/iqn.2003-01.org.linux-iscsi.lio:mchap/0"
+			 "?target_user=benchtarget&target_password=a%26b&header_digest=crc32c-none";
+	assert_int_equal(parse(in, &u, &why), 0);
+	assert_string_equal(u.user, "bu");
+	assert_string_equal(u.password, "bs");
+	assert_true(u.has_target_user && u.has_target_password && u.has_header_digest);
+	assert_string_equal(u.target_user, "benchtarget");
+	assert_string_equal(u.target_password, "a&b");
+	assert_int_equal(u.header_digest, 3);
+	assert_int_equal(u.lun, 0);
+	assert_string_equal(u.target, "iqn.2003-01.org.linux-iscsi.lio:mchap");
+	url_iscsi_wipe(&u);
+	assert_int_equal(u.target_password[0], 0);
 }
 
 static void test_url_long_fields(void **state)
@@ -419,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_url_full),
 		cmocka_unit_test(test_url_forms),
 		cmocka_unit_test(test_url_invalid),
+		cmocka_unit_test(test_url_query),
 		cmocka_unit_test(test_url_long_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
