@@ -129,29 +129,65 @@ static uint32_t seg_rx_initial(const struct seg_rx *r)
 }
 
 void seg_rx_init(struct seg_rx *r, const struct seg_rx_ops *ops, void *ctx,
-		 uint8_t *hdr0, uint8_t *hdr1, bool hdigest, bool ddigest)
+		 uint8_t *hdr, uint8_t *buf, uint32_t cap, uint32_t ahead,
+		 bool hdigest, bool ddigest)
 {
 	memset(r, 0, sizeof(*r));
 	r->ops = ops;
 	r->ctx = ctx;
-	r->hdr[0] = hdr0;
-	r->hdr[1] = hdr1;
+	r->hdr = hdr;
+	r->buf = buf;
+	r->cap = cap;
+	r->ahead = ahead < cap ? ahead : cap;
 	r->hdigest = hdigest;
 	r->ddigest = ddigest;
 	r->stage = SEG_HDR;
-	r->want = seg_rx_initial(r);
 }
 
-int seg_rx_fill(const struct seg_rx *r, struct iovec *iov, int max)
+/* Bytes of the next header still missing from buf[head, tail): all of the
+ * BHS (+ digest) until the BHS is there, then its AHS too. */
+static uint32_t seg_rx_hdr_missing(const struct seg_rx *r)
+{
+	uint32_t have = r->tail - r->head, want = seg_rx_initial(r);
+
+	if (have >= PDU_BHS_LEN)
+		want += pdu_ahs_bytes(r->buf + r->head);
+	return have < want ? want - have : 0;
+}
+
+/* Room asked for in staging after the current PDU (buf is empty then). */
+static uint32_t seg_rx_ahead(const struct seg_rx *r)
+{
+	if (r->ahead == 0 || r->direct_only)
+		return seg_rx_initial(r);
+	return r->ahead > seg_rx_initial(r) ? r->ahead : seg_rx_initial(r);
+}
+
+int seg_rx_fill(struct seg_rx *r, struct iovec *iov, int max)
 {
 	int n = 0;
 
 	if (max <= 0)
 		return 0;
 	if (r->stage == SEG_HDR) {
-		iov[0] = (struct iovec){ r->hdr[r->cur] + r->got, r->want - r->got };
+		/* Only part of a header can be left over: move it to the
+		 * front so that the read-ahead gets the whole buffer. */
+		if (r->head > 0) {
+			memmove(r->buf, r->buf + r->head, r->tail - r->head);
+			r->tail -= r->head;
+			r->head = 0;
+		}
+		uint32_t miss = seg_rx_hdr_missing(r);
+		uint32_t want = r->ahead && !r->direct_only ? r->ahead : miss;
+		if (want < miss)
+			want = miss;
+		if (want > r->cap - r->tail)
+			want = r->cap - r->tail;
+		iov[0] = (struct iovec){ r->buf + r->tail, want };
 		return 1;
 	}
+	/* Direct: staging is empty while a segment is received in place. */
+	r->head = r->tail = 0;
 	if (r->stage == SEG_DATA) {
 		size_t left = r->data_len - r->got, o = r->dio;
 		for (int i = r->di; left > 0 && n < max; i++, o = 0) {
@@ -164,38 +200,38 @@ int seg_rx_fill(const struct seg_rx *r, struct iovec *iov, int max)
 		}
 		if (left > 0)
 			return n;
-		if (r->tail_len > 0 && n < max)
-			iov[n++] = (struct iovec){ (void *)r->tail, r->tail_len };
+		if (r->trail_len > 0 && n < max)
+			iov[n++] = (struct iovec){ r->trail, r->trail_len };
+		else if (r->trail_len > 0)
+			return n;
 	} else {
-		iov[n++] = (struct iovec){ (void *)(r->tail + r->got),
-					   (size_t)(r->tail_len - r->got) };
+		iov[n++] = (struct iovec){ r->trail + r->trail_got,
+					   (size_t)(r->trail_len - r->trail_got) };
 	}
-	/* Read ahead into the next PDU's header: one readv() per PDU. */
 	if (n < max)
-		iov[n++] = (struct iovec){ r->hdr[r->cur ^ 1u], seg_rx_initial(r) };
+		iov[n++] = (struct iovec){ r->buf, seg_rx_ahead(r) };
 	return n;
 }
 
 static int seg_rx_pdu_done(struct seg_rx *r, const char **why)
 {
-	const uint8_t *h = r->hdr[r->cur];
-
 	r->pdus++;
-	r->cur ^= 1u;
 	r->stage = SEG_HDR;
-	r->got = 0;
-	r->want = seg_rx_initial(r);
-	return r->ops->on_pdu(r->ctx, h, why);
+	return r->ops->on_pdu(r->ctx, r->hdr, why);
 }
 
-static int seg_rx_header_done(struct seg_rx *r, const char **why)
+/* The header is complete at buf + head: copy it out (it must outlive the
+ * staging bytes), check it, and ask where its data goes. */
+static int seg_rx_header(struct seg_rx *r, const char **why)
 {
-	uint8_t *h = r->hdr[r->cur];
-	uint32_t base = PDU_BHS_LEN + pdu_ahs_bytes(h);
+	uint8_t *h = r->hdr;
+	uint32_t base = PDU_BHS_LEN + pdu_ahs_bytes(r->buf + r->head);
+	uint32_t len = base + (r->hdigest ? PDU_DIGEST_LEN : 0);
 	int rc;
 
-	if (r->hdigest &&
-	    digest_crc32c(h, base) != digest_load(h + base)) {
+	memcpy(h, r->buf + r->head, len);
+	r->head += len;
+	if (r->hdigest && digest_crc32c(h, base) != digest_load(h + base)) {
 		*why = "header digest mismatch";
 		return -EBADMSG;
 	}
@@ -213,8 +249,44 @@ static int seg_rx_header_done(struct seg_rx *r, const char **why)
 	r->stage = SEG_DATA;
 	r->got = 0;
 	r->crc = DIGEST_SEED;
-	r->tail_len = (uint8_t)(pdu_pad(r->data_len) +
+	r->trail_len = (uint8_t)(pdu_pad(r->data_len) +
 				(r->ddigest ? PDU_DIGEST_LEN : 0));
+	r->trail_got = 0;
+	r->direct_only = r->data_len > SEG_RX_DIRECT_MIN;
+	return 0;
+}
+
+/* Accounts n data bytes at the destination's position; they are already
+ * there (received in place), or copied there from src. */
+static void seg_rx_place(struct seg_rx *r, const uint8_t *src, size_t n)
+{
+	while (n > 0) {
+		const struct iovec *v = &r->dst.iov[r->di];
+		uint8_t *p = (uint8_t *)v->iov_base + r->dio;
+		size_t take = min_sz(v->iov_len - r->dio, n);
+		if (src) {
+			memcpy(p, src, take);
+			src += take;
+			r->copied += take;
+		}
+		if (r->ddigest)
+			r->crc = digest_update(r->crc, p, take);
+		r->dio += take;
+		r->got += (uint32_t)take;
+		n -= take;
+		if (r->dio == v->iov_len) {
+			r->di++;
+			r->dio = 0;
+		}
+	}
+}
+
+/* The data segment is complete: move on to its pad and digest. */
+static int seg_rx_data_done(struct seg_rx *r, const char **why)
+{
+	if (r->trail_len == 0)
+		return seg_rx_pdu_done(r, why);
+	r->stage = SEG_TAIL;
 	return 0;
 }
 
@@ -222,8 +294,8 @@ static int seg_rx_tail_done(struct seg_rx *r, const char **why)
 {
 	if (r->ddigest) {
 		uint32_t pad = pdu_pad(r->data_len);
-		uint32_t crc = digest_final(digest_update(r->crc, r->tail, pad));
-		if (crc != digest_load(r->tail + pad)) {
+		uint32_t crc = digest_final(digest_update(r->crc, r->trail, pad));
+		if (crc != digest_load(r->trail + pad)) {
 			*why = "data digest mismatch";
 			return -EBADMSG;
 		}
@@ -231,53 +303,63 @@ static int seg_rx_tail_done(struct seg_rx *r, const char **why)
 	return seg_rx_pdu_done(r, why);
 }
 
+/* Walks the staging bytes: headers in place, data copied out. */
+static int seg_rx_parse(struct seg_rx *r, const char **why)
+{
+	int rc = 0;
+
+	while (rc == 0 && r->head < r->tail) {
+		uint32_t avail = r->tail - r->head;
+		if (r->stage == SEG_HDR) {
+			if (seg_rx_hdr_missing(r) > 0)
+				break;
+			rc = seg_rx_header(r, why);
+		} else if (r->stage == SEG_DATA) {
+			uint32_t take = r->data_len - r->got;
+			if (take > avail)
+				take = avail;
+			seg_rx_place(r, r->buf + r->head, take);
+			r->head += take;
+			if (r->got == r->data_len)
+				rc = seg_rx_data_done(r, why);
+		} else {
+			uint32_t take = (uint32_t)(r->trail_len - r->trail_got);
+			if (take > avail)
+				take = avail;
+			memcpy(r->trail + r->trail_got, r->buf + r->head, take);
+			r->trail_got = (uint8_t)(r->trail_got + take);
+			r->head += take;
+			if (r->trail_got == r->trail_len)
+				rc = seg_rx_tail_done(r, why);
+		}
+	}
+	if (r->head == r->tail)
+		r->head = r->tail = 0;
+	return rc;
+}
+
 int seg_rx_advance(struct seg_rx *r, size_t n, const char **why)
 {
-	int rc;
+	int rc = 0;
 
-	while (n > 0) {
-		if (r->stage == SEG_HDR) {
-			size_t take = min_sz(n, r->want - r->got);
-			r->got += (uint32_t)take;
-			n -= take;
-			if (r->got >= PDU_BHS_LEN)
-				r->want = seg_rx_initial(r) +
-					  pdu_ahs_bytes(r->hdr[r->cur]);
-			if (r->got < r->want)
-				continue;
-			rc = seg_rx_header_done(r, why);
-		} else if (r->stage == SEG_DATA) {
-			const struct iovec *v = &r->dst.iov[r->di];
-			size_t take = min_sz(min_sz(v->iov_len - r->dio, n),
-					     r->data_len - r->got);
-			if (r->ddigest)
-				r->crc = digest_update(r->crc,
-					(const uint8_t *)v->iov_base + r->dio, take);
-			r->dio += take;
-			r->got += (uint32_t)take;
-			n -= take;
-			if (r->dio == v->iov_len) {
-				r->di++;
-				r->dio = 0;
-			}
-			if (r->got < r->data_len)
-				continue;
-			if (r->tail_len > 0) {
-				r->stage = SEG_TAIL;
-				r->got = 0;
-				continue;
-			}
-			rc = seg_rx_pdu_done(r, why);
-		} else {
-			size_t take = min_sz(n, (size_t)(r->tail_len - r->got));
-			r->got += (uint32_t)take;
-			n -= take;
-			if (r->got < r->tail_len)
-				continue;
-			rc = seg_rx_tail_done(r, why);
-		}
-		if (rc < 0)
-			return rc;
+	/* The bytes filled the direct part of the last fill first. */
+	if (r->stage == SEG_DATA && n > 0) {
+		size_t take = min_sz(n, r->data_len - r->got);
+		seg_rx_place(r, NULL, take);
+		n -= take;
+		if (r->got == r->data_len)
+			rc = seg_rx_data_done(r, why);
 	}
-	return 0;
+	if (rc == 0 && r->stage == SEG_TAIL && n > 0) {
+		size_t take = min_sz(n, (size_t)(r->trail_len - r->trail_got));
+		r->trail_got = (uint8_t)(r->trail_got + take);
+		n -= take;
+		if (r->trail_got == r->trail_len)
+			rc = seg_rx_tail_done(r, why);
+	}
+	if (rc < 0)
+		return rc;
+	/* The rest landed in staging. */
+	r->tail += (uint32_t)n;
+	return seg_rx_parse(r, why);
 }

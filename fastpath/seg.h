@@ -11,12 +11,13 @@
  * the system call moved (seg_*_advance()). Partial I/O resumes exactly where
  * it stopped.
  *
- * Receive is a stream: when the current PDU's layout is known, the fill
- * also covers the next PDU's BHS (and header digest), so one readv() takes
- * the tail of this PDU and the head of the next. The BHS goes into one of
- * two alternating header buffers so the previous header stays readable
- * while its PDU completes. The CRC32C of data and padding is folded in as
- * bytes are advanced over.
+ * Receive is a stream read into a staging buffer: one recvmsg() takes as
+ * many PDUs as have arrived, and they are parsed in place. A long data
+ * segment is received into its destination directly (the same recvmsg()
+ * then reads ahead into staging what follows it); only the part of a
+ * segment that arrived in the read-ahead is copied, and a read-ahead of 0
+ * turns that off. The CRC32C of data and padding is folded in as bytes
+ * are placed.
  *
  * Pure code: no I/O, no allocation.
  */
@@ -92,44 +93,60 @@ struct seg_rx_ops {
 
 enum seg_stage { SEG_HDR, SEG_DATA, SEG_TAIL };
 
+/* Data segments longer than this are received straight into their
+ * buffers, and after one of them only the next header is read ahead. */
+#define SEG_RX_DIRECT_MIN 16384u
+
 struct seg_rx {
 	const struct seg_rx_ops *ops;
 	void *ctx;
 	bool hdigest, ddigest;
-	uint8_t *hdr[2];           /* alternating header buffers */
-	unsigned cur;              /* which one holds the current header */
-	enum seg_stage stage;
-	uint32_t got, want;        /* bytes of the current stage */
-	uint32_t data_len;
+	uint8_t *hdr;              /* the current header, copied out of buf */
+	uint8_t *buf;              /* staging: headers and read-ahead */
+	uint32_t cap;              /* its size */
+	uint32_t ahead;            /* read-ahead; 0: one header at a time */
+	uint32_t head, tail;       /* buf[head, tail): received, unparsed */
+	enum seg_stage stage;      /* SEG_HDR: a header is next, in buf */
+	bool direct_only;          /* last segment was long: header-only read-ahead */
+	uint32_t data_len, got;    /* current data segment, bytes placed */
 	struct seg_data dst;
 	int di;
 	size_t dio;
 	uint32_t crc;
-	uint8_t tail[8];           /* received pad + data digest */
-	uint8_t tail_len;
-	uint64_t pdus;             /* PDUs completed, for tests and stats */
+	uint8_t trail[8];          /* received pad + data digest */
+	uint8_t trail_len, trail_got;
+	uint64_t pdus;             /* PDUs completed */
+	uint64_t copied;           /* data bytes copied out of staging */
 };
 
-/* Prepares a receive stream. hdr0 and hdr1 are buffers of SEG_HDR_MAX
- * bytes, 8-byte aligned, borrowed for the cursor's life. */
+/* Prepares a receive stream. hdr is a buffer of SEG_HDR_MAX bytes; buf is
+ * the staging buffer of cap >= SEG_HDR_MAX bytes; both 8-byte aligned and
+ * borrowed for the cursor's life. ahead bounds how many bytes beyond the
+ * current PDU one receive may ask for (clamped to cap): with 0, the
+ * stream asks for exactly one header at a time and a data segment is
+ * never copied; otherwise whatever arrives in the read-ahead is parsed in
+ * place, and the part of a data segment found there is copied to its
+ * destination (at most cap bytes per receive), while the rest of the
+ * segment is received into the destination directly. */
 void seg_rx_init(struct seg_rx *r, const struct seg_rx_ops *ops, void *ctx,
-		 uint8_t *hdr0, uint8_t *hdr1, bool hdigest, bool ddigest);
+		 uint8_t *hdr, uint8_t *buf, uint32_t cap, uint32_t ahead,
+		 bool hdigest, bool ddigest);
 
-/* Writes iovecs for the next bytes to receive (at most max): the rest of
- * the current PDU and, once its layout is known, the start of the next
- * header. Returns the count (always >= 1 when max >= 1). */
-int seg_rx_fill(const struct seg_rx *r, struct iovec *iov, int max);
+/* Writes iovecs for the next receive (at most max, max >= 1): the rest
+ * of the current data segment, its pad and digest, then room in the
+ * staging buffer. Returns the count (>= 1). */
+int seg_rx_fill(struct seg_rx *r, struct iovec *iov, int max);
 
 /* Consumes n received bytes (which landed where the last fill said),
- * calling on_header and on_pdu as PDUs complete. Returns 0, -EBADMSG on a
- * digest mismatch, or the callbacks' error; *why names the cause. After an
- * error the stream is unusable. */
+ * calling on_header and on_pdu for every PDU they complete. Returns 0,
+ * -EBADMSG on a digest mismatch, -EPROTO, or the callbacks' error; *why
+ * names the cause. After an error the stream is unusable. */
 int seg_rx_advance(struct seg_rx *r, size_t n, const char **why);
 
-/* True between PDUs (no partial PDU received). */
+/* True between PDUs with nothing buffered. */
 static inline bool seg_rx_idle(const struct seg_rx *r)
 {
-	return r->stage == SEG_HDR && r->got == 0;
+	return r->stage == SEG_HDR && r->head == r->tail;
 }
 
 #endif

@@ -4,7 +4,8 @@
  * kernel has it), sendmsg/recvmsg + epoll, and an in-memory fake for unit
  * tests. The model is a proactor: a connection has at most one send and one
  * receive in flight; each is posted with an iovec list and completes later,
- * inside xport_wait(), through the connection's callbacks. One engine
+ * inside xport_reap() after an xport_wait(), through the connection's
+ * callbacks. One engine
  * (struct xport) belongs to one reactor thread; only xport_wake() may be
  * called from other threads.
  */
@@ -34,6 +35,7 @@ struct xport_conn {
 	bool want_out, want_in;         /* epoll: waiting for readiness */
 	int fixed;                      /* io_uring: fixed file index or -1 */
 	struct msghdr smsg, rmsg;       /* the posted iovec lists */
+	int64_t delay_ts[2];            /* io_uring: a delayed receive's timeout */
 	bool detaching;
 	ssize_t sres, rres;             /* results waiting for dispatch */
 	bool sready, rready;
@@ -62,10 +64,19 @@ struct xport_ops {
 		    const struct iovec *iov, int cnt);
 	int (*recv)(struct xport *x, struct xport_conn *xc,
 		    const struct iovec *iov, int cnt);
-	/* Submits what was posted, waits up to timeout_ms (-1 forever, 0
-	 * poll) for completions and runs their callbacks. Returns the
-	 * number of completions (wake-ups included) or -errno. */
+	/* The same, but the receive starts delay_us from now: what arrives
+	 * meanwhile is taken by one receive and one wake-up instead of one
+	 * each. A hint: NULL in backends without timers. */
+	int (*recv_after)(struct xport *x, struct xport_conn *xc,
+			  const struct iovec *iov, int cnt, unsigned delay_us);
+	/* Submits what was posted and waits up to timeout_ms (-1 forever,
+	 * 0 poll) for completions, without running any callback: the caller
+	 * learns it is awake before it runs them with reap(). Returns 0, or
+	 * -errno (not for a timeout or an interruption). */
 	int (*wait)(struct xport *x, int timeout_ms);
+	/* Runs the callbacks of the completions gathered so far. Returns
+	 * their number (wake-ups included). */
+	int (*reap)(struct xport *x);
 	/* Hands what was posted to the kernel without waiting (after work
 	 * done outside wait(), before the caller sleeps in its own poll). */
 	int (*flush)(struct xport *x);
@@ -109,10 +120,23 @@ static inline int xport_recv(struct xport *x, struct xport_conn *xc,
 {
 	return x->ops->recv(x, xc, iov, cnt);
 }
+static inline int xport_recv_after(struct xport *x, struct xport_conn *xc,
+				   const struct iovec *iov, int cnt, unsigned delay_us)
+{
+	if (delay_us == 0 || !x->ops->recv_after)
+		return x->ops->recv(x, xc, iov, cnt);
+	return x->ops->recv_after(x, xc, iov, cnt, delay_us);
+}
+/* True when the backend can delay receives. */
+static inline bool xport_can_delay(const struct xport *x)
+{
+	return x->ops->recv_after != NULL;
+}
 static inline int xport_wait(struct xport *x, int timeout_ms)
 {
 	return x->ops->wait(x, timeout_ms);
 }
+static inline int xport_reap(struct xport *x) { return x->ops->reap(x); }
 static inline int xport_flush(struct xport *x) { return x->ops->flush(x); }
 static inline int xport_wake(struct xport *x) { return x->ops->wake(x); }
 static inline int xport_pollfd(struct xport *x) { return x->ops->pollfd(x); }

@@ -3,8 +3,8 @@
  * The portable transport: non-blocking sendmsg()/recvmsg() driven by a
  * level-triggered epoll set. A send is tried at once (the socket buffer
  * usually has room) and waits for EPOLLOUT only when it is full; a receive
- * waits for EPOLLIN. Completions are queued and run in wait(), never from
- * inside send()/recv(), so callers are not re-entered.
+ * waits for EPOLLIN. Completions are queued and run in reap(), never from
+ * inside send()/recv()/wait(), so callers are not re-entered.
  */
 #include "fastpath/xport.h"
 
@@ -21,6 +21,7 @@ struct xport_epoll {
 	int epfd, evfd;
 	struct xport_conn *ready;        /* completions to dispatch */
 	struct xport_conn **tail;
+	unsigned wakes;                  /* eventfd reads not yet reaped */
 };
 
 static struct xport_epoll *ep_of(struct xport *x)
@@ -210,7 +211,7 @@ static int ep_wait(struct xport *x, int timeout_ms)
 {
 	struct xport_epoll *e = ep_of(x);
 	struct epoll_event evs[EP_BATCH];
-	int n, done = 0;
+	int n;
 
 	if (e->ready)
 		timeout_ms = 0;
@@ -223,7 +224,7 @@ static int ep_wait(struct xport *x, int timeout_ms)
 			uint64_t v;
 			if (read(e->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				return -errno;
-			done++;
+			e->wakes++;
 			continue;
 		}
 		if ((evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) &&
@@ -233,19 +234,23 @@ static int ep_wait(struct xport *x, int timeout_ms)
 		    xc->want_in && xc->recv_busy && !xc->rready)
 			ep_try_recv(e, xc);
 	}
-	return done + ep_dispatch(e);
+	return 0;
+}
+
+static int ep_reap(struct xport *x)
+{
+	struct xport_epoll *e = ep_of(x);
+	int n = (int)e->wakes;
+
+	e->wakes = 0;
+	return n + ep_dispatch(e);
 }
 
 /* Completed sends sit in the ready list, which an outside poll() on the
- * epoll fd cannot see: run them now, and if callbacks keep producing more,
- * leave the rest to a wake-up. */
+ * epoll fd cannot see: make the fd readable so the next reap runs them. */
 static int ep_flush(struct xport *x)
 {
-	struct xport_epoll *e = ep_of(x);
-
-	for (int round = 0; e->ready && round < 16; round++)
-		ep_dispatch(e);
-	return e->ready ? ep_wake(x) : 0;
+	return ep_of(x)->ready ? ep_wake(x) : 0;
 }
 
 static int ep_wake(struct xport *x)
@@ -269,6 +274,7 @@ const struct xport_ops xport_epoll_ops = {
 	.send = ep_send,
 	.recv = ep_recv,
 	.wait = ep_wait,
+	.reap = ep_reap,
 	.flush = ep_flush,
 	.wake = ep_wake,
 	.pollfd = ep_pollfd,

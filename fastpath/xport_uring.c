@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The io_uring transport: sendmsg/recvmsg SQEs on fixed files, submitted in
- * one io_uring_enter() per reactor turn together with the wait for
+ * The io_uring transport: send/recv SQEs on fixed files, submitted in one
+ * io_uring_enter() per reactor turn together with the wait for
  * completions, so a turn that sends commands and receives responses costs
  * one system call. Wake-ups from other threads arrive as a completed read
  * on an eventfd.
@@ -16,7 +16,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-enum { UR_SEND = 1, UR_RECV = 2, UR_WAKE = 3, UR_TAGS = 3 };
+enum { UR_SEND = 1, UR_RECV = 2, UR_WAKE = 3, UR_DELAY = 4, UR_TAGS = 7 };
 
 struct xport_uring {
 	struct xport base;
@@ -24,6 +24,7 @@ struct xport_uring {
 	int evfd;
 	uint64_t evbuf;
 	bool ev_armed;
+	bool can_delay;               /* linked timeouts with skipped CQEs */
 	unsigned nfixed;
 	uint8_t *fixed_used;          /* nfixed flags */
 };
@@ -56,7 +57,13 @@ static int ur_create(const struct xport_cfg *cfg, struct xport **out)
 		return -ENOMEM;
 	while (entries < depth * 2 + 4)
 		entries <<= 1;
-	rc = io_uring_queue_init(entries, &u->ring, 0);
+	/* Completions are only needed when the reactor asks for them:
+	 * cooperative task work saves an interrupt per completion. Older
+	 * kernels refuse the flags; then plain rings do. */
+	rc = io_uring_queue_init(entries, &u->ring, IORING_SETUP_SUBMIT_ALL |
+				 IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+	if (rc == -EINVAL)
+		rc = io_uring_queue_init(entries, &u->ring, 0);
 	if (rc < 0) {
 		free(u);
 		return rc;
@@ -71,6 +78,8 @@ static int ur_create(const struct xport_cfg *cfg, struct xport **out)
 		free(u);
 		return -ENOSYS;
 	}
+	u->can_delay = (u->ring.features & IORING_FEAT_CQE_SKIP) &&
+		       io_uring_opcode_supported(p, IORING_OP_TIMEOUT);
 	io_uring_free_probe(p);
 	u->evfd = eventfd(0, EFD_CLOEXEC);
 	if (u->evfd < 0) {
@@ -155,7 +164,9 @@ static void ur_detach(struct xport *x, struct xport_conn *xc)
 	struct xport_uring *u = ur_of(x);
 
 	xc->detaching = true;
-	for (int tag = UR_SEND; tag <= UR_RECV; tag++) {
+	static const int tags[] = { UR_SEND, UR_DELAY, UR_RECV };
+	for (unsigned i = 0; i < 3; i++) {
+		int tag = tags[i];
 		bool busy = tag == UR_SEND ? xc->send_busy : xc->recv_busy;
 		struct io_uring_sqe *sqe;
 		if (!busy || !(sqe = ur_sqe(u)))
@@ -194,13 +205,37 @@ static int ur_send(struct xport *x, struct xport_conn *xc,
 		return -EBUSY;
 	if (!(sqe = ur_sqe(ur_of(x))))
 		return -EAGAIN;
-	xc->smsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
-				    .msg_iovlen = (size_t)cnt };
-	io_uring_prep_sendmsg(sqe, xc->fd, &xc->smsg, MSG_NOSIGNAL);
+	/* MSG_WAITALL: the kernel finishes a partial send itself, so a
+	 * send normally completes once, whole. */
+	if (cnt == 1) {
+		io_uring_prep_send(sqe, xc->fd, iov[0].iov_base, iov[0].iov_len,
+				   MSG_NOSIGNAL | MSG_WAITALL);
+	} else {
+		xc->smsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
+					    .msg_iovlen = (size_t)cnt };
+		io_uring_prep_sendmsg(sqe, xc->fd, &xc->smsg, MSG_NOSIGNAL | MSG_WAITALL);
+	}
 	ur_prep(xc, sqe);
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)xc | UR_SEND);
 	xc->send_busy = true;
 	xc->sends++;
+	return 0;
+}
+
+static int ur_prep_recv(struct xport_conn *xc, struct io_uring_sqe *sqe,
+			const struct iovec *iov, int cnt)
+{
+	if (cnt == 1) {
+		io_uring_prep_recv(sqe, xc->fd, iov[0].iov_base, iov[0].iov_len, 0);
+	} else {
+		xc->rmsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
+					    .msg_iovlen = (size_t)cnt };
+		io_uring_prep_recvmsg(sqe, xc->fd, &xc->rmsg, 0);
+	}
+	ur_prep(xc, sqe);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)xc | UR_RECV);
+	xc->recv_busy = true;
+	xc->recvs++;
 	return 0;
 }
 
@@ -213,21 +248,42 @@ static int ur_recv(struct xport *x, struct xport_conn *xc,
 		return -EBUSY;
 	if (!(sqe = ur_sqe(ur_of(x))))
 		return -EAGAIN;
-	xc->rmsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
-				    .msg_iovlen = (size_t)cnt };
-	io_uring_prep_recvmsg(sqe, xc->fd, &xc->rmsg, 0);
-	ur_prep(xc, sqe);
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)xc | UR_RECV);
-	xc->recv_busy = true;
-	xc->recvs++;
-	return 0;
+	return ur_prep_recv(xc, sqe, iov, cnt);
 }
+
+/* A timeout linked in front of the receive: the receive is issued when it
+ * fires (-ETIME counts as success for the link, and its own CQE is
+ * skipped), so no socket wake-up reaches this thread in between. */
+static int ur_recv_after(struct xport *x, struct xport_conn *xc,
+			 const struct iovec *iov, int cnt, unsigned delay_us)
+{
+	struct xport_uring *u = ur_of(x);
+	struct io_uring_sqe *t, *sqe;
+
+	if (!u->can_delay)
+		return ur_recv(x, xc, iov, cnt);
+	if (xc->recv_busy)
+		return -EBUSY;
+	/* Both SQEs must go into the same submission. */
+	if (io_uring_sq_space_left(&u->ring) < 2)
+		io_uring_submit(&u->ring);
+	if (!(t = ur_sqe(u)) || !(sqe = ur_sqe(u)))
+		return -EAGAIN;
+	xc->delay_ts[0] = delay_us / 1000000u;
+	xc->delay_ts[1] = (int64_t)(delay_us % 1000000u) * 1000;
+	io_uring_prep_timeout(t, (struct __kernel_timespec *)(void *)xc->delay_ts, 0,
+			      IORING_TIMEOUT_ETIME_SUCCESS);
+	io_uring_sqe_set_flags(t, IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
+	io_uring_sqe_set_data64(t, (uint64_t)(uintptr_t)xc | UR_DELAY);
+	return ur_prep_recv(xc, sqe, iov, cnt);
+}
+
 
 static int ur_wait(struct xport *x, int timeout_ms)
 {
 	struct xport_uring *u = ur_of(x);
 	struct io_uring_cqe *cqe;
-	int rc, n = 0;
+	int rc;
 
 	if (!u->ev_armed) {
 		struct io_uring_sqe *sqe = ur_sqe(u);
@@ -237,7 +293,9 @@ static int ur_wait(struct xport *x, int timeout_ms)
 			u->ev_armed = true;
 		}
 	}
-	if (io_uring_peek_cqe(&u->ring, &cqe) == 0 || timeout_ms == 0) {
+	if (io_uring_cq_ready(&u->ring) > 0 || timeout_ms == 0) {
+		if (io_uring_sq_ready(&u->ring) == 0)
+			return 0;
 		rc = io_uring_submit(&u->ring);
 	} else if (timeout_ms < 0) {
 		rc = io_uring_submit_and_wait(&u->ring, 1);
@@ -250,6 +308,15 @@ static int ur_wait(struct xport *x, int timeout_ms)
 	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 		return rc;
+	return 0;
+}
+
+static int ur_reap(struct xport *x)
+{
+	struct xport_uring *u = ur_of(x);
+	struct io_uring_cqe *cqe;
+	int n = 0;
+
 	/* One CQE at a time: a callback may detach a connection, which
 	 * consumes that connection's remaining CQEs itself. */
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
@@ -293,7 +360,9 @@ const struct xport_ops xport_uring_ops = {
 	.detach = ur_detach,
 	.send = ur_send,
 	.recv = ur_recv,
+	.recv_after = ur_recv_after,
 	.wait = ur_wait,
+	.reap = ur_reap,
 	.flush = ur_flush,
 	.wake = ur_wake,
 	.pollfd = ur_pollfd,

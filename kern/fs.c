@@ -602,12 +602,13 @@ int kern_fs_create(const struct kern_fs_opts *o, struct kern_fs **out)
 	}
 	if (rc == 0)
 		rc = fs_session(fs, o);
-	if (rc == 0 && stat(fs->mountpoint, &st) == 0)
-		fs->conn_id = minor(st.st_dev);
 	if (rc == 0) {
 		rc = -pthread_create(&fs->loop, NULL, loop_main, fs);
 		fs->loop_running = rc == 0;
 	}
+	/* Only now: stat() of the root is a FUSE request the loop answers. */
+	if (rc == 0 && stat(fs->mountpoint, &st) == 0)
+		fs->conn_id = minor(st.st_dev);
 	if (rc) {
 		log_err("kern: cannot mount the LUN filesystem on %s: %s", o->mountpoint,
 			strerror(-rc));
@@ -638,6 +639,9 @@ static void fs_abort(struct kern_fs *fs)
 
 	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", fs->conn_id);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT &&
+	    mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL) == 0)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (write(fd, "1", 1) != 1)
 			log_warn("kern: cannot abort FUSE connection %u", fs->conn_id);

@@ -22,6 +22,8 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->nop_interval_ms = 5000;
 	o->nop_timeout_ms = 5000;
 	o->ua_retries = 3;
+	o->rx_readahead = 65536;
+	o->coalesce_us = 200;
 }
 
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
@@ -51,6 +53,8 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		.nop_interval_ms = opts->nop_interval_ms,
 		.nop_timeout_ms = opts->nop_timeout_ms,
 		.ua_retries = opts->ua_retries,
+		.rx_readahead = opts->rx_readahead,
+		.coalesce_us = opts->coalesce_us,
 		.transport = opts->transport,
 		.event = opts->event, .event_priv = opts->event_priv,
 		.log = opts->log, .log_priv = opts->log_priv,

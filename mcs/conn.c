@@ -38,16 +38,25 @@ int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
 		rc = -EINVAL;
 		goto fail;
 	}
-	c->rx_hdr = aligned_alloc(64, 2 * HDR_BUF);
+	uint32_t ahead = s->cfg.rx_readahead;
+	if (ahead > CONN_RX_AHEAD_MAX)
+		ahead = CONN_RX_AHEAD_MAX;
+	uint32_t cap = (ahead > SEG_HDR_MAX ? ahead : SEG_HDR_MAX) + 63u;
+	cap &= ~63u;
+	c->rx_hdr = aligned_alloc(64, HDR_BUF);
+	c->rx_buf = aligned_alloc(64, cap);
 	c->scratch = malloc(c->params.max_recv_dsl);
 	c->slots = aligned_alloc(64, ((CONN_TX_SLOTS * sizeof(struct tx_slot)) + 63u) & ~(size_t)63u);
-	if (!c->rx_hdr || !c->scratch || !c->slots) {
+	if (!c->rx_hdr || !c->rx_buf || !c->scratch || !c->slots) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	memset(c->slots, 0, CONN_TX_SLOTS * sizeof(struct tx_slot));
 	c->scratch_iov = (struct iovec){ c->scratch, c->params.max_recv_dsl };
-	seg_rx_init(&c->rx, &conn_rx_ops, c, c->rx_hdr, c->rx_hdr + HDR_BUF,
+	/* Touch the staging buffer now: a first-touch fault costs more
+	 * than a receive. */
+	memset(c->rx_buf, 0, cap);
+	seg_rx_init(&c->rx, &conn_rx_ops, c, c->rx_hdr, c->rx_buf, cap, ahead,
 		    c->params.header_digest, c->params.data_digest);
 	/* epoll needs a non-blocking socket; io_uring does not mind. */
 	fl = fcntl(c->fd, F_GETFL);
@@ -68,9 +77,10 @@ fail:
 		close(c->fd);
 	c->fd = -1;
 	free(c->rx_hdr);
+	free(c->rx_buf);
 	free(c->scratch);
 	free(c->slots);
-	c->rx_hdr = c->scratch = NULL;
+	c->rx_hdr = c->rx_buf = c->scratch = NULL;
 	c->slots = NULL;
 	c->state = CONN_FAILED;
 	return rc;
@@ -113,9 +123,10 @@ void conn_fini(struct conn *c)
 	if (c->r->x->ops == &xport_fake_ops)
 		xport_fake_release(&c->xc);
 	free(c->rx_hdr);
+	free(c->rx_buf);
 	free(c->scratch);
 	free(c->slots);
-	c->rx_hdr = c->scratch = NULL;
+	c->rx_hdr = c->rx_buf = c->scratch = NULL;
 	c->slots = NULL;
 }
 

@@ -26,8 +26,10 @@
 #define CONN_TX_SLOTS    128u    /* PDU headers queued for sending */
 #define CONN_TX_IOV      256     /* iovecs per send system call */
 #define CONN_RX_IOV      64
+#define CONN_RX_AHEAD_MAX (1u << 20)  /* largest staging read-ahead */
 #define CONN_SLOT_HDR    320u    /* BHS + extended CDB AHS + digest */
 #define CONN_NOP_REPLIES 8u
+#define CONN_COALESCE_MIN 8u     /* commands in flight before receives wait */
 
 struct tx_slot {
 	uint8_t hdr[CONN_SLOT_HDR] __attribute__((aligned(8)));
@@ -63,7 +65,8 @@ struct conn {
 	/* receive */
 	struct seg_rx rx;
 	struct iovec riov[CONN_RX_IOV];
-	uint8_t *rx_hdr;             /* 2 x SEG_HDR_MAX */
+	uint8_t *rx_hdr;             /* SEG_HDR_MAX: the current header */
+	uint8_t *rx_buf;             /* staging for headers and read-ahead */
 	uint8_t *scratch;            /* max_recv_dsl: non-payload segments */
 	struct iovec scratch_iov;
 	uint64_t last_rx_ns;
@@ -78,6 +81,12 @@ struct conn {
 	struct task *doutq, **doutq_tail; /* tasks with Data-Out to send */
 	struct { uint32_t ttt; uint8_t lun[8]; } nop_reply[CONN_NOP_REPLIES];
 	unsigned nnop_reply;
+
+	/* receive coalescing: see conn_rx_post() */
+	uint32_t inflight;           /* SCSI commands sent, not finished */
+	uint64_t rx_prev_ns;         /* last receive completion */
+	uint64_t rx_prev_pdus;
+	uint64_t rx_gap_ns;          /* mean time between arriving PDUs */
 
 	/* services */
 	struct task *ping;           /* NOP-Out ping in flight */
@@ -116,9 +125,12 @@ void conn_queue_dout(struct conn *c, struct task *t);
 void conn_unqueue(struct conn *c, struct task *t);
 /* Queues the answer to a target NOP-In ping. Returns 0 or -ENOSPC. */
 int conn_queue_nop_reply(struct conn *c, uint32_t ttt, const uint8_t lun[8]);
-/* Builds PDUs for queued work into free slots and posts a send if none is
- * in flight. */
+/* Builds PDUs for queued work into free slots. */
 void conn_tx_kick(struct conn *c);
+/* Posts one send for every slot not yet sent, unless a send is in
+ * flight (its completion leaves the rest for the next flush). The reactor
+ * calls it once per turn, before it waits. */
+void conn_tx_flush(struct conn *c);
 /* Drops a reference a slot held on t, finishing t if it was waiting. */
 void conn_task_unref(struct conn *c, struct task *t);
 /* Drops every queued slot (connection gone). */

@@ -419,10 +419,8 @@ static int rx_reject(struct conn *c, const struct bhs_reject *r, const char **wh
 	return 0;
 }
 
-static int rx_pdu(void *ctx, const uint8_t *hdr, const char **why)
+static int rx_pdu_dispatch(struct conn *c, const uint8_t *hdr, const char **why)
 {
-	struct conn *c = ctx;
-
 	switch (pdu_opcode(hdr)) {
 	case PDU_OP_DATA_IN:
 		return rx_data_in(c, (const void *)hdr);
@@ -447,18 +445,62 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const char **why)
 	}
 }
 
+static int rx_pdu(void *ctx, const uint8_t *hdr, const char **why)
+{
+	struct conn *c = ctx;
+	int rc = rx_pdu_dispatch(c, hdr, why);
+
+	/* A callback may have closed the connection (a failed escalation,
+	 * a logout): the PDUs behind this one in the buffer are moot. */
+	if (rc == 0 && c->state != CONN_UP && c->state != CONN_LOGOUT) {
+		*why = NULL;
+		return -ECONNABORTED;
+	}
+	return rc;
+}
+
 const struct seg_rx_ops conn_rx_ops = {
 	.on_header = rx_header,
 	.on_pdu = rx_pdu,
 };
 
+/* Receive coalescing: when the target is the bottleneck, responses trickle
+ * in one at a time, and waking up for each costs a context switch and a
+ * system call. With enough commands in flight, the next receive is
+ * delayed until about a quarter of them should have been answered, at
+ * the arrival rate seen so far (bounded by cfg.coalesce_us); the target
+ * still has three quarters of them queued, so it does not run dry. Only
+ * between PDUs: the rest of a PDU is taken at once. */
+static unsigned rx_delay_us(const struct conn *c)
+{
+	unsigned max = c->sess->cfg.coalesce_us;
+
+	if (!max || c->inflight < CONN_COALESCE_MIN || !seg_rx_idle(&c->rx))
+		return 0;
+	uint64_t us = (uint64_t)(c->inflight / 4u) * c->rx_gap_ns / 1000u;
+	return us > max ? max : (unsigned)us;
+}
+
 void conn_rx_post(struct conn *c)
 {
 	int n = seg_rx_fill(&c->rx, c->riov, CONN_RX_IOV);
-	int rc = xport_recv(c->r->x, &c->xc, c->riov, n);
+	int rc = xport_recv_after(c->r->x, &c->xc, c->riov, n, rx_delay_us(c));
 
 	if (rc < 0)
 		conn_fail(c, rc, "cannot post a receive (%d)", rc);
+}
+
+/* Folds the time per PDU of this receive into the mean arrival gap. */
+static void rx_rate(struct conn *c)
+{
+	uint64_t pdus = c->rx.pdus - c->rx_prev_pdus, now = c->r->now;
+
+	if (pdus > 0 && c->rx_prev_ns && now > c->rx_prev_ns) {
+		uint64_t gap = (now - c->rx_prev_ns) / pdus;
+		c->rx_gap_ns = c->rx_gap_ns ? (7 * c->rx_gap_ns + gap) / 8 : gap;
+	}
+	c->rx_prev_ns = now;
+	c->rx_prev_pdus = c->rx.pdus;
 }
 
 void conn_rx_done(struct xport_conn *xc, ssize_t res)
@@ -476,15 +518,14 @@ void conn_rx_done(struct xport_conn *xc, ssize_t res)
 	}
 	c->last_rx_ns = c->r->now;
 	rc = seg_rx_advance(&c->rx, (size_t)res, &why);
-	if (c->state == CONN_CLOSED)
+	rx_rate(c);
+	if (c->state == CONN_CLOSED || c->state == CONN_FAILED)
 		return;
 	if (rc < 0) {
 		conn_fail(c, rc == -EBADMSG ? -EBADMSG : rc == -ECONNRESET ? -ECONNRESET : -EPROTO,
 			  "%s", why ? why : "protocol error");
 		return;
 	}
-	if (c->state == CONN_FAILED)
-		return;
 	conn_rx_post(c);
 	conn_tx_kick(c);
 }

@@ -3,8 +3,10 @@
  * The transmit side of a connection. Work waits on three queues (control
  * PDUs, SCSI commands, Data-Out); conn_tx_kick() turns it into PDU headers
  * in a ring of preallocated slots, each with a segment cursor over the
- * caller's buffers, and hands as many slots as fit into one sendmsg()
- * (or one io_uring SQE). A partial send resumes in the first unsent slot.
+ * caller's buffers. conn_tx_flush(), once per reactor turn, hands every
+ * slot built during the turn to one sendmsg() (or one io_uring SQE), so
+ * the PDUs of many commands share a system call. A partial send resumes
+ * in the first unsent slot.
  */
 #include "mcs/conn.h"
 
@@ -223,6 +225,10 @@ static int tx_cmd(struct conn *c, struct task *t)
 		return -EAGAIN;
 	}
 	t->cmdsn = sn;
+	if (!t->counted) {
+		t->counted = true;
+		c->inflight++;
+	}
 	if (wr)
 		plan_unsolicited(c, t);
 	s = slot_get(c, t);
@@ -330,12 +336,13 @@ static void tx_produce(struct conn *c)
 
 /* ---- sending ------------------------------------------------------------ */
 
-static void tx_post(struct conn *c)
+void conn_tx_flush(struct conn *c)
 {
 	int n = 0;
 	uint32_t i;
 
-	if (c->xc.send_busy || c->tx_head == c->tx_tail || c->fd < 0)
+	if (c->xc.send_busy || c->tx_head == c->tx_tail || c->fd < 0 ||
+	    c->state == CONN_FAILED || c->state == CONN_CLOSED)
 		return;
 	for (i = c->tx_head; i != c->tx_tail && n < CONN_TX_IOV; i++)
 		n += seg_tx_fill(&slot_at(c, i)->seg, c->siov + n, CONN_TX_IOV - n);
@@ -350,7 +357,6 @@ void conn_tx_kick(struct conn *c)
 	if (c->state == CONN_FAILED || c->state == CONN_CLOSED)
 		return;
 	tx_produce(c);
-	tx_post(c);
 }
 
 void conn_tx_sent(struct xport_conn *xc, ssize_t res)

@@ -29,6 +29,7 @@ int reactor_create(struct mcsi_session *s, unsigned index, const char *transport
 	r->index = index;
 	r->scsi_max = depth;
 	r->backlog_tail = &r->backlog;
+	r->local_tail = &r->local;
 	mpsc_init(&r->inbox);
 	if ((rc = task_table_init(&r->tt, depth + REACTOR_CTL_TASKS, index)) < 0 ||
 	    (rc = xport_create(transport, &xcfg, &r->x)) < 0) {
@@ -81,8 +82,21 @@ static struct conn *reactor_pick_conn(struct reactor *r)
 	return NULL;
 }
 
+static inline uintptr_t self_id(void)
+{
+	return (uintptr_t)pthread_self();
+}
+
 void reactor_submit(struct reactor *r, struct mcsi_cmd *cmd)
 {
+	if (atomic_load_explicit(&r->owner, memory_order_relaxed) == self_id()) {
+		/* A callback resubmits: no atomics, no wake-up; the turn
+		 * takes it before it waits again. */
+		cmd_priv(cmd)->next = NULL;
+		*r->local_tail = cmd;
+		r->local_tail = &cmd_priv(cmd)->next;
+		return;
+	}
 	mpsc_push(&r->inbox, &cmd_priv(cmd)->node);
 	atomic_thread_fence(memory_order_seq_cst);
 	/* Only the first submitter after the reactor went to sleep pays
@@ -107,8 +121,13 @@ void reactor_finish(struct reactor *r, struct task *t, int err)
 {
 	if (t->state == TASK_DONE || t->state == TASK_FREE)
 		return;
-	if (t->conn)
+	if (t->conn) {
 		conn_unqueue(t->conn, t);
+		if (t->counted) {
+			t->counted = false;
+			t->conn->inflight--;
+		}
+	}
 	t->result = err;
 	t->state = TASK_DONE;
 	if (t->tx_refs == 0)
@@ -434,6 +453,15 @@ static bool start_cmd(struct reactor *r, struct mcsi_cmd *cmd)
 	return true;
 }
 
+static void reactor_take_one(struct reactor *r, struct mcsi_cmd *cmd)
+{
+	if (r->backlog || !start_cmd(r, cmd)) {
+		cmd_priv(cmd)->next = NULL;
+		*r->backlog_tail = cmd;
+		r->backlog_tail = &cmd_priv(cmd)->next;
+	}
+}
+
 static void reactor_take(struct reactor *r)
 {
 	struct mpsc_node *n;
@@ -441,19 +469,20 @@ static void reactor_take(struct reactor *r)
 	while (r->backlog) {
 		struct mcsi_cmd *cmd = r->backlog;
 		if (!start_cmd(r, cmd))
-			return;
+			break;
 		r->backlog = cmd_priv(cmd)->next;
 		if (!r->backlog)
 			r->backlog_tail = &r->backlog;
 	}
-	while ((n = mpsc_pop(&r->inbox))) {
-		struct mcsi_cmd *cmd = cmd_of_node(n);
-		if (r->backlog || !start_cmd(r, cmd)) {
-			cmd_priv(cmd)->next = NULL;
-			*r->backlog_tail = cmd;
-			r->backlog_tail = &cmd_priv(cmd)->next;
-		}
+	while (r->local) {
+		struct mcsi_cmd *cmd = r->local;
+		r->local = cmd_priv(cmd)->next;
+		if (!r->local)
+			r->local_tail = &r->local;
+		reactor_take_one(r, cmd);
 	}
+	while ((n = mpsc_pop(&r->inbox)))
+		reactor_take_one(r, cmd_of_node(n));
 }
 
 void reactor_window_opened(struct reactor *r)
@@ -463,28 +492,53 @@ void reactor_window_opened(struct reactor *r)
 		conn_tx_kick(r->conns[i]);
 }
 
+/* Everything that needs no waiting: new commands to tasks, tasks to PDUs,
+ * PDUs to one posted send per connection. */
+static void reactor_produce(struct reactor *r)
+{
+	reactor_take(r);
+	for (unsigned i = 0; i < r->nconns; i++) {
+		conn_tx_kick(r->conns[i]);
+		conn_tx_flush(r->conns[i]);
+	}
+}
+
 int reactor_turn(struct reactor *r, int timeout_ms)
 {
-	int n;
+	bool app = !r->threaded;
+	int rc;
 
+	if (app) {
+		/* The application is here, not asleep in its poll(). */
+		atomic_store_explicit(&r->owner, self_id(), memory_order_relaxed);
+		atomic_store(&r->sleeping, false);
+	}
 	r->now = sess_now_ns();
 	r->completions = 0;
-	reactor_take(r);
-	for (unsigned i = 0; i < r->nconns; i++)
-		conn_tx_kick(r->conns[i]);
-	if (!mpsc_empty(&r->inbox))
-		timeout_ms = 0;
-	n = xport_wait(r->x, timeout_ms);
+	reactor_produce(r);
+	if (timeout_ms != 0) {
+		/* Announce the sleep, then look once more: a submitter that
+		 * pushed before seeing the flag is seen here. */
+		atomic_store(&r->sleeping, true);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!mpsc_empty(&r->inbox) || r->local)
+			timeout_ms = 0;
+		rc = xport_wait(r->x, timeout_ms);
+		atomic_store(&r->sleeping, false);
+	} else {
+		rc = xport_wait(r->x, 0);
+	}
 	r->now = sess_now_ns();
+	xport_reap(r->x);
 	if (r->now >= r->next_scan) {
 		r->next_scan = r->now + SCAN_NS;
 		reactor_scan(r);
 	}
-	reactor_take(r);
-	for (unsigned i = 0; i < r->nconns; i++)
-		conn_tx_kick(r->conns[i]);
-	if (n < 0)
-		return n;
+	reactor_produce(r);
+	if (app)
+		atomic_store_explicit(&r->owner, 0, memory_order_relaxed);
+	if (rc < 0)
+		return rc;
 	return (int)r->completions;
 }
 
@@ -492,25 +546,23 @@ static void *reactor_main(void *arg)
 {
 	struct reactor *r = arg;
 
-	while (!atomic_load(&r->stop)) {
-		int to = reactor_next_timeout(r);
-		atomic_store(&r->sleeping, true);
-		atomic_thread_fence(memory_order_seq_cst);
-		if (!mpsc_empty(&r->inbox))
-			to = 0;
-		reactor_turn(r, to);
-		atomic_store(&r->sleeping, false);
-	}
+	atomic_store(&r->owner, self_id());
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed))
+		reactor_turn(r, reactor_next_timeout(r));
+	atomic_store(&r->owner, 0);
 	return NULL;
 }
 
 int reactor_start(struct reactor *r)
 {
-	int rc = pthread_create(&r->thread, NULL, reactor_main, r);
+	int rc;
 
-	if (rc)
+	r->threaded = true;        /* before the thread reads it */
+	rc = pthread_create(&r->thread, NULL, reactor_main, r);
+	if (rc) {
+		r->threaded = false;
 		return -rc;
-	r->threaded = true;
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "fastpath/mpsc.h"
 #include "fastpath/xport.h"
@@ -55,7 +56,11 @@ struct reactor {
 	struct task_table tt;
 	unsigned scsi_live, scsi_max;
 	struct mpsc inbox;
+	struct mcsi_cmd *local, **local_tail;       /* submitted on our thread */
 	struct mcsi_cmd *backlog, **backlog_tail;   /* no task free yet */
+	/* The thread running the reactor (pthread_self() as an integer),
+	 * 0 when none: its submissions skip the inbox and the wake-up. */
+	_Atomic uintptr_t owner;
 	struct conn *conns[REACTOR_MAX_CONNS];
 	unsigned nconns;
 	unsigned rr;                     /* scheduling: next connection */
@@ -79,10 +84,14 @@ void reactor_destroy(struct reactor *r);
 int reactor_add_conn(struct reactor *r, struct conn *c);
 void reactor_remove_conn(struct reactor *r, struct conn *c);
 
-/* Any thread: queue a command for r. */
+/* Any thread: queue a command for r. From r's own thread (a completion
+ * callback) this is a list append; from another thread one atomic
+ * exchange, plus an eventfd write when r is asleep. */
 void reactor_submit(struct reactor *r, struct mcsi_cmd *cmd);
 
-/* One turn: take new commands, move I/O, wait up to timeout_ms, run timers.
+/* One turn: take new commands and build their PDUs, post one send per
+ * connection, wait up to timeout_ms (only if nothing is left to do), run
+ * the completions and timers, then build and post what they produced.
  * Returns completions or -errno. */
 int reactor_turn(struct reactor *r, int timeout_ms);
 /* Milliseconds until the next timer (-1: none). */

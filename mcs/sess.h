@@ -45,6 +45,8 @@ struct sess_cfg {
 	unsigned queue_depth;
 	unsigned cmd_timeout_ms, nop_interval_ms, nop_timeout_ms;
 	unsigned ua_retries;
+	unsigned rx_readahead;           /* bytes; 0: headers only (no copy) */
+	unsigned coalesce_us;            /* longest receive delay; 0: none */
 	const char *transport;           /* NULL: auto */
 	mcsi_event_fn event;
 	void *event_priv;

@@ -51,6 +51,7 @@ struct task {
 	struct conn *conn;                /* allegiance */
 	struct task *next;                /* conn's queues */
 	bool in_dout;                     /* on the conn's Data-Out queue */
+	bool counted;                     /* in its connection's inflight */
 	bool retry;                       /* re-issue when the slots drain */
 	uint32_t tx_refs;                 /* tx slots still pointing here */
 	uint32_t cmdsn;

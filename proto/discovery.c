@@ -2,6 +2,7 @@
 #include "proto/discovery.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "proto/pdu.h"
@@ -25,9 +26,37 @@ int disc_parse_address(const char *v, size_t len, struct disc_address *out,
 	}
 	/* url_parse_portal() refuses unbracketed IPv6 and bad ports, and
 	 * canonicalizes the host so two spellings compare equal. */
-	if (url_parse_portal(v, hp_len, &out->portal, why))
+	if (url_parse_portal(v, hp_len, &out->portal, why) == 0)
+		return 0;
+	/* tgt writes IPv6 redirect addresses without brackets, as
+	 * "::1:3260": take the last group as the port when the rest is an
+	 * IPv6 literal, else the whole as an address on the default port. */
+	char buf[URL_HOST_MAX + 16];
+	struct in6_addr a6;
+	const char *colon = memrchr(v, ':', hp_len);
+	if (hp_len >= sizeof(buf) - 8 || !colon || memchr(v, '[', hp_len))
 		return -EPROTO;
-	return 0;
+	size_t alen = (size_t)(colon - v);
+	memcpy(buf, v, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET6, buf, &a6) == 1) {
+		buf[0] = '[';
+		memcpy(buf + 1, v, alen);
+		memcpy(buf + 1 + alen, "]", 1);
+		memcpy(buf + 2 + alen, colon, hp_len - alen);
+		if (url_parse_portal(buf, hp_len + 2, &out->portal, why) == 0)
+			return 0;
+	}
+	memcpy(buf, v, hp_len);
+	buf[hp_len] = '\0';
+	if (inet_pton(AF_INET6, buf, &a6) == 1) {
+		buf[0] = '[';
+		memcpy(buf + 1, v, hp_len);
+		buf[hp_len + 1] = ']';
+		if (url_parse_portal(buf, hp_len + 2, &out->portal, why) == 0)
+			return 0;
+	}
+	return -EPROTO;
 }
 
 /* RFC 7143 4.2.7: at most 223 bytes; the characters of an iSCSI name are

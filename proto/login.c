@@ -171,6 +171,14 @@ static void plan(struct login *l, enum login_stage csg, bool transit,
 
 /* ---- init ---------------------------------------------------------------- */
 
+/* CHAP_A offer, strongest first except SHA-256 last: tgt (1.0.85) takes
+ * "7" for SHA-1 and then refuses a SHA-256 response with 0x0200. With 7
+ * last, tgt picks MD5 from this list and a target that has only SHA-256
+ * still finds it. */
+static const uint8_t chap_default_offer[] = {
+	CHAP_SHA3_256, CHAP_SHA1, CHAP_MD5, CHAP_SHA256,
+};
+
 static int check_config(const struct login_config *c, const char **why)
 {
 	if (!name_ok(c->initiator_name, 223)) {
@@ -204,6 +212,16 @@ static int check_config(const struct login_config *c, const char **why)
 	     !secret_ok(c->chap_secret, c->chap_secret_len))) {
 		*why = "CHAP needs a name and a secret of 1-256 bytes";
 		return -EINVAL;
+	}
+	if (c->n_chap_algs > CHAP_NUM_ALGS) {
+		*why = "more CHAP algorithms than there are";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->n_chap_algs; i++) {
+		if (chap_digest_len((enum chap_alg)c->chap_algs[i]) == 0) {
+			*why = "unknown CHAP algorithm";
+			return -EINVAL;
+		}
 	}
 	if (c->auth == LOGIN_AUTH_MUTUAL) {
 		if (!secret_ok(c->target_chap_secret, c->target_chap_secret_len) ||
@@ -268,10 +286,13 @@ int login_init(struct login *l, const struct login_config *cfg)
 		nc.n_auth_offer = 1;
 		break;
 	}
-	static_assert(CHAP_NUM_ALGS <= sizeof(nc.chap_offer), "CHAP_A offer");
-	for (size_t i = 0; i < CHAP_NUM_ALGS; i++)
-		nc.chap_offer[i] = (uint8_t)chap_offer_order[i];
-	nc.n_chap_offer = CHAP_NUM_ALGS;
+	if (cfg->n_chap_algs) {
+		memcpy(nc.chap_offer, cfg->chap_algs, cfg->n_chap_algs);
+		nc.n_chap_offer = (uint8_t)cfg->n_chap_algs;
+	} else {
+		memcpy(nc.chap_offer, chap_default_offer, sizeof(chap_default_offer));
+		nc.n_chap_offer = sizeof(chap_default_offer);
+	}
 	rc = neg_init(&l->neg, &nc, &why);
 	if (rc) {
 		l->error = why;
@@ -719,10 +740,12 @@ int login_recv_pdu(struct login *l, const void *bhs, const void *data,
 		return fail(l, -EPROTO, "Login response for another ISID", -1);
 	if (++l->pdus > 4 * LOGIN_MAX_ROUNDS + LOGIN_MAX_TEXT / 512)
 		return fail(l, -EPROTO, "too many login PDUs", -1);
-	track_statsn(l, r);
-
 	l->status_class = r->lgnr_status_class;
 	l->status_detail = r->lgnr_status_detail;
+	/* StatSN is valid only with status class 0 (RFC 7143 11.13.4):
+	 * tgt sends 0 in its refusals. */
+	if (l->status_class == 0)
+		track_statsn(l, r);
 	bool moved = l->status_class == 1 &&
 		(l->status_detail == 1 || l->status_detail == 2);
 	if (l->status_class != 0 && !moved) {

@@ -69,6 +69,11 @@ struct login_config {
 	const char *target_chap_name;
 	const char *target_chap_secret;
 	size_t target_chap_secret_len;
+	/* CHAP_A offer (enum chap_alg values), in preference order; none:
+	 * SHA3-256, SHA-1, MD5, SHA-256 (SHA-256 last because tgt reads 7
+	 * as SHA-1). */
+	const uint8_t *chap_algs;
+	size_t n_chap_algs;
 	const struct iscsi_wishes *wishes;  /* NULL: neg_wishes_default() */
 	const struct iscsi_params *session; /* non-leading: the session's
 					     * negotiated values (required) */

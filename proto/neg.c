@@ -813,7 +813,12 @@ int neg_finish_stage(struct neg *n, enum neg_stage stage, const char **why)
 		if (n->state[k] != NEG_ST_OFFERED)
 			continue;
 		n->state[k] = NEG_ST_DONE;
-		warn(n, k, NEG_WARN_UNANSWERED);
+		/* RFC 7143 6.2.2: OR with Yes and AND with No need no answer
+		 * (LIO leaves DataPDUInOrder=Yes unanswered). */
+		bool optional = (ki->fn == NEG_FN_OR && n->offered[k]) ||
+				(ki->fn == NEG_FN_AND && !n->offered[k]);
+		if (!optional)
+			warn(n, k, NEG_WARN_UNANSWERED);
 		if (ki->fn == NEG_FN_LIST) {
 			/* "None" stands only if we offered it */
 			if (k == NEG_CHAP_A || !(n->offered[k] & (1u << ki->def)))

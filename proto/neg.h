@@ -169,7 +169,8 @@ struct neg_auth {
 };
 
 /* Warnings: tolerated deviations, reported once through neg->warnings. */
-#define NEG_WARN_UNANSWERED     0x01u  /* an offer left unanswered */
+#define NEG_WARN_UNANSWERED     0x01u  /* an offer left unanswered that
+					* needed an answer */
 #define NEG_WARN_REFUSED        0x02u  /* Reject/Irrelevant/NotUnderstood */
 #define NEG_WARN_LO_ON_NONLEAD  0x04u  /* session key offered on a
 					* non-leading connection */
@@ -236,8 +237,8 @@ int neg_recv(struct neg *n, enum neg_stage stage, const char *text,
  * Closes a stage when the target transits out of it: an offer left
  * unanswered takes the value the result function gives with the key's
  * default as the answer (RFC 7143: OR with Yes and AND with No need no
- * answer), with NEG_WARN_UNANSWERED; a list key whose default we did not
- * offer fails. At the end of NEG_OP the cross-key rules are applied
+ * answer, and raise no warning), else with NEG_WARN_UNANSWERED; a list
+ * key whose default we did not offer fails. At the end of NEG_OP the cross-key rules are applied
  * (FirstBurstLength <= MaxBurstLength). Returns 0 or -EPROTO with *why.
  */
 int neg_finish_stage(struct neg *n, enum neg_stage stage, const char **why);

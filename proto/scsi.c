@@ -492,6 +492,16 @@ int scsi_desig_next(struct scsi_desig_iter *it, struct scsi_desig *d,
 	return 1;
 }
 
+/* True if the text has something besides padding: an identity made of
+ * padding alone would be the same for every unit. */
+static bool has_content(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_pad(p[i]))
+			return true;
+	return false;
+}
+
 bool scsi_desig_valid(const struct scsi_desig *d)
 {
 	bool bin = d->code_set == SCSI_CS_BINARY;
@@ -499,11 +509,11 @@ bool scsi_desig_valid(const struct scsi_desig *d)
 
 	switch (d->type) {
 	case SCSI_DESIG_VENDOR:
-		return d->len > 0 && (bin || text);
+		return (bin && d->len > 0) || (text && has_content(d->id, d->len));
 	case SCSI_DESIG_T10:
 		/* 8 bytes of vendor name, then something that tells units
 		 * apart. */
-		return text && d->len > 8;
+		return text && d->len > 8 && has_content(d->id + 8, d->len - 8u);
 	case SCSI_DESIG_EUI64:
 		return bin && (d->len == 8 || d->len == 12 || d->len == 16);
 	case SCSI_DESIG_NAA:
@@ -523,9 +533,10 @@ bool scsi_desig_valid(const struct scsi_desig *d)
 	case SCSI_DESIG_NAME:
 		/* SPC wants UTF-8, NUL-terminated, a multiple of 4 long;
 		 * istgt sends neither terminator nor padding, so only the
-		 * code set and a non-empty name are required. */
+		 * code set and a name that starts like "iqn.", "eui." or
+		 * "naa." (a printable first byte) are required. */
 		return d->code_set == SCSI_CS_UTF8 && d->len > 0 &&
-		       d->id[0] != '\0';
+		       d->id[0] > 0x20 && d->id[0] < 0x7f;
 	case SCSI_DESIG_PROTO_PORT:
 		return bin && d->len > 0;
 	case SCSI_DESIG_UUID:

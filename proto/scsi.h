@@ -256,7 +256,9 @@ int scsi_desig_iter_init(struct scsi_desig_iter *it, const uint8_t *buf,
 int scsi_desig_next(struct scsi_desig_iter *it, struct scsi_desig *d,
 		    const char **why);
 /* True if the designator's length and code set match what SPC-4 requires
- * of its type (NAA 8 or 16 bytes by NAA type, EUI-64 8/12/16, ...). */
+ * of its type (NAA 8 or 16 bytes by NAA type, EUI-64 8/12/16, ...) and a
+ * text one is more than padding (a T10 vendor ID past its vendor name, a
+ * SCSI name string from its first byte). */
 bool scsi_desig_valid(const struct scsi_desig *d);
 /* Picks the designator that names the logical unit itself, the same on
  * every path to it: association LU, valid, and best in the order NAA

@@ -34,7 +34,7 @@ enum sense_key {
 	SENSE_KEY_COMPLETED       = 0xf,
 };
 
-#define SENSE_MAX_LEN 252u   /* 8 header bytes + ADDITIONAL SENSE LENGTH */
+#define SENSE_MAX_LEN 252u   /* SPC-4: ADDITIONAL SENSE LENGTH <= 244 */
 
 struct sense_info {
 	uint8_t response_code;   /* 0x70..0x73 */

@@ -30,8 +30,11 @@
  *   -ENOTCONN    the session is not (or no longer) logged in
  *   -EINVAL      the command is malformed (checked at submission)
  *   -EOPNOTSUPP  the target rejected the command as unsupported
- * Data buffers are never copied: they stay borrowed from submission until
- * the done callback, for writes as for reads.
+ * Data buffers stay borrowed from submission until the done callback, for
+ * writes as for reads. Written data is never copied (it is sent from the
+ * caller's buffers); read data is received into the caller's buffers,
+ * except for the small Data-In segments that arrive in the receive
+ * read-ahead (see mcsi_opts.rx_readahead), which are copied once.
  */
 #ifndef MCSI_MCSI_H
 #define MCSI_MCSI_H
@@ -95,6 +98,20 @@ struct mcsi_opts {
 	unsigned nop_interval_ms;   /* idle time before a NOP-Out ping (5000); 0: off */
 	unsigned nop_timeout_ms;    /* ping answer deadline (5000) */
 	unsigned ua_retries;        /* UNIT ATTENTION retries (3) */
+	/* Bytes one receive may read beyond the PDU at hand (65536). What
+	 * arrives is parsed in place, so many small PDUs cost one system
+	 * call; the part of a read's data found there is copied to the
+	 * caller's buffer, while a data segment longer than 16 KiB is
+	 * received into it directly. 0: read one header at a time and never
+	 * copy data (one system call per PDU). */
+	unsigned rx_readahead;
+	/* Receive coalescing (io_uring): with at least 8 commands in flight
+	 * on a connection, the next receive waits for about a quarter of
+	 * them to be answered (estimated from the recent arrival rate), at
+	 * most this many microseconds (200), so that one wake-up and one
+	 * system call serve several responses. It only delays responses
+	 * when the target is the bottleneck. 0: receive at once. */
+	unsigned coalesce_us;
 	bool header_digest;         /* ask for CRC32C header digests */
 	bool data_digest;           /* ask for CRC32C data digests */
 	const char *chap_user;      /* CHAP, or NULL for none */

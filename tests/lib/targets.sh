@@ -92,8 +92,9 @@ tgt_start() {
 	[[ ${1:-} == ipv6 ]] && portals+=",portal=[::1]:$TGT_PORT"
 	setsid tgtd -f -C "$TGT_CTL" --iscsi "$portals" >"$TEST_TMP/tgtd.$TGT_CTL.log" 2>&1 &
 	TGT_PID=$!
+	disown "$TGT_PID"
 	_target_pids+=("$TGT_PID")
-	_target_cleanups+=("tgtadm -C $TGT_CTL --op delete --mode system --force")
+	_target_cleanups+=("tgt_shutdown $TGT_CTL")
 	for _ in $(seq 100); do
 		tgtadm -C "$TGT_CTL" --op show --mode sys >/dev/null 2>&1 && break
 		kill -0 "$TGT_PID" 2>/dev/null || need_target "tgtd exited: $(tail -3 "$TEST_TMP/tgtd.$TGT_CTL.log")"
@@ -103,6 +104,18 @@ tgt_start() {
 }
 
 tgtadm_() { tgtadm -C "$TGT_CTL" --lld iscsi "$@"; }
+
+# tgt_shutdown CTL: the orderly stop targets.md describes (offline, delete
+# every target, delete the system); the PID is signalled afterwards.
+tgt_shutdown() {
+	local ctl=$1 tid
+	tgtadm -C "$ctl" --op update --mode sys --name State -v offline
+	for tid in $(tgtadm -C "$ctl" --lld iscsi --op show --mode target |
+		sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
+		tgtadm -C "$ctl" --lld iscsi --op delete --mode target --tid "$tid" --force
+	done
+	tgtadm -C "$ctl" --op delete --mode system
+}
 
 tgt_target() {
 	tgtadm_ --op new --mode target --tid "$1" -T "$2"
@@ -204,6 +217,7 @@ istgt_start() {
 	EOF
 	setsid istgt -D -c "$d/istgt.conf" >"$d/istgt.log" 2>&1 &
 	ISTGT_PID=$!
+	disown "$ISTGT_PID"
 	_target_pids+=("$ISTGT_PID")
 	wait_port "$ISTGT_PORT" || need_target "istgt did not start: $(tail -3 "$d/istgt.log")"
 }

@@ -41,6 +41,8 @@ static const char usage[] =
 "  -T, --transport NAME  io_uring or epoll (default: io_uring if available)\n"
 "  -H, --header-digest   require CRC32C header digests\n"
 "  -D, --data-digest     require CRC32C data digests\n"
+"      --coalesce US     longest receive coalescing delay (default 200, 0 off)\n"
+"      --readahead BYTES receive read-ahead (default 64k; 0: never copy data)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
 "  -h, --help            this text\n"
@@ -303,6 +305,7 @@ int main(int argc, char **argv)
 		{ "span", 1, 0, 's' }, { "verify", 0, 0, 'V' }, { "transport", 1, 0, 'T' },
 		{ "header-digest", 0, 0, 'H' }, { "data-digest", 0, 0, 'D' },
 		{ "initiator", 1, 0, 'i' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' },
+		{ "coalesce", 1, 0, 'C' }, { "readahead", 1, 0, 'R' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct perf P = { .mode = M_RANDREAD, .mix = 50, .qd = 32, .threads = 1 };
@@ -333,6 +336,13 @@ int main(int argc, char **argv)
 		case 'H': o.header_digest = true; break;
 		case 'D': o.data_digest = true; break;
 		case 'i': o.initiator_name = optarg; break;
+		case 'C': o.coalesce_us = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'R': {
+			uint64_t ra;
+			if (parse_size(optarg, &ra) || ra > (1u << 20)) goto bad;
+			o.rx_readahead = (unsigned)ra;
+			break;
+		}
 		case 'Q': p->quiet = true; break;
 		case 'h': printf(usage); return 0;
 		default: goto bad;
@@ -428,9 +438,11 @@ int main(int argc, char **argv)
 	       (double)atomic_load(&p->bytes) / el / 1048576.0,
 	       (double)percentile(p, ios, 0.50) / 1e3, (double)percentile(p, ios, 0.99) / 1e3,
 	       (double)percentile(p, ios, 0.999) / 1e3);
-	printf("cpu %.2f s  %.2f us/io  transport %s  send calls %llu  recv calls %llu\n",
+	printf("cpu %.2f s  %.2f us/io  transport %s  send calls %llu  recv calls %llu  "
+	       "PDUs in %llu out %llu\n",
 	       cpu, ios ? cpu * 1e6 / (double)ios : 0.0, st.transport,
-	       (unsigned long long)st.syscalls_send, (unsigned long long)st.syscalls_recv);
+	       (unsigned long long)st.syscalls_send, (unsigned long long)st.syscalls_recv,
+	       (unsigned long long)st.pdus_in, (unsigned long long)st.pdus_out);
 	int status = 0;
 	if (atomic_load(&p->errors)) {
 		fprintf(stderr, "mcsi-perf: %llu I/O errors, first %s (%s)\n",

@@ -273,6 +273,7 @@ static void conn_loop(struct tt_conn *c)
 					c->state = CONN_FFP;
 					io_flush(c);   /* last login PDU goes without digests */
 					login_end(c);
+					fault_conn_init(c);
 					if (erl_init(c) < 0) {
 						conn_drop(c, "out of memory");
 						break;

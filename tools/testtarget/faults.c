@@ -333,6 +333,14 @@ static void fault_send_one(struct tt_conn *c, const struct fault_send *s)
 	}
 }
 
+void fault_conn_init(struct tt_conn *c)
+{
+	struct tt_faults *f = c->srv->faults;
+	pthread_mutex_lock(&f->lock);
+	c->fault_gen = f->send_gen;        /* only what is asked from now on */
+	pthread_mutex_unlock(&f->lock);
+}
+
 void fault_poll(struct tt_conn *c)
 {
 	struct tt_faults *f = c->srv->faults;

@@ -43,6 +43,9 @@ enum fault_rx_action fault_rx(struct tt_conn *c, const uint8_t *bhs, unsigned *r
 /* Login: returns true and the status to answer with when a refusal rule
  * applies to this login. */
 bool fault_login(struct tt_server *srv, uint8_t *cls, uint8_t *detail);
+/* A connection entering full feature phase: one-shot sends requested
+ * before now are not for it. */
+void fault_conn_init(struct tt_conn *c);
 /* Called by a connection in full feature phase once per loop turn: sends
  * the PDUs that were requested for it (Reject, Async, NOP-In). */
 void fault_poll(struct tt_conn *c);

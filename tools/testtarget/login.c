@@ -270,6 +270,10 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 		return login_fail(c, req, LS_INVALID_REQUEST, "ISID or CID changed");
 	}
 	l->itt = pdu_itt(p->bhs);
+	/* The RFC keeps CmdSN constant through a login; libiscsi does not
+	 * (it bumps it across the CHAP exchange). The last request's value
+	 * is the one its first command follows. */
+	l->cmdsn = pdu_get32(&req->lgn_cmdsn);
 	c->exp_statsn = pdu_get32(&req->lgn_expstatsn);
 	if (transit && cont)
 		return login_fail(c, req, LS_INVALID_REQUEST, "T and C both set");

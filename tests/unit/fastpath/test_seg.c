@@ -11,7 +11,7 @@
 #include "fastpath/seg.h"
 #include "proto/digest.h"
 
-static uint8_t wire[8192];
+static uint8_t wire[1u << 17];
 
 /* Sends one PDU through the cursor, max_iov iovecs and at most chunk
  * bytes per "system call". Returns the bytes produced. */
@@ -133,6 +133,7 @@ static size_t build_two(bool hd, bool dd, uint8_t *payload, uint32_t len)
 {
 	static uint8_t h1[PDU_BHS_LEN + 4] __attribute__((aligned(8)));
 	static uint8_t h2[PDU_BHS_LEN + 4] __attribute__((aligned(8)));
+	static uint8_t first[sizeof(wire)];
 	struct iovec d = { payload, len };
 	struct seg_data sd = { &d, 1, 0 };
 	struct seg_tx t;
@@ -142,7 +143,6 @@ static size_t build_two(bool hd, bool dd, uint8_t *payload, uint32_t len)
 	make_bhs(h2, PDU_OP_NOP_IN, 2);
 	assert_int_equal(seg_tx_init(&t, h1, 0, &sd, len, hd, dd), 0);
 	n = tx_all(&t, 16, 1u << 20);
-	uint8_t first[2048];
 	memcpy(first, wire, n);
 	assert_int_equal(seg_tx_init(&t, h2, 0, NULL, 0, hd, dd), 0);
 	size_t m = tx_all(&t, 16, 1u << 20);
@@ -151,8 +151,10 @@ static size_t build_two(bool hd, bool dd, uint8_t *payload, uint32_t len)
 	return n + m;
 }
 
-/* Feeds the stream through fill/advance, at most chunk bytes per call. */
-static int rx_feed(struct seg_rx *r, size_t total, size_t chunk, const char **why)
+/* Feeds the stream through fill/advance, at most chunk bytes per call.
+ * Returns 0 or the first error; *calls counts the "system calls". */
+static int rx_feed_n(struct seg_rx *r, size_t total, size_t chunk, const char **why,
+		     unsigned *calls)
 {
 	size_t off = 0;
 	struct iovec v[8];
@@ -160,6 +162,7 @@ static int rx_feed(struct seg_rx *r, size_t total, size_t chunk, const char **wh
 	while (off < total) {
 		int n = seg_rx_fill(r, v, 8);
 		size_t moved = 0;
+		assert_true(n >= 1);
 		for (int i = 0; i < n && moved < chunk && off + moved < total; i++) {
 			size_t k = v[i].iov_len;
 			if (k > chunk - moved)
@@ -169,6 +172,9 @@ static int rx_feed(struct seg_rx *r, size_t total, size_t chunk, const char **wh
 			memcpy(v[i].iov_base, wire + off + moved, k);
 			moved += k;
 		}
+		assert_true(moved > 0);
+		if (calls)
+			(*calls)++;
 		int rc = seg_rx_advance(r, moved, why);
 		if (rc < 0)
 			return rc;
@@ -177,10 +183,17 @@ static int rx_feed(struct seg_rx *r, size_t total, size_t chunk, const char **wh
 	return 0;
 }
 
-static void rx_case(bool hd, bool dd, size_t chunk)
+static int rx_feed(struct seg_rx *r, size_t total, size_t chunk, const char **why)
 {
-	uint8_t h0[SEG_HDR_MAX] __attribute__((aligned(8)));
-	uint8_t h1[SEG_HDR_MAX] __attribute__((aligned(8)));
+	return rx_feed_n(r, total, chunk, why, NULL);
+}
+
+/* Staging for the receive tests: big enough for every read-ahead used. */
+static uint8_t hbuf[SEG_HDR_MAX] __attribute__((aligned(8)));
+static uint8_t stage[65536] __attribute__((aligned(8)));
+
+static void rx_case(bool hd, bool dd, size_t chunk, uint32_t ahead)
+{
 	uint8_t payload[301], out[400];
 	struct rx_ctx c = { .dst = { { out, 100 }, { out + 100, 0 }, { out + 100, 300 } } };
 	struct seg_rx r;
@@ -190,7 +203,7 @@ static void rx_case(bool hd, bool dd, size_t chunk)
 		payload[i] = (uint8_t)(i ^ 0x5a);
 	memset(out, 0xee, sizeof(out));
 	size_t total = build_two(hd, dd, payload, sizeof(payload));
-	seg_rx_init(&r, &rx_ops, &c, h0, h1, hd, dd);
+	seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), ahead, hd, dd);
 	assert_int_equal(rx_feed(&r, total, chunk, &why), 0);
 	assert_int_equal(c.headers, 2);
 	assert_int_equal(c.pdus, 2);
@@ -200,95 +213,187 @@ static void rx_case(bool hd, bool dd, size_t chunk)
 	assert_int_equal(out[1], 0xee);
 	assert_memory_equal(out + 2, payload, sizeof(payload));
 	assert_int_equal(out[2 + sizeof(payload)], 0xee);
+	/* Without read-ahead no data byte passes through staging. */
+	if (ahead == 0)
+		assert_int_equal(r.copied, 0);
 }
 
 static void test_rx_stream(void **state)
 {
 	(void)state;
-	rx_case(false, false, 1u << 20);
-	rx_case(true, true, 1u << 20);
-	rx_case(true, true, 1);
-	rx_case(false, true, 7);
-	rx_case(true, false, 49);
+	static const uint32_t aheads[] = { 0, 64, 4096 };
+	for (unsigned i = 0; i < 3; i++) {
+		rx_case(false, false, 1u << 20, aheads[i]);
+		rx_case(true, true, 1u << 20, aheads[i]);
+		rx_case(true, true, 1, aheads[i]);
+		rx_case(false, true, 7, aheads[i]);
+		rx_case(true, false, 49, aheads[i]);
+		rx_case(true, true, 53, aheads[i]);
+	}
 }
 
-static void test_rx_readahead_one_call(void **state)
+static void test_rx_no_readahead_layout(void **state)
 {
 	(void)state;
-	uint8_t h0[SEG_HDR_MAX] __attribute__((aligned(8)));
-	uint8_t h1[SEG_HDR_MAX] __attribute__((aligned(8)));
 	uint8_t out[400];
 	struct rx_ctx c = { .dst = { { out, 400 }, { out, 0 }, { out, 0 } } };
 	struct seg_rx r;
 	struct iovec v[8];
+	const char *why;
 
-	seg_rx_init(&r, &rx_ops, &c, h0, h1, false, false);
+	seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), 0, false, false);
 	/* Before a header arrives only the BHS is asked for. */
 	assert_int_equal(seg_rx_fill(&r, v, 8), 1);
+	assert_ptr_equal(v[0].iov_base, stage);
 	assert_int_equal(v[0].iov_len, 48);
-	make_bhs(h0, PDU_OP_DATA_IN, 5);
-	pdu_set_dsl(h0, 10);
-	const char *why;
+	make_bhs(stage, PDU_OP_DATA_IN, 5);
+	pdu_set_dsl(stage, 10);
 	assert_int_equal(seg_rx_advance(&r, 48, &why), 0);
-	/* Data (into out at offset 2), pad, then the next BHS. */
+	assert_int_equal(c.headers, 1);
+	/* Data (into out at offset 2), pad, then the next BHS: one call. */
 	int n = seg_rx_fill(&r, v, 8);
 	assert_int_equal(n, 3);
 	assert_ptr_equal(v[0].iov_base, out + 2);
 	assert_int_equal(v[0].iov_len, 10);
 	assert_int_equal(v[1].iov_len, 2);
-	assert_ptr_equal(v[2].iov_base, h1);
+	assert_ptr_equal(v[2].iov_base, stage);
 	assert_int_equal(v[2].iov_len, 48);
+	/* An AHS announced in the BHS is asked for next. */
+	seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), 0, true, false);
+	make_bhs(stage, PDU_OP_NOP_IN, 6);
+	stage[4] = 2;                                 /* 8 bytes of AHS */
+	assert_int_equal(seg_rx_advance(&r, 48, &why), 0);
+	assert_int_equal(seg_rx_fill(&r, v, 8), 1);
+	assert_ptr_equal(v[0].iov_base, stage + 48);
+	assert_int_equal(v[0].iov_len, 8 + 4);
+}
+
+/* With read-ahead, many small PDUs are parsed from one receive. */
+static void test_rx_readahead_batches(void **state)
+{
+	(void)state;
+	uint8_t payload[512], out[400];
+	struct rx_ctx c = { .dst = { { out, 400 }, { out, 0 }, { out, 0 } } };
+	struct seg_rx r;
+	const char *why = NULL;
+	unsigned calls = 0;
+
+	memset(payload, 0x11, sizeof(payload));
+	size_t one = build_two(false, false, payload, 100);   /* 48+100 + 48 */
+	for (unsigned i = 1; i < 20; i++)
+		memcpy(wire + i * one, wire, one);
+	seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), 4096, false, false);
+	struct iovec v[8];
+	assert_int_equal(seg_rx_fill(&r, v, 8), 1);
+	assert_int_equal(v[0].iov_len, 4096);
+	assert_int_equal(rx_feed_n(&r, 20 * one, 1u << 20, &why, &calls), 0);
+	assert_int_equal(c.pdus, 40);
+	assert_int_equal(calls, 1);
+	assert_int_equal(r.copied, 20 * 100);
+	assert_true(seg_rx_idle(&r));
+}
+
+/* A long segment: what arrived in the read-ahead is copied, the rest is
+ * received in place, and after it only one header is read ahead. */
+static void test_rx_long_segment_direct(void **state)
+{
+	(void)state;
+	static uint8_t payload[40000], out[40002];
+	struct rx_ctx c = { .dst = { { out, 20000 }, { out + 20000, 0 }, { out + 20000, 20002 } } };
+	struct seg_rx r;
+	struct iovec v[8];
+	const char *why = NULL;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13 + 1);
+	size_t total = build_two(true, true, payload, sizeof(payload));
+	seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), 1000, true, true);
+	assert_int_equal(seg_rx_fill(&r, v, 8), 1);
+	assert_int_equal(v[0].iov_len, 1000);
+	memcpy(stage, wire, 1000);
+	assert_int_equal(seg_rx_advance(&r, 1000, &why), 0);
+	assert_int_equal(r.copied, 1000 - 52);
+	/* The rest of the data in place (two pieces), pad + digest, then
+	 * one header of read-ahead. */
+	int n = seg_rx_fill(&r, v, 8);
+	assert_int_equal(n, 4);
+	assert_ptr_equal(v[0].iov_base, out + 2 + 948);
+	assert_int_equal(v[0].iov_len, 20000 - 2 - 948);
+	assert_ptr_equal(v[1].iov_base, out + 20000);
+	assert_int_equal(v[1].iov_len, 40000 - (20000 - 2));
+	assert_int_equal(v[2].iov_len, 4);           /* digest, no pad */
+	assert_ptr_equal(v[3].iov_base, stage);
+	assert_int_equal(v[3].iov_len, 52);
+	size_t off = 1000;
+	for (int i = 0; i < n; i++) {
+		memcpy(v[i].iov_base, wire + off, v[i].iov_len);
+		off += v[i].iov_len;
+	}
+	assert_int_equal(off, total);
+	assert_int_equal(seg_rx_advance(&r, off - 1000, &why), 0);
+	assert_int_equal(c.pdus, 2);
+	assert_int_equal(r.copied, 948);
+	assert_memory_equal(out + 2, payload, sizeof(payload));
+	/* The next header alone is asked for after a long segment. */
+	assert_int_equal(seg_rx_fill(&r, v, 8), 1);
+	assert_int_equal(v[0].iov_len, 52);
 }
 
 static void test_rx_digest_errors(void **state)
 {
 	(void)state;
-	uint8_t h0[SEG_HDR_MAX] __attribute__((aligned(8)));
-	uint8_t h1[SEG_HDR_MAX] __attribute__((aligned(8)));
 	uint8_t payload[64] = { 1 }, out[400];
 	struct rx_ctx c = { .dst = { { out, 400 }, { out, 0 }, { out, 0 } } };
 	struct seg_rx r;
 	const char *why = NULL;
 
-	size_t total = build_two(true, true, payload, sizeof(payload));
-	wire[10] ^= 1;                                /* header bit flip */
-	seg_rx_init(&r, &rx_ops, &c, h0, h1, true, true);
-	assert_int_equal(rx_feed(&r, total, 1u << 20, &why), -EBADMSG);
-	assert_string_equal(why, "header digest mismatch");
-	assert_int_equal(c.headers, 0);               /* nothing trusted */
+	for (uint32_t ahead = 0; ahead <= 4096; ahead += 4096) {
+		size_t total = build_two(true, true, payload, sizeof(payload));
+		wire[10] ^= 1;                        /* header bit flip */
+		memset(&c, 0, sizeof(c));
+		c.dst[0] = (struct iovec){ out, 400 };
+		c.dst[1] = c.dst[2] = (struct iovec){ out, 0 };
+		seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), ahead, true, true);
+		assert_int_equal(rx_feed(&r, total, 1u << 20, &why), -EBADMSG);
+		assert_string_equal(why, "header digest mismatch");
+		assert_int_equal(c.headers, 0);       /* nothing trusted */
 
-	total = build_two(true, true, payload, sizeof(payload));
-	wire[52 + 5] ^= 0x80;                         /* data bit flip */
-	memset(&c, 0, sizeof(c));
-	c.dst[0] = (struct iovec){ out, 400 };
-	c.dst[1] = c.dst[2] = (struct iovec){ out, 0 };
-	seg_rx_init(&r, &rx_ops, &c, h0, h1, true, true);
-	assert_int_equal(rx_feed(&r, total, 3, &why), -EBADMSG);
-	assert_string_equal(why, "data digest mismatch");
-	assert_int_equal(c.pdus, 0);
+		total = build_two(true, true, payload, sizeof(payload));
+		wire[52 + 5] ^= 0x80;                 /* data bit flip */
+		memset(&c, 0, sizeof(c));
+		c.dst[0] = (struct iovec){ out, 400 };
+		c.dst[1] = c.dst[2] = (struct iovec){ out, 0 };
+		seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), ahead, true, true);
+		assert_int_equal(rx_feed(&r, total, 3, &why), -EBADMSG);
+		assert_string_equal(why, "data digest mismatch");
+		assert_int_equal(c.pdus, 0);
 
-	build_two(false, false, payload, sizeof(payload));
-	memset(&c, 0, sizeof(c));
-	c.fail_header = 1;
-	seg_rx_init(&r, &rx_ops, &c, h0, h1, false, false);
-	assert_int_equal(rx_feed(&r, total, 1u << 20, &why), -EPROTO);
-	assert_string_equal(why, "refused");
+		total = build_two(false, false, payload, sizeof(payload));
+		memset(&c, 0, sizeof(c));
+		c.fail_header = 1;
+		seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), ahead, false, false);
+		assert_int_equal(rx_feed(&r, total, 1u << 20, &why), -EPROTO);
+		assert_string_equal(why, "refused");
+	}
 }
 
 static void test_rx_buffer_too_small(void **state)
 {
 	(void)state;
-	uint8_t h0[SEG_HDR_MAX] __attribute__((aligned(8)));
-	uint8_t h1[SEG_HDR_MAX] __attribute__((aligned(8)));
-	uint8_t payload[64] = { 0 }, out[8];
+	uint8_t payload[64], out[8] = { 0 };
 	struct rx_ctx c = { .dst = { { out, 8 }, { out, 0 }, { out, 0 } } };
 	struct seg_rx r;
 	const char *why = NULL;
 
-	size_t total = build_two(false, false, payload, sizeof(payload));
-	seg_rx_init(&r, &rx_ops, &c, h0, h1, false, false);
-	assert_int_equal(rx_feed(&r, total, 1u << 20, &why), -EPROTO);
-	assert_non_null(why);
+	memset(payload, 0x77, sizeof(payload));
+	for (uint32_t ahead = 0; ahead <= 4096; ahead += 4096) {
+		size_t total = build_two(false, false, payload, sizeof(payload));
+		seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), ahead, false, false);
+		assert_int_equal(rx_feed(&r, total, 1u << 20, &why), -EPROTO);
+		assert_non_null(why);
+		/* Rejected before a byte of it was placed. */
+		assert_int_equal(out[0], 0);
+	}
 }
 
 int main(void)
@@ -297,7 +402,9 @@ int main(void)
 		cmocka_unit_test(test_tx_layout_digests),
 		cmocka_unit_test(test_tx_resume),
 		cmocka_unit_test(test_rx_stream),
-		cmocka_unit_test(test_rx_readahead_one_call),
+		cmocka_unit_test(test_rx_no_readahead_layout),
+		cmocka_unit_test(test_rx_readahead_batches),
+		cmocka_unit_test(test_rx_long_segment_direct),
 		cmocka_unit_test(test_rx_digest_errors),
 		cmocka_unit_test(test_rx_buffer_too_small),
 	};

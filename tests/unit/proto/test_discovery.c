@@ -32,6 +32,11 @@ static void test_address(void **state)
 		{ "[::ffff:192.0.2.1]:860,0", "::ffff:192.0.2.1", 860, 0, URL_HOST_IPV6 },
 		{ "Storage.Example.COM:860,65535", "storage.example.com", 860, 65535,
 		  URL_HOST_NAME },
+		/* tgt's unbracketed redirect addresses: the last group is the
+		 * port when the rest is an IPv6 literal. */
+		{ "::1:13261", "::1", 13261, -1, URL_HOST_IPV6 },
+		{ "2001:db8::1:3260,1", "2001:db8::1", 3260, 1, URL_HOST_IPV6 },
+		{ "fe80::1", "fe80::1", 3260, -1, URL_HOST_IPV6 },
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		struct disc_address a;
@@ -43,7 +48,7 @@ static void test_address(void **state)
 		assert_int_equal(a.portal.kind, ok[i].kind);
 	}
 	static const char *const bad[] = {
-		"", ",1", "2001:db8::1:3260,1", "192.0.2.1:0,1", "192.0.2.1:3260,",
+		"", ",1", "192.0.2.1:0,1", "::1:99999", "zz::1:3260", "192.0.2.1:3260,",
 		"192.0.2.1:3260,65536", "192.0.2.1:3260,x", "[::1", "[::1]3260",
 		"192.0.2.1:99999", "192.0.2.1:", "bad host:3260", "[zz::1]:3260",
 		"192.0.2.1:3260,1,2",
@@ -134,7 +139,7 @@ static void test_sendtargets(void **state)
 	res_init(&x, 4, 6);
 	assert_int_equal(disc_parse_sendtargets(T(
 		"TargetName=iqn.2001-04.com.example:a\0"
-		"TargetAddress=fe80::1:3260,1\0TargetAddress=192.0.2.9,1\0"), &x.r, &why), 0);
+		"TargetAddress=zz::1:3260,1\0TargetAddress=192.0.2.9,1\0"), &x.r, &why), 0);
 	assert_int_equal(x.r.skipped, 1);
 	assert_int_equal(x.t[0].n_addrs, 1);
 	assert_string_equal(x.a[0].portal.host, "192.0.2.9");

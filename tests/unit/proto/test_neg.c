@@ -582,6 +582,29 @@ static void test_unanswered(void **state)
 	assert_string_equal(neg_error_key(&f.n), "AuthMethod");
 }
 
+static void test_optional_answers(void **state)
+{
+	(void)state;
+	struct fix f;
+	struct iscsi_params p;
+
+	/* LIO answers everything but DataPDUInOrder=Yes and
+	 * DataSequenceInOrder=Yes (OR with Yes): no warning, result Yes */
+	start_leading(&f);
+	offer_op_quiet(&f);
+	assert_int_equal(feed(&f, NEG_OP, T(
+		"HeaderDigest=None\0DataDigest=None\0MaxConnections=1\0InitialR2T=No\0"
+		"ImmediateData=Yes\0MaxRecvDataSegmentLength=262144\0"
+		"MaxBurstLength=1048576\0FirstBurstLength=65536\0DefaultTime2Wait=2\0"
+		"DefaultTime2Retain=20\0MaxOutstandingR2T=1\0ErrorRecoveryLevel=2\0")), 0);
+	assert_int_equal(neg_finish_stage(&f.n, NEG_OP, &f.why), 0);
+	assert_int_equal(f.n.warnings, 0);
+	neg_result(&f.n, &p);
+	assert_true(p.data_pdu_in_order);
+	assert_true(p.data_sequence_in_order);
+	assert_int_equal(p.error_recovery_level, 2);
+}
+
 static void test_first_burst_clamp(void **state)
 {
 	(void)state;
@@ -853,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_unanswered),
+		cmocka_unit_test(test_optional_answers),
 		cmocka_unit_test(test_first_burst_clamp),
 		cmocka_unit_test(test_target_offers),
 		cmocka_unit_test(test_discovery_answers),

@@ -356,6 +356,13 @@ static void test_inquiry_edges(void **state)
 	assert_string_equal(inq.vendor, "AB??");
 	assert_string_equal(inq.product, "product x");
 	assert_string_equal(inq.revision, "");
+	buf[5] = 0x10;                  /* implicit ALUA only */
+	assert_int_equal(scsi_parse_inquiry(buf, 36, &inq, NULL), 0);
+	assert_int_equal(inq.tpgs, 1);
+	assert_false(inq.sccs || inq.acc || inq.tpc || inq.protect);
+	buf[5] = 0x20;
+	assert_int_equal(scsi_parse_inquiry(buf, 36, &inq, NULL), 0);
+	assert_int_equal(inq.tpgs, 2);
 	assert_string_equal(scsi_type_name(0x00), "disk");
 	assert_string_equal(scsi_type_name(0x1f), "unknown");
 	assert_string_equal(scsi_type_name(0x13), "other");
@@ -636,6 +643,13 @@ static void test_vpd83_ranking(void **state)
 	assert_string_equal(best_of(list, out, sizeof(out)), "vs.x_y");
 	BEST("%s %s", "03080004 00000000", vs_txt);            /* empty name */
 	assert_string_equal(best_of(list, out, sizeof(out)), "vs.x_y");
+	BEST("%s %s", "03080004 20697120", vs_txt);            /* " iq " */
+	assert_string_equal(best_of(list, out, sizeof(out)), "vs.x_y");
+	/* Padding alone tells no units apart. */
+	BEST("%s %s", "0201000c 41424344202020202020 0000", vs_txt);
+	assert_string_equal(best_of(list, out, sizeof(out)), "vs.x_y");
+	BEST("%s %s", "02000003 200020", vs_bin);
+	assert_string_equal(best_of(list, out, sizeof(out)), "vs.beef");
 	BEST("%s %s", "010a0012 2000 00112233445566778899aabbccddeeff", vs_txt);
 	assert_string_equal(best_of(list, out, sizeof(out)), "vs.x_y");
 	BEST("%s", "");
@@ -753,6 +767,8 @@ static void test_lun_decode(void **state)
 	 * REPORT LUNS well-known LUN. */
 	assert_int_equal(scsi_lun_decode(0x0101000000000000ull, &lun),
 			 -EOPNOTSUPP);
+	assert_int_equal(scsi_lun_decode(0x2001000000000000ull, &lun),
+			 -EOPNOTSUPP);
 	assert_int_equal(scsi_lun_decode(0x0001000100000000ull, &lun),
 			 -EOPNOTSUPP);
 	assert_int_equal(scsi_lun_decode(0x0000000000000001ull, &lun),
@@ -815,6 +831,13 @@ static void test_read_capacity(void **state)
 	assert_true(c.lbpme);
 	assert_true(c.lbprz);
 	assert_int_equal(c.lowest_aligned, 7);
+	/* 2^12 per physical block; P_I_EXPONENT beside it is not part of
+	 * the exponent; protection off means no type whatever P_TYPE says. */
+	n = H("00000000 00000000 00000200 0e 1c 0000", buf, sizeof(buf));
+	assert_int_equal(scsi_parse_read_capacity16(buf, n, &c, NULL), 0);
+	assert_int_equal(c.blocks_per_phys, 4096);
+	assert_int_equal(c.prot_type, 0);
+	assert_false(c.lbpme);
 	n = H("00000000 00000000 00000000 00000000", buf, sizeof(buf));
 	assert_int_equal(scsi_parse_read_capacity16(buf, n, &c, &why), -EPROTO);
 

@@ -262,6 +262,8 @@ static void test_descriptor(void **state)
 				   "01080000 00000000 0001", &s, NULL), -EPROTO);
 	assert_int_equal(parse_hex("72051100 00000006 02040000 c000", &s, NULL),
 			 -EPROTO);
+	assert_int_equal(parse_hex("72051100 0000000a 02080000 c0000200 0000",
+				   &s, NULL), -EPROTO);
 	assert_int_equal(parse_hex("72051100 00000003 030100", &s, NULL),
 			 -EPROTO);
 	assert_int_equal(parse_hex("72051100 00000005 0403000000", &s, NULL),

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcsid, the supervisor: owns the configuration, runs SendTargets
+ * discovery, starts one session process (mcsi-sessiond) per logged-in
+ * target and restarts lost persistent ones with backoff, adopts the
+ * session processes a previous mcsid left running, and serves iscsictl on
+ * a UNIX socket. It never carries I/O: see docs/design/supervisor.md.
+ *
+ * One thread, one epoll loop, one event handled per epoll_wait() so that
+ * a handler may free any object without leaving a stale pointer in the
+ * batch. Timers are deadlines scanned on each turn.
+ */
+#ifndef MCSI_SUPERVISOR_DAEMON_MCSID_H
+#define MCSI_SUPERVISOR_DAEMON_MCSID_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "proto/url.h"
+#include "supervisor/backoff.h"
+#include "supervisor/config.h"
+#include "supervisor/ctlproto.h"
+#include "supervisor/usock.h"
+
+#define MCSID_SOCKET_NAME    "mcsid.sock"
+#define MCSID_REPLY_MS       5000     /* to write a reply to a client */
+#define MCSID_LOGIN_MS       120000   /* for a session process to report */
+#define MCSID_PROXY_MS       90000    /* for a session process to answer */
+#define MCSID_ADOPT_MS       3000     /* per session process at start */
+#define MCSID_CLIENT_BUF     65536u   /* a client's request, at most */
+
+/* What an epoll event points at: the first member of each object. */
+enum src_kind { SRC_SIGNAL, SRC_LISTEN, SRC_CLIENT, SRC_LAUNCH, SRC_PIDFD,
+		SRC_PROXY, SRC_DISC };
+struct src {
+	enum src_kind kind;
+	int fd;
+};
+#define MCSID_OF(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+struct mcsid_opts {
+	const char *config;            /* --config, or NULL */
+	char run_dir[PATH_MAX];
+	char sessiond[PATH_MAX];       /* the session program */
+	bool allow_uid_set, allow_gid_set;
+	uid_t allow_uid;               /* besides root and our euid */
+	gid_t allow_gid;
+	mode_t socket_mode;            /* 0600; 0660 with allow_gid */
+	bool no_auto_login;
+};
+
+enum ms_state {
+	MS_STARTING,    /* session process launched, login under way */
+	MS_UP,          /* logged in, its process serves I/O */
+	MS_STOPPING,    /* logout sent to its process */
+	MS_BACKOFF,     /* lost or failed; the next login is due at retry_at */
+};
+
+struct mclient;
+
+/* One target's session as mcsid sees it. */
+struct msess {
+	struct msess *next;
+	struct src launch;             /* STARTING: fd of the launch channel */
+	struct src pidfd;              /* while a process exists, else fd -1 */
+	enum ms_state state;
+	char target[URL_NAME_MAX + 1];
+	struct url_portal portal;      /* the portal in use or to use */
+	bool portal_given;             /* named by the user: keep it */
+	pid_t pid;
+	char socket[108];
+	char state_path[PATH_MAX];
+	int64_t since;                 /* unix time of the login */
+	unsigned nluns;
+	bool adopted;
+	bool auto_login;               /* started by auto-login: retry until up */
+	struct backoff bo;
+	int64_t retry_at;              /* BACKOFF: monotonic ms */
+	int64_t deadline;              /* STARTING: monotonic ms */
+	char last_error[CP_TEXT_MAX + 1];
+	struct usock_rbuf rb;          /* the launch answer */
+	struct mclient *waiter;        /* a client waiting for the login */
+};
+
+/* A request forwarded to a session process. */
+struct proxy {
+	struct proxy *next;
+	struct src src;
+	struct mclient *client;        /* NULL once the client went away */
+	struct msess *sess;            /* NULL once the session went away */
+	enum cp_op op;
+	int64_t deadline;
+	struct usock_rbuf rb;
+};
+
+enum wait_kind { WAIT_NONE, WAIT_LOGIN, WAIT_PROXY, WAIT_DISCOVERY };
+
+struct mclient {
+	struct mclient *next;
+	struct src src;
+	pid_t pid;
+	uid_t uid;
+	struct usock_rbuf rb;
+	enum wait_kind waiting;        /* a reply is pending */
+};
+
+struct disc_job {
+	struct src src;                /* read end of the child's pipe */
+	pid_t pid;                     /* 0 when none runs */
+	int pidfd;
+	int64_t deadline;
+	struct usock_rbuf rb;
+	unsigned portals_ok, portals_failed, found, added, changed;
+};
+
+struct mcsid {
+	struct mcsid_opts o;
+	int epfd;
+	struct src sig, listen;
+	char sock_path[108];
+	char sessions_dir[PATH_MAX];
+	char cfg_path[PATH_MAX];
+	struct cfg *cfg;
+	struct timespec cfg_mtime;
+	struct msess *sessions;
+	struct mclient *clients;
+	struct proxy *proxies;
+	struct disc_job disc;
+	int64_t disc_next;             /* monotonic ms; 0: not scheduled */
+	int64_t disc_last;             /* unix time of the last run, 0: never */
+	bool stop;
+	char *reply;                   /* CP_FRAME_MAX bytes of scratch */
+};
+
+/* ---- mcsid.c ------------------------------------------------------------ */
+int mcsid_watch(struct mcsid *d, struct src *s);   /* EPOLLIN */
+void mcsid_unwatch(struct mcsid *d, struct src *s);
+/* Reloads the configuration when the file changed (force: always).
+ * Returns 0 or -errno (the old configuration stays). */
+int mcsid_config_refresh(struct mcsid *d, bool force);
+uint32_t mcsid_random(void);
+
+/* ---- mcsid_ctl.c: the control socket -------------------------------------- */
+void ctl_accept(struct mcsid *d);
+void ctl_readable(struct mcsid *d, struct mclient *c);
+/* Sends a reply (len bytes of d->reply or another buffer) and marks the
+ * client idle again. */
+void ctl_reply(struct mcsid *d, struct mclient *c, const char *buf, int len);
+void ctl_reply_error(struct mcsid *d, struct mclient *c, int err, const char *msg);
+void ctl_close(struct mcsid *d, struct mclient *c);
+/* The session's record in list replies. */
+void ctl_sess_json(struct json_w *w, const struct msess *s, int64_t now);
+
+/* ---- mcsid_sess.c: session processes --------------------------------------- */
+struct msess *sess_find(struct mcsid *d, const char *target);
+/* Starts a login (a new entry, or a BACKOFF one now). waiter may be NULL.
+ * Returns 0, or -errno without a reply sent. */
+int sess_login(struct mcsid *d, const char *target, const struct url_portal *portal,
+	       struct mclient *waiter, bool auto_login);
+void sess_launch_readable(struct mcsid *d, struct msess *s);
+void sess_exited(struct mcsid *d, struct msess *s);
+/* Forwards request r to the session's process; the reply goes to c.
+ * Returns 0 or -errno (no reply sent). */
+int sess_proxy(struct mcsid *d, struct msess *s, const struct cp_request *r,
+	       struct mclient *c);
+void proxy_readable(struct mcsid *d, struct proxy *p);
+/* Timers: login deadlines, backoff retries, proxy deadlines. Returns the
+ * ms until the next one (-1: none). */
+int64_t sess_timers(struct mcsid *d, int64_t now);
+/* Adopts what a previous mcsid left in sessions_dir. */
+void sess_adopt_all(struct mcsid *d);
+/* Logs in every auto-login target without a session. */
+void sess_auto_login(struct mcsid *d);
+/* A client went away: forget it wherever it waits. */
+void sess_forget_client(struct mcsid *d, struct mclient *c);
+void sess_free_all(struct mcsid *d);
+const char *sess_state_name(enum ms_state s);
+
+/* ---- mcsid_disc.c: SendTargets discovery -------------------------------- */
+/* Starts a discovery run now unless one runs or none is configured.
+ * Returns 0 (started or already running) or -errno (-ENOENT: nothing to
+ * discover). */
+int disc_start(struct mcsid *d);
+void disc_readable(struct mcsid *d);
+int64_t disc_timers(struct mcsid *d, int64_t now);
+void disc_stop(struct mcsid *d);
+
+#endif
