@@ -33,6 +33,7 @@ struct mp_group {
 	uint32_t block_size;
 	struct mp_path paths[KERN_MPATH_MAX_PATHS];
 	atomic_uint rr;
+	atomic_uint nslots;             /* slots ever used: round robin's modulus */
 	struct mp_group *next;
 };
 
@@ -99,11 +100,12 @@ static void mp_done(struct kern_io *io);
  * or the error to give the caller (io restored). */
 static int dispatch(struct mp_group *g, struct kern_io *io, int last_err)
 {
-	unsigned start = g->m->round_robin ? atomic_fetch_add(&g->rr, 1) : 0;
+	unsigned slots = atomic_load(&g->nslots);
+	unsigned start = g->m->round_robin && slots ? atomic_fetch_add(&g->rr, 1) % slots : 0;
 	uint64_t now = 0;
 
-	for (unsigned k = 0; k < KERN_MPATH_MAX_PATHS; k++) {
-		unsigned i = (start + k) % KERN_MPATH_MAX_PATHS;
+	for (unsigned k = 0; k < slots; k++) {
+		unsigned i = (start + k) % slots;
 		struct mp_path *p = &g->paths[i];
 		int rc;
 
@@ -331,6 +333,8 @@ int kern_mpath_add(struct kern_mpath *m, struct kern_backend *path,
 		if (atomic_load(&g->paths[i].state) == MP_EMPTY) {
 			atomic_store(&g->paths[i].b, path);
 			atomic_store(&g->paths[i].state, MP_UP);
+			if (atomic_load(&g->nslots) < i + 1)
+				atomic_store(&g->nslots, i + 1);
 			log_info("kern: multipath %s: path %u added", g->identity, i);
 			rc = 0;
 			break;

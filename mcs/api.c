@@ -23,7 +23,7 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->nop_timeout_ms = 5000;
 	o->ua_retries = 3;
 	o->rx_readahead = 65536;
-	o->coalesce_us = 200;
+	o->coalesce_us = 500;
 }
 
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,

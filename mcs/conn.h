@@ -30,6 +30,7 @@
 #define CONN_SLOT_HDR    320u    /* BHS + extended CDB AHS + digest */
 #define CONN_NOP_REPLIES 8u
 #define CONN_COALESCE_MIN 8u     /* commands in flight before receives wait */
+#define CONN_COALESCE_DIV 4u     /* wait for this fraction of them */
 
 struct tx_slot {
 	uint8_t hdr[CONN_SLOT_HDR] __attribute__((aligned(8)));
@@ -86,7 +87,8 @@ struct conn {
 	uint32_t inflight;           /* SCSI commands sent, not finished */
 	uint64_t rx_prev_ns;         /* last receive completion */
 	uint64_t rx_prev_pdus;
-	uint64_t rx_gap_ns;          /* mean time between arriving PDUs */
+	uint64_t rx_ns_avg;          /* decaying sum of ns between receives */
+	uint64_t rx_pdus_avg;        /* decaying sum of PDUs in them, x 8 */
 
 	/* services */
 	struct task *ping;           /* NOP-Out ping in flight */
@@ -146,7 +148,9 @@ static inline struct conn *conn_of_xc(struct xport_conn *xc)
 /* ---- receive (conn_rx.c) ------------------------------------------------- */
 
 extern const struct seg_rx_ops conn_rx_ops;
-/* Posts the next receive. */
+/* Posts the next receive unless one is in flight. The reactor calls it
+ * after conn_tx_flush(), so that the coalescing delay counts the commands
+ * just sent. */
 void conn_rx_post(struct conn *c);
 /* The transport's receive-completion callback for connections. */
 void conn_rx_done(struct xport_conn *xc, ssize_t res);

@@ -477,12 +477,18 @@ static unsigned rx_delay_us(const struct conn *c)
 
 	if (!max || c->inflight < CONN_COALESCE_MIN || !seg_rx_idle(&c->rx))
 		return 0;
-	uint64_t us = (uint64_t)(c->inflight / 4u) * c->rx_gap_ns / 1000u;
+	if (c->rx_pdus_avg == 0)
+		return 0;
+	uint64_t gap = c->rx_ns_avg * 8u / c->rx_pdus_avg;  /* ns per PDU */
+	uint64_t us = (uint64_t)(c->inflight / CONN_COALESCE_DIV) * gap / 1000u;
 	return us > max ? max : (unsigned)us;
 }
 
 void conn_rx_post(struct conn *c)
 {
+	if (c->xc.recv_busy || c->fd < 0 || c->state == CONN_FAILED ||
+	    c->state == CONN_CLOSED)
+		return;
 	int n = seg_rx_fill(&c->rx, c->riov, CONN_RX_IOV);
 	int rc = xport_recv_after(c->r->x, &c->xc, c->riov, n, rx_delay_us(c));
 
@@ -490,14 +496,15 @@ void conn_rx_post(struct conn *c)
 		conn_fail(c, rc, "cannot post a receive (%d)", rc);
 }
 
-/* Folds the time per PDU of this receive into the mean arrival gap. */
+/* The arrival rate: decaying sums of time and of PDUs between receive
+ * completions (a ratio of sums, so that small samples weigh little). */
 static void rx_rate(struct conn *c)
 {
 	uint64_t pdus = c->rx.pdus - c->rx_prev_pdus, now = c->r->now;
 
-	if (pdus > 0 && c->rx_prev_ns && now > c->rx_prev_ns) {
-		uint64_t gap = (now - c->rx_prev_ns) / pdus;
-		c->rx_gap_ns = c->rx_gap_ns ? (7 * c->rx_gap_ns + gap) / 8 : gap;
+	if (c->rx_prev_ns && now > c->rx_prev_ns) {
+		c->rx_ns_avg = c->rx_ns_avg - c->rx_ns_avg / 8 + (now - c->rx_prev_ns);
+		c->rx_pdus_avg = c->rx_pdus_avg - c->rx_pdus_avg / 8 + pdus * 8;
 	}
 	c->rx_prev_ns = now;
 	c->rx_prev_pdus = c->rx.pdus;
@@ -526,6 +533,5 @@ void conn_rx_done(struct xport_conn *xc, ssize_t res)
 			  "%s", why ? why : "protocol error");
 		return;
 	}
-	conn_rx_post(c);
 	conn_tx_kick(c);
 }

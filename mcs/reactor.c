@@ -500,6 +500,7 @@ static void reactor_produce(struct reactor *r)
 	for (unsigned i = 0; i < r->nconns; i++) {
 		conn_tx_kick(r->conns[i]);
 		conn_tx_flush(r->conns[i]);
+		conn_rx_post(r->conns[i]);
 	}
 }
 

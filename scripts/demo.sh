@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end: installs what is missing, builds, and, when no
 # target is given, starts a loopback target (tgtd with a 256 MiB RAM LUN);
-# then discovers it, logs in and lists its logical units.
+# then discovers it, logs in, lists its logical units and runs a few
+# seconds of verified reads and writes on the first disk LUN.
 #
 #   scripts/demo.sh                                  loopback tgtd
 #   scripts/demo.sh host[:port]                      discover, use the first target
@@ -41,5 +42,17 @@ fi
 say "$ctl" probe "$node"
 say "$ctl" login "$node"
 say "$ctl" list luns "$node"
+
+# Real I/O: a few seconds of verified random writes and reads (every block
+# stamped with its LBA and a generation, every read checked).
+if [[ $node == iscsi://* ]]; then
+	url=$node
+else
+	lun=$("$ctl" --json list luns "$node" |
+		grep -o '"lun":[0-9]*,"type":"disk"' | head -1 | grep -o '[0-9]*' || true)
+	url="iscsi://$target/${node%%,*}/${lun:-0}"
+fi
+say "$MCSI_BUILD/tools/perf/mcsi-perf" --mode rw --bs 64k --qd 16 --time 5 \
+	--span 64m --verify -Q "$url"
 echo
 echo "demo: done"

@@ -108,7 +108,7 @@ struct mcsi_opts {
 	/* Receive coalescing (io_uring): with at least 8 commands in flight
 	 * on a connection, the next receive waits for about a quarter of
 	 * them to be answered (estimated from the recent arrival rate), at
-	 * most this many microseconds (200), so that one wake-up and one
+	 * most this many microseconds (500), so that one wake-up and one
 	 * system call serve several responses. It only delays responses
 	 * when the target is the bottleneck. 0: receive at once. */
 	unsigned coalesce_us;

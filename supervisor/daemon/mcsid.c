@@ -266,8 +266,8 @@ static void dispatch(struct mcsid *d, struct src *s)
 {
 	switch (s->kind) {
 	case SRC_SIGNAL: on_signal(d); break;
-	case SRC_LISTEN: ctl_accept(d); break;
-	case SRC_CLIENT: ctl_readable(d, MCSID_OF(s, struct mclient, src)); break;
+	case SRC_LISTEN: cli_accept(d); break;
+	case SRC_CLIENT: cli_readable(d, MCSID_OF(s, struct mclient, src)); break;
 	case SRC_LAUNCH: sess_launch_readable(d, MCSID_OF(s, struct msess, launch)); break;
 	case SRC_PIDFD: sess_exited(d, MCSID_OF(s, struct msess, pidfd)); break;
 	case SRC_PROXY: proxy_readable(d, MCSID_OF(s, struct proxy, src)); break;
@@ -306,7 +306,7 @@ static void teardown(struct mcsid *d)
 	for (struct msess *s = d->sessions; s; s = s->next)
 		n += s->state == MS_UP;
 	while (d->clients)
-		ctl_close(d, d->clients);
+		cli_close(d, d->clients);
 	disc_stop(d);
 	sess_free_all(d);
 	if (d->listen.fd >= 0) {

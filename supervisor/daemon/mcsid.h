@@ -98,7 +98,8 @@ struct proxy {
 	struct usock_rbuf rb;
 };
 
-enum wait_kind { WAIT_NONE, WAIT_LOGIN, WAIT_PROXY, WAIT_DISCOVERY };
+enum wait_kind { WAIT_NONE, WAIT_LOGIN, WAIT_PROXY, WAIT_DISCOVERY,
+		 WAIT_DISCOVERY_DONE };
 
 struct mclient {
 	struct mclient *next;
@@ -145,23 +146,33 @@ void mcsid_unwatch(struct mcsid *d, struct src *s);
 int mcsid_config_refresh(struct mcsid *d, bool force);
 uint32_t mcsid_random(void);
 
-/* ---- mcsid_ctl.c: the control socket -------------------------------------- */
-void ctl_accept(struct mcsid *d);
-void ctl_readable(struct mcsid *d, struct mclient *c);
+/* ---- mcsid_ctl.c: the control socket (cli_: its clients) -------------------------------------- */
+void cli_accept(struct mcsid *d);
+void cli_readable(struct mcsid *d, struct mclient *c);
 /* Sends a reply (len bytes of d->reply or another buffer) and marks the
  * client idle again. */
-void ctl_reply(struct mcsid *d, struct mclient *c, const char *buf, int len);
-void ctl_reply_error(struct mcsid *d, struct mclient *c, int err, const char *msg);
-void ctl_close(struct mcsid *d, struct mclient *c);
+void cli_reply(struct mcsid *d, struct mclient *c, const char *buf, int len);
+void cli_reply_error(struct mcsid *d, struct mclient *c, int err, const char *msg);
+/* For replies that complete later (login, proxy, discovery): replies and
+ * then serves requests the client queued meanwhile. c may be freed. */
+void cli_reply_async(struct mcsid *d, struct mclient *c, const char *buf, int len);
+void cli_close(struct mcsid *d, struct mclient *c);
 /* The session's record in list replies. */
-void ctl_sess_json(struct json_w *w, const struct msess *s, int64_t now);
+void cli_sess_json(struct json_w *w, const struct msess *s, int64_t now);
 
 /* ---- mcsid_sess.c: session processes --------------------------------------- */
 struct msess *sess_find(struct mcsid *d, const char *target);
-/* Starts a login (a new entry, or a BACKOFF one now). waiter may be NULL.
- * Returns 0, or -errno without a reply sent. */
+/* A new entry in no state yet (the caller sets it). NULL: no memory. */
+struct msess *sess_new(struct mcsid *d, const char *target);
+/* Starts a login (a new entry, or a BACKOFF one now); waiter (may be
+ * NULL) gets the reply when the session process reports. Returns 0, or
+ * -errno with msg filled and no reply sent. */
 int sess_login(struct mcsid *d, const char *target, const struct url_portal *portal,
-	       struct mclient *waiter, bool auto_login);
+	       struct mclient *waiter, bool auto_login, char *msg, size_t cap);
+/* Logout: forwards it to the process (reply to c later), or cancels a
+ * pending reconnection (replied here). Returns 0, or -errno with msg. */
+int sess_logout(struct mcsid *d, struct msess *s, struct mclient *c,
+		char *msg, size_t cap);
 void sess_launch_readable(struct mcsid *d, struct msess *s);
 void sess_exited(struct mcsid *d, struct msess *s);
 /* Forwards request r to the session's process; the reply goes to c.

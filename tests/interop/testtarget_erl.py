@@ -56,9 +56,11 @@ class Target:
         self.proc.terminate()
         rc = self.proc.wait(10)
         self.log.close()
+        log = open(self.dir + "/log").read()
         if rc != 0:
             FAILS.append("target exit status %d" % rc)
-        return open(self.dir + "/log").read()
+            print(log[-3000:])
+        return log
 
 
 def check(name, cond, detail=""):
@@ -204,6 +206,7 @@ def test_erl1():
     bhs, itt = c.cmd_bhs(cdb_write10(200, 16), edtl=8192, write=True)
     c.send(bhs)
     r2t, _ = c.recv_until(R2T, itt=itt)
+    c.target_mrdsl = 4096                # two Data-Out PDUs; the second is damaged
     c.answer_r2t(r2t, new, bad_dd_at=1)
     rej, _ = c.recv_until(REJECT)
     check("Data-Out digest error: Reject 0x02", rej.bhs[2] == 0x02, rej.bhs[2])

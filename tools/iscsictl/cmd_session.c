@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* iscsictl's session verbs: discover, probe, login, logout, list luns. */
+/* iscsictl's session verbs: discover, probe, login, logout, list luns,
+ * list sessions. login, logout and the lists go through mcsid when it
+ * runs (client.h) and work directly, without a daemon, when it does not. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "mcs/scan.h"
 #include "proto/discovery.h"
 #include "proto/url.h"
+#include "tools/iscsictl/client.h"
 #include "tools/iscsictl/ctx.h"
 #include "tools/iscsictl/out.h"
 
@@ -400,21 +403,46 @@ static int do_list_luns(struct ictx *x, struct resolved *r, struct ctl_conn *c,
 	return rc ? EXIT_FAIL : EXIT_OK;
 }
 
+/* Connects to mcsid: 1 with *fd when it runs, 0 when it does not (go
+ * direct), -1 when it runs but cannot be used (printed). */
+static int daemon_fd(int *fd)
+{
+	int rc = client_connect(fd);
+	if (rc == 0)
+		return 1;
+	if (client_absent(rc))
+		return 0;
+	client_connect_error(rc);
+	return -1;
+}
+
 int cmd_login(const struct ctl_opts *o, int argc, char **argv)
 {
+	int fd;
+
 	if (argc != 1) {
 		ctl_usage_error("login", "login takes one target");
 		return EXIT_USAGE;
 	}
-	return with_session(o, argv[0], false, do_login);
+	switch (daemon_fd(&fd)) {
+	case 1: return client_login(o, fd, argv[0]);
+	case 0: return with_session(o, argv[0], false, do_login);
+	default: return EXIT_FAIL;
+	}
 }
 
 int cmd_logout(const struct ctl_opts *o, int argc, char **argv)
 {
-	(void)o;
+	int fd;
+
 	if (argc != 1) {
 		ctl_usage_error("logout", "logout takes one target");
 		return EXIT_USAGE;
+	}
+	switch (daemon_fd(&fd)) {
+	case 1: return client_logout(o, fd, argv[0]);
+	case 0: break;
+	default: return EXIT_FAIL;
 	}
 	fprintf(stderr, "iscsictl: no session to %s: without the mcsid daemon, "
 			"sessions end when iscsictl exits\n", argv[0]);
@@ -466,12 +494,42 @@ int cmd_list(const struct ctl_opts *o, int argc, char **argv)
 		ctl_usage_error("list", "list what?");
 		return EXIT_USAGE;
 	}
+	int fd, rc;
 	if (strcmp(argv[0], "luns") == 0) {
 		if (argc != 2) {
 			ctl_usage_error("list", "list luns <target>");
 			return EXIT_USAGE;
 		}
+		/* mcsid's session when there is one, else a login of our own. */
+		switch (daemon_fd(&fd)) {
+		case 1:
+			if ((rc = client_list_luns(o, fd, argv[1])) >= 0)
+				return rc;
+			break;
+		case 0:
+			break;
+		default:
+			return EXIT_FAIL;
+		}
 		return with_session(o, argv[1], false, do_list_luns);
+	}
+	if (strcmp(argv[0], "sessions") == 0) {
+		if (argc != 1) {
+			ctl_usage_error("list", "list sessions takes no argument");
+			return EXIT_USAGE;
+		}
+		switch (daemon_fd(&fd)) {
+		case 1:
+			return client_list_sessions(o, fd);
+		case 0:
+			if (o->json)
+				printf("{\"sessions\":[]}\n");
+			else
+				printf("no sessions (mcsid is not running)\n");
+			return EXIT_OK;
+		default:
+			return EXIT_FAIL;
+		}
 	}
 	return cmd_list_config(o, argc, argv);
 }

@@ -41,7 +41,7 @@ static const char usage[] =
 "  -T, --transport NAME  io_uring or epoll (default: io_uring if available)\n"
 "  -H, --header-digest   require CRC32C header digests\n"
 "  -D, --data-digest     require CRC32C data digests\n"
-"      --coalesce US     longest receive coalescing delay (default 200, 0 off)\n"
+"      --coalesce US     longest receive coalescing delay (default 500, 0 off)\n"
 "      --readahead BYTES receive read-ahead (default 64k; 0: never copy data)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
@@ -262,6 +262,7 @@ static double cpu_seconds(void)
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
+
 
 static int parse_size(const char *s, uint64_t *out)
 {
