@@ -32,6 +32,10 @@ struct xport_conn {
 	int fd;
 	xport_done_fn on_send, on_recv;
 	bool send_busy, recv_busy;
+	/* Set by the owner before send(): nothing waits for this send's
+	 * completion (no more data queued behind it), so a backend may
+	 * sleep through it instead of waking up only to see it done. */
+	bool send_lazy;
 	bool want_out, want_in;         /* epoll: waiting for readiness */
 	int fixed;                      /* io_uring: fixed file index or -1 */
 	struct msghdr smsg, rmsg;       /* the posted iovec lists */

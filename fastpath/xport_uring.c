@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 enum { UR_SEND = 1, UR_RECV = 2, UR_WAKE = 3, UR_DELAY = 4, UR_TAGS = 7 };
+#define UR_LAZY_MS 2                  /* longest sleep through a lazy send */
 
 struct xport_uring {
 	struct xport base;
@@ -25,6 +26,7 @@ struct xport_uring {
 	uint64_t evbuf;
 	bool ev_armed;
 	bool can_delay;               /* linked timeouts with skipped CQEs */
+	unsigned lazy_sends;          /* posted since the last wait */
 	unsigned nfixed;
 	uint8_t *fixed_used;          /* nfixed flags */
 };
@@ -219,6 +221,8 @@ static int ur_send(struct xport *x, struct xport_conn *xc,
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)xc | UR_SEND);
 	xc->send_busy = true;
 	xc->sends++;
+	if (xc->send_lazy)
+		ur_of(x)->lazy_sends++;
 	return 0;
 }
 
@@ -293,18 +297,26 @@ static int ur_wait(struct xport *x, int timeout_ms)
 			u->ev_armed = true;
 		}
 	}
+	/* A lazy send almost always completes inline, and its CQE alone
+	 * would end the wait at once: wait for one more CQE per lazy send,
+	 * but never long, in case one of them does not complete inline
+	 * while the peer waits for us. */
+	unsigned nr = 1 + u->lazy_sends;
+	u->lazy_sends = 0;
+	if (nr > 1 && (timeout_ms < 0 || timeout_ms > UR_LAZY_MS))
+		timeout_ms = UR_LAZY_MS;
 	if (io_uring_cq_ready(&u->ring) > 0 || timeout_ms == 0) {
 		if (io_uring_sq_ready(&u->ring) == 0)
 			return 0;
 		rc = io_uring_submit(&u->ring);
 	} else if (timeout_ms < 0) {
-		rc = io_uring_submit_and_wait(&u->ring, 1);
+		rc = io_uring_submit_and_wait(&u->ring, nr);
 	} else {
 		struct __kernel_timespec ts = {
 			.tv_sec = timeout_ms / 1000,
 			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
 		};
-		rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+		rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, nr, &ts, NULL);
 	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY)
 		return rc;

@@ -347,6 +347,10 @@ void conn_tx_flush(struct conn *c)
 	for (i = c->tx_head; i != c->tx_tail && n < CONN_TX_IOV; i++)
 		n += seg_tx_fill(&slot_at(c, i)->seg, c->siov + n, CONN_TX_IOV - n);
 	c->tx_inflight = i - c->tx_head;
+	/* Nothing waits for this send to finish unless slots or iovecs ran
+	 * out, or Data-Out is still to be built. */
+	c->xc.send_lazy = i == c->tx_tail && !c->doutq && !c->cmdq && !c->ctlq &&
+			  c->nnop_reply == 0;
 	int rc = xport_send(c->r->x, &c->xc, c->siov, n);
 	if (rc < 0)
 		conn_fail(c, rc, "cannot post a send (%d)", rc);

@@ -29,7 +29,10 @@ failed=()
 step() { printf '\n=== %s (%ds)\n' "$*" $(($(date +%s) - start)); }
 
 step "setup and build"
-CI=true MCSI_BUILD="$here/build" "$here/scripts/setup.sh"
+if ! CI=true MCSI_BUILD="$here/build" "$here/scripts/setup.sh"; then
+	echo "check: FAILED: the build"
+	exit 1
+fi
 
 run_ctest() {
 	local dir=$1
@@ -43,22 +46,28 @@ MCSI_BUILD="$here/build" run_ctest "$here/build" -L interop || failed+=("interop
 
 if ((!quick)); then
 	step "sanitizer build (ASan + UBSan): unit and interop tests"
-	cmake -S "$here" -B "$here/build-asan" -DMCSI_SANITIZE=ON -DMCSI_WERROR=ON \
-		-DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build "$here/build-asan" -j "$jobs"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	MCSI_BUILD="$here/build-asan" run_ctest "$here/build-asan" -j "$jobs" -LE interop ||
-		failed+=("asan-unit")
-	MCSI_BUILD="$here/build-asan" run_ctest "$here/build-asan" -L interop ||
-		failed+=("asan-interop")
+	if cmake -S "$here" -B "$here/build-asan" -DMCSI_SANITIZE=ON -DMCSI_WERROR=ON \
+		-DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+		cmake --build "$here/build-asan" -j "$jobs"; then
+		MCSI_BUILD="$here/build-asan" run_ctest "$here/build-asan" -j "$jobs" -LE interop ||
+			failed+=("asan-unit")
+		MCSI_BUILD="$here/build-asan" run_ctest "$here/build-asan" -L interop ||
+			failed+=("asan-interop")
+	else
+		failed+=("asan-build")
+	fi
 	unset ASAN_OPTIONS UBSAN_OPTIONS
 
 	step "bounded fuzz run (libFuzzer)"
-	CC=clang cmake -S "$here" -B "$here/build-fuzz" -DCMAKE_C_COMPILER=clang \
-		-DMCSI_FUZZ=ON -DMCSI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build "$here/build-fuzz" -j "$jobs"
-	run_ctest "$here/build-fuzz" -L fuzz -j "$jobs" || failed+=("fuzz")
+	if CC=clang cmake -S "$here" -B "$here/build-fuzz" -DCMAKE_C_COMPILER=clang \
+		-DMCSI_FUZZ=ON -DMCSI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+		cmake --build "$here/build-fuzz" -j "$jobs" --target all; then
+		run_ctest "$here/build-fuzz" -L fuzz -j "$jobs" || failed+=("fuzz")
+	else
+		failed+=("fuzz-build")
+	fi
 fi
 
 step "done"

@@ -155,8 +155,13 @@ static int start_login(struct mcsid *d, struct msess *s, char *msg, size_t cap)
 
 	mcsid_config_refresh(d, false);
 	rc = launch_prepare(d, s, &spec, msg, cap);
-	if (rc == 0)
+	if (rc == 0) {
+		char portal[URL_PORTAL_STRMAX];
+		url_format_portal(&spec.l.portal, portal, sizeof(portal));
+		log_peer_info(s->target, "logging in at %s%s", portal,
+			      spec.l.chap ? (spec.l.mutual ? " with mutual CHAP" : " with CHAP") : "");
 		rc = launch_spawn(d, s, &spec, msg, cap);
+	}
 	launch_spec_wipe(&spec);
 	if (rc)
 		return rc;
@@ -173,7 +178,6 @@ static int start_login(struct mcsid *d, struct msess *s, char *msg, size_t cap)
 	}
 	s->state = MS_STARTING;
 	s->deadline = usock_now_ms() + MCSID_LOGIN_MS;
-	log_peer_info(s->target, "logging in (session process %d)", (int)s->pid);
 	return 0;
 }
 

@@ -44,8 +44,8 @@ static void on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
 
 	switch (ev->type) {
 	case MCSI_EV_CONN_FAILED:
-		log_peer_warn(d->who, "connection %u failed: %s", ev->cid,
-			      ev->reason ? ev->reason : strerror(-ev->err));
+		/* The library has logged why; the main loop decides what it means. */
+		log_peer_debug(d->who, "connection %u failed", ev->cid);
 		break;
 	case MCSI_EV_SESSION_DROP:
 		log_peer_warn(d->who, "the target will drop the session");
@@ -305,8 +305,11 @@ static int run(struct sessiond *d)
 			}
 		}
 		if (d->lost) {
-			if (d->exp)
+			if (d->exp) {
 				d->exp->detach(d->exp_priv, false);
+				d->exp->destroy(d->exp_priv);
+				d->exp = NULL;
+			}
 			mcsi_close(d->s);
 			d->s = NULL;
 			unlink(d->sock_path);

@@ -417,7 +417,7 @@ int main(int argc, char **argv)
 	for (uint64_t sec = 1; sec <= secs && !atomic_load(&p->stop); sec++) {
 		uint64_t until = t0 + sec * 1000000000ull;
 		while (now_ns() < until && !atomic_load(&p->stop))
-			usleep(10000);
+			usleep(100000);
 		uint64_t ios = atomic_load(&p->ios);
 		if (!p->quiet)
 			printf("[%3llus] %9llu IOPS %9.1f MiB/s\n", (unsigned long long)sec,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 
 #include "discovery.h"
 #include "erl.h"
@@ -111,7 +112,7 @@ static int conn_logout(struct tt_conn *c, const struct tt_rxpdu *p)
 		}
 		if (cid == c->cid)
 			close_self = true;
-		else if (!sess_close_cid(c->sess, cid, c))
+		else if (!sess_close_cid(c->sess, cid, c, reason == LOGOUT_REMOVE_FOR_RECOVERY))
 			resp = LOGOUT_RSP_CID_NOT_FOUND;
 		break;
 	default:
@@ -327,7 +328,8 @@ static void conn_destroy(struct tt_conn *c)
 	/* A failed connection (not a logout, unless reason 2) of a live
 	 * ERL 2 session leaves its tasks for TASK REASSIGN. */
 	bool keep = c->sess && !c->sess->discovery && !c->sess->dead &&
-		    (c->state == CONN_FFP || c->keep_tasks);
+		    (c->state == CONN_FFP || c->keep_tasks) &&
+		    !atomic_load(&c->drop_tasks);
 	erl_fini(c, keep);
 	sess_drop_pending(c);
 	login_end(c);
@@ -355,6 +357,8 @@ static void *conn_thread(void *arg)
 	io_flush(c);
 	conn_log(c, 1, "closed");
 	conn_destroy(c);
+	/* libcrypto keeps per-thread state (CHAP's random challenges). */
+	OPENSSL_thread_stop();
 	return NULL;
 }
 

@@ -111,7 +111,7 @@ static int login_chap_a(struct tt_conn *c, const struct text_pair *kv)
 {
 	struct tt_login *l = c->login;
 	unsigned allowed = c->srv->cfg->chap_algs;
-	char num[4], hex[2 * CHAP_CHALLENGE_LEN + 4];
+	char num[12], hex[2 * CHAP_CHALLENGE_LEN + 4];
 	size_t pos = 0;
 	enum chap_alg pick = 0;
 

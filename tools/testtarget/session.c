@@ -33,6 +33,12 @@ void sess_put(struct tt_session *s)
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (last) {
+		while (s->orphans) {           /* Time2Retain never came */
+			struct tt_task *t = s->orphans;
+			s->orphans = t->dnext;
+			free(t->heap);
+			free(t);
+		}
 		pthread_mutex_destroy(&s->lock);
 		free(s->initiator);
 		free(s);
@@ -204,7 +210,8 @@ void sess_close_all(struct tt_session *s, struct tt_conn *keep)
 	pthread_mutex_unlock(&s->lock);
 }
 
-bool sess_close_cid(struct tt_session *s, uint16_t cid, struct tt_conn *self)
+bool sess_close_cid(struct tt_session *s, uint16_t cid, struct tt_conn *self,
+		    bool keep_tasks)
 {
 	bool found = false;
 	pthread_mutex_lock(&s->lock);
@@ -212,8 +219,10 @@ bool sess_close_cid(struct tt_session *s, uint16_t cid, struct tt_conn *self)
 		if (s->conns[i]->cid != cid)
 			continue;
 		found = true;
-		if (s->conns[i] != self)
+		if (s->conns[i] != self) {
+			atomic_store(&s->conns[i]->drop_tasks, !keep_tasks);
 			sess_kill_conn(s->conns[i]);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return found;

@@ -50,7 +50,10 @@ void sess_raise_ua(struct tt_server *srv, const struct tt_target *t,
 
 /* Closes every connection of s except keep (logout reason 0, reset). */
 void sess_close_all(struct tt_session *s, struct tt_conn *keep);
-/* Finds connection cid of s; stops it when stop. Returns true if found. */
-bool sess_close_cid(struct tt_session *s, uint16_t cid, struct tt_conn *self);
+/* Closes connection cid of s (unless it is self); its tasks stay for
+ * TASK REASSIGN only when keep_tasks (logout reason 2). Returns true if
+ * the CID exists. */
+bool sess_close_cid(struct tt_session *s, uint16_t cid, struct tt_conn *self,
+		    bool keep_tasks);
 
 #endif

@@ -118,6 +118,7 @@ struct tt_conn {
 	atomic_bool stop;
 	bool closing;                 /* leave the loop after the flush */
 	bool keep_tasks;              /* logout reason 2: keep for reassign */
+	atomic_bool drop_tasks;       /* closed by a logout on another CID */
 	/* receive */
 	uint8_t *rx;
 	size_t rx_cap, rx_len, rx_pos;
