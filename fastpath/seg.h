@@ -143,6 +143,13 @@ int seg_rx_fill(struct seg_rx *r, struct iovec *iov, int max);
  * names the cause. After an error the stream is unusable. */
 int seg_rx_advance(struct seg_rx *r, size_t n, const char **why);
 
+/* True when the next receive may take several PDUs (read-ahead on, and
+ * the last data segment was short). */
+static inline bool seg_rx_batching(const struct seg_rx *r)
+{
+	return r->ahead > 0 && !r->direct_only;
+}
+
 /* True between PDUs with nothing buffered. */
 static inline bool seg_rx_idle(const struct seg_rx *r)
 {

@@ -160,6 +160,8 @@ int xport_fake_inject(struct xport_conn *xc, const void *buf, size_t len);
 void xport_fake_close(struct xport_conn *xc, int err);
 /* Limits bytes per completion (send and receive). */
 void xport_fake_chunk(struct xport_conn *xc, size_t chunk);
+/* The delay_us of the last receive posted (0 for xport_recv()). */
+unsigned xport_fake_last_delay(const struct xport_conn *xc);
 /* Frees the fake's buffers of a detached connection. */
 void xport_fake_release(struct xport_conn *xc);
 

@@ -22,6 +22,7 @@ struct fake_conn {
 	struct fake_buf tx, rx;
 	size_t chunk;
 	int close_err;        /* 1: EOF, <0: error, 0: open */
+	unsigned last_delay;  /* delay_us of the last receive posted */
 };
 
 struct xport_fake {
@@ -144,7 +145,20 @@ static int fk_recv(struct xport *x, struct xport_conn *xc,
 	xc->recv_busy = true;
 	xc->rmsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
 				    .msg_iovlen = (size_t)cnt };
+	if (xc->priv)
+		((struct fake_conn *)xc->priv)->last_delay = 0;
 	return 0;
+}
+
+/* No timers here: the delay is only recorded, for tests of the policy. */
+static int fk_recv_after(struct xport *x, struct xport_conn *xc,
+			 const struct iovec *iov, int cnt, unsigned delay_us)
+{
+	int rc = fk_recv(x, xc, iov, cnt);
+
+	if (rc == 0 && xc->priv)
+		((struct fake_conn *)xc->priv)->last_delay = delay_us;
+	return rc;
 }
 
 static bool fk_deliver(struct xport_conn *xc)
@@ -235,6 +249,7 @@ const struct xport_ops xport_fake_ops = {
 	.detach = fk_detach,
 	.send = fk_send,
 	.recv = fk_recv,
+	.recv_after = fk_recv_after,
 	.wait = fk_wait,
 	.reap = fk_reap,
 	.flush = fk_flush,
@@ -287,6 +302,13 @@ void xport_fake_chunk(struct xport_conn *xc, size_t chunk)
 
 	if (c)
 		c->chunk = chunk;
+}
+
+unsigned xport_fake_last_delay(const struct xport_conn *xc)
+{
+	const struct fake_conn *c = xc->priv;
+
+	return c ? c->last_delay : 0;
 }
 
 void xport_fake_release(struct xport_conn *xc)

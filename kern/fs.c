@@ -662,9 +662,10 @@ void kern_fs_destroy(struct kern_fs *fs)
 			if (!loop_wait(fs, 2000))
 				fs_abort(fs);
 			pthread_join(fs->loop, NULL);
-		} else {
-			fuse_session_unmount(fs->se);
 		}
+		/* Quiet once the connection is gone; frees libfuse's copy of
+		 * the mountpoint either way. */
+		fuse_session_unmount(fs->se);
 	}
 	/* Reads still in the backend complete into a dead session: harmless,
 	 * but their buffers must come back before the pool goes. */

@@ -3,6 +3,7 @@
 #include "kern/mount.h"
 
 #include <blkid.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -237,4 +238,39 @@ int kern_mount_resize(const char *mountpoint)
 		return -errno;
 	rc = kern_mount_source(canon, source, sizeof(source), fstype, sizeof(fstype));
 	return rc ? rc : kern_loop_set_capacity(source);
+}
+
+int kern_mount_lookup(const char *lun_file, char *loop_dev, size_t loop_len,
+		      char *mountpoint, size_t mnt_len)
+{
+	char want[PATH_MAX], dev[KERN_LOOP_NAME_MAX + 8], back[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	loop_dev[0] = mountpoint[0] = '\0';
+	if (!realpath(lun_file, want))
+		return -errno;
+	d = opendir("/sys/block");
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "loop", 4) != 0 || strlen(e->d_name) > KERN_LOOP_NAME_MAX)
+			continue;
+		snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
+		if (kern_loop_backing_file(dev, back, sizeof(back)) != 0 ||
+		    strcmp(back, want) != 0)
+			continue;
+		if (strlen(dev) >= loop_len) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		strcpy(loop_dev, dev);
+		rc = kern_mount_target(dev, mountpoint, mnt_len);
+		if (rc == -ENOENT)
+			rc = 0;
+		break;
+	}
+	closedir(d);
+	return rc;
 }

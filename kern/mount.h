@@ -70,6 +70,12 @@ int kern_mount(const struct kern_mount_req *req, struct kern_mount_info *info);
  * mounted there), -EBUSY (in use: nothing was changed), or -errno. */
 int kern_unmount(const char *mountpoint);
 
+/* Where a LUN file is in use, for `iscsictl list luns`: the loop device
+ * attached to it (first found) and where that device is mounted. Either
+ * output is "" when there is none. Returns 0 or -errno. */
+int kern_mount_lookup(const char *lun_file, char *loop_dev, size_t loop_len,
+		      char *mountpoint, size_t mnt_len);
+
 /* After the LUN behind mountpoint's loop device changed size: makes the
  * loop device (and so the filesystem's device) see it. The filesystem is
  * not grown. Returns 0 or -errno. */

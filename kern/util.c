@@ -78,18 +78,20 @@ static int copy_out(char *dst, size_t len, const char *src)
 	return 0;
 }
 
-int kern_mount_source(const char *path, char *source, size_t source_len,
-		      char *fstype, size_t fstype_len)
+/* Calls fn for each mount in /proc/self/mountinfo with its (unescaped)
+ * mountpoint, fs type and source, until fn returns non-zero. */
+static int each_mount(int (*fn)(const char *mnt, const char *type, const char *src,
+				void *arg), void *arg)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
 	size_t cap = 0;
-	int rc = -ENOENT;
+	int rc = 0;
 
 	if (!f)
 		return -errno;
 	/* id parent maj:min root mountpoint opts [optional...] - type source super */
-	while (getline(&line, &cap, f) > 0) {
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
 		char *save = NULL, *tok, *mnt = NULL, *type = NULL, *src = NULL;
 		int field = 0;
 		bool after_dash = false;
@@ -108,17 +110,60 @@ int kern_mount_source(const char *path, char *source, size_t source_len,
 		if (!mnt || !type || !src)
 			continue;
 		unescape(mnt);
-		if (strcmp(mnt, path) != 0)
-			continue;
 		unescape(src);
-		/* The last match is the one on top. */
-		rc = copy_out(source, source_len, src);
-		if (rc == 0)
-			rc = copy_out(fstype, fstype_len, type);
+		rc = fn(mnt, type, src, arg);
 	}
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+struct find {
+	const char *key;
+	char *out1, *out2;
+	size_t len1, len2;
+	int rc;
+};
+
+static int match_mountpoint(const char *mnt, const char *type, const char *src, void *arg)
+{
+	struct find *q = arg;
+
+	if (strcmp(mnt, q->key) != 0)
+		return 0;
+	/* Keep going: the last match is the mount on top. */
+	q->rc = copy_out(q->out1, q->len1, src);
+	if (q->rc == 0)
+		q->rc = copy_out(q->out2, q->len2, type);
+	return 0;
+}
+
+int kern_mount_source(const char *path, char *source, size_t source_len,
+		      char *fstype, size_t fstype_len)
+{
+	struct find q = { path, source, fstype, source_len, fstype_len, -ENOENT };
+	int rc = each_mount(match_mountpoint, &q);
+
+	return rc ? rc : q.rc;
+}
+
+static int match_source(const char *mnt, const char *type, const char *src, void *arg)
+{
+	struct find *q = arg;
+
+	(void)type;
+	if (strcmp(src, q->key) != 0)
+		return 0;
+	q->rc = copy_out(q->out1, q->len1, mnt);
+	return 1;
+}
+
+int kern_mount_target(const char *source, char *mountpoint, size_t len)
+{
+	struct find q = { source, mountpoint, NULL, len, 0, -ENOENT };
+	int rc = each_mount(match_source, &q);
+
+	return rc < 0 ? rc : q.rc;
 }
 
 int kern_run(char *const argv[])

@@ -19,6 +19,10 @@ int kern_is_mountpoint(const char *path);
 int kern_mount_source(const char *path, char *source, size_t source_len,
 		      char *fstype, size_t fstype_len);
 
+/* The reverse: the mountpoint where source (e.g. "/dev/loop3") is
+ * mounted (the first one listed). Returns 0, -ENOENT, -ENAMETOOLONG. */
+int kern_mount_target(const char *source, char *mountpoint, size_t len);
+
 /* Runs argv[0] (searched in PATH) with argv, stdin from /dev/null and
  * stdout to stderr, and waits. Returns its exit status (0..255), or
  * -errno if it could not run (-ENOENT: no such program) or died of a

@@ -85,6 +85,7 @@ struct conn {
 
 	/* receive coalescing: see conn_rx_post() */
 	uint32_t inflight;           /* SCSI commands sent, not finished */
+	uint32_t r2t_waiters;        /* writes that still expect an R2T */
 	uint64_t rx_prev_ns;         /* last receive completion */
 	uint64_t rx_prev_pdus;
 	uint64_t rx_ns_avg;          /* decaying sum of ns between receives */

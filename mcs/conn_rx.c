@@ -274,6 +274,12 @@ static int rx_r2t(struct conn *c, const struct bhs_r2t *r, const char **why)
 	*q = (struct task_r2t){ .ttt = pdu_get32(&r->r2t_ttt), .offset = off, .len = len };
 	t->nr2t++;
 	t->exp_r2tsn++;
+	t->r2t_asked += len;
+	if (t->awaits_r2t && t->unsol_end + t->r2t_asked >= t->wlen) {
+		/* The last R2T of this command: nothing more to wait for. */
+		t->awaits_r2t = false;
+		c->r2t_waiters--;
+	}
 	c->st.r2ts++;
 	conn_queue_dout(c, t);
 	return 0;
@@ -475,7 +481,10 @@ static unsigned rx_delay_us(const struct conn *c)
 {
 	unsigned max = c->sess->cfg.coalesce_us;
 
-	if (!max || c->inflight < CONN_COALESCE_MIN || !seg_rx_idle(&c->rx))
+	/* Pointless when the next receive takes one header only (long
+	 * segments), harmful when the target waits for our Data-Out. */
+	if (!max || c->inflight < CONN_COALESCE_MIN || !seg_rx_idle(&c->rx) ||
+	    !seg_rx_batching(&c->rx) || c->r2t_waiters > 0)
 		return 0;
 	if (c->rx_pdus_avg == 0)
 		return 0;

@@ -229,8 +229,13 @@ static int tx_cmd(struct conn *c, struct task *t)
 		t->counted = true;
 		c->inflight++;
 	}
-	if (wr)
+	if (wr) {
 		plan_unsolicited(c, t);
+		if (t->unsol_end < t->wlen && !t->awaits_r2t) {
+			t->awaits_r2t = true;
+			c->r2t_waiters++;
+		}
+	}
 	s = slot_get(c, t);
 	struct pdu_scsi_cmd_args a = {
 		.lun = cmd->lun, .itt = t->itt,

@@ -127,6 +127,10 @@ void reactor_finish(struct reactor *r, struct task *t, int err)
 			t->counted = false;
 			t->conn->inflight--;
 		}
+		if (t->awaits_r2t) {
+			t->awaits_r2t = false;
+			t->conn->r2t_waiters--;
+		}
 	}
 	t->result = err;
 	t->state = TASK_DONE;
@@ -140,6 +144,7 @@ static void task_reset_for_retry(struct task *t)
 	t->retry = false;
 	t->nr2t = t->r2t_head = t->r2t_built = 0;
 	t->exp_r2tsn = t->exp_datasn = t->rx_bytes = 0;
+	t->r2t_asked = 0;
 	t->abort_state = 0;
 	memset(&t->cmd->res, 0, sizeof(t->cmd->res));
 }

@@ -52,6 +52,8 @@ struct task {
 	struct task *next;                /* conn's queues */
 	bool in_dout;                     /* on the conn's Data-Out queue */
 	bool counted;                     /* in its connection's inflight */
+	bool awaits_r2t;                  /* in its connection's r2t_waiters */
+	uint32_t r2t_asked;               /* bytes R2Ts asked for so far */
 	bool retry;                       /* re-issue when the slots drain */
 	uint32_t tx_refs;                 /* tx slots still pointing here */
 	uint32_t cmdsn;

@@ -12,7 +12,7 @@ build=${MCSI_BUILD:-$here/build}
 packages=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 	libisal-dev liburing-dev libjemalloc-dev libssl-dev
-	libfuse3-dev fuse3 libcmocka-dev libbenchmark-dev
+	libfuse3-dev fuse3 libblkid-dev nbdkit nbdkit-plugin-dev libcmocka-dev libbenchmark-dev
 	fio tgt istgt libiscsi-bin tshark
 	e2fsprogs util-linux iproute2 psmisc procps
 )

@@ -247,12 +247,22 @@ int cp_request_decode(const char *buf, size_t len, struct cp_request *r,
 	if ((rc = get_name(buf, t, 0, "target", r->target, &r->has_target, why)) ||
 	    (rc = get_portal(buf, t, 0, "portal", &r->portal, &r->has_portal, why)))
 		return rc;
+	v = 0;
 	if ((rc = get_uint(buf, t, 0, "lun", URL_LUN_MAX, &v, &r->has_lun, why)))
 		return rc;
-	r->lun = (uint32_t)v;
+	r->lun = r->has_lun ? (uint32_t)v : 0;
 	if (op_needs_target(r->op) && !r->has_target) {
 		*why = "request needs a \"target\"";
 		return -EPROTO;
+	}
+	/* Members an op does not use are dropped, as the encoder drops them. */
+	if (!op_takes_target(r->op)) {
+		r->has_target = false;
+		memset(r->target, 0, sizeof(r->target));
+	}
+	if (r->op != CP_OP_LOGIN) {
+		r->has_portal = false;
+		memset(&r->portal, 0, sizeof(r->portal));
 	}
 	if (r->op != CP_OP_IO)
 		return 0;
@@ -418,6 +428,8 @@ int cp_launch_decode(const char *buf, size_t len, struct cp_launch *l,
 			   sizeof(l->chap_name), why)))
 		goto out;
 	l->chap = has_secret;
+	if (!l->chap)
+		memset(l->chap_name, 0, sizeof(l->chap_name));   /* no secret, no name */
 	if (l->chap && !l->chap_name[0]) {
 		*why = "CHAP secret without a CHAP name";
 		rc = -EPROTO;
@@ -429,6 +441,8 @@ int cp_launch_decode(const char *buf, size_t len, struct cp_launch *l,
 			   sizeof(l->target_chap_name), why)))
 		goto out;
 	l->mutual = has_secret;
+	if (!l->mutual)
+		memset(l->target_chap_name, 0, sizeof(l->target_chap_name));
 	if (l->mutual && (!l->chap || !l->target_chap_name[0])) {
 		*why = "mutual CHAP needs our CHAP and the target's CHAP name";
 		rc = -EPROTO;

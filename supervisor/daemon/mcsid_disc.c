@@ -195,8 +195,12 @@ int disc_start(struct mcsid *d)
 		goto fail;
 	}
 	if (pid == 0) {
-		close(sv[0]);
-		child(d, sv[1]);
+		/* Hold nothing of the daemon's (its listening socket above all:
+		 * a restarted mcsid must find it free). */
+		if (sv[1] != 3 && dup2(sv[1], 3) < 0)
+			_exit(1);
+		close_range(4, ~0u, 0);
+		child(d, 3);
 	}
 	close(sv[1]);
 	d->disc.pid = pid;

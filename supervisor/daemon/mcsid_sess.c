@@ -128,22 +128,25 @@ static void schedule_retry(struct mcsid *d, struct msess *s)
 	(void)d;
 }
 
-/* A login that did not come up: tell the waiter, then retry or forget. */
+/* A login that did not come up: retry or forget, then tell the waiter
+ * (last: answering may run the client's next request). */
 static void login_failed(struct mcsid *d, struct msess *s, int err, const char *why)
 {
-	snprintf(s->last_error, sizeof(s->last_error), "%s", why);
-	log_peer_err(s->target, "login failed: %s", why);
+	char msg[CP_TEXT_MAX + 1];
+	struct mclient *c = s->waiter;
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	snprintf(s->last_error, sizeof(s->last_error), "%s", msg);
+	log_peer_err(s->target, "login failed: %s", msg);
 	close_launch(d, s);
-	if (s->waiter) {
-		struct mclient *c = s->waiter;
-		s->waiter = NULL;
-		cli_reply_async(d, c, d->reply, cp_reply_error(d->reply, CP_FRAME_MAX,
-							       err, why));
-	}
+	s->waiter = NULL;
 	if (want_retry(d, s))
 		schedule_retry(d, s);
 	else
-		sess_free(d, s, err, why);
+		sess_free(d, s, err, msg);
+	if (c)
+		cli_reply_async(d, c, d->reply, cp_reply_error(d->reply, CP_FRAME_MAX,
+							       err, msg));
 }
 
 /* Resolves the launch message and starts the session process. Returns 0
@@ -254,6 +257,11 @@ static void launch_answer(struct mcsid *d, struct msess *s, const char *p, uint3
 	s->auto_login = false;
 	s->last_error[0] = '\0';
 	backoff_reset(&s->bo);
+	/* p lives in the launch buffer: keep it past the channel's close,
+	 * which must come first (answering may run the client's next
+	 * request). */
+	uint8_t *keep = s->rb.buf;
+	s->rb.buf = NULL;
 	close_launch(d, s);
 	log_peer_info(s->target, "logged in: session process %d, %u LUNs", (int)s->pid,
 		      s->nluns);
@@ -271,6 +279,7 @@ static void launch_answer(struct mcsid *d, struct msess *s, const char *p, uint3
 		cli_reply_async(d, c, d->reply, json_w_finish(&w));
 	}
 	free(t);
+	free(keep);
 }
 
 void sess_launch_readable(struct mcsid *d, struct msess *s)
@@ -461,13 +470,15 @@ void proxy_readable(struct mcsid *d, struct proxy *p)
 	}
 }
 
+/* Handles at most one due timer per call, because handling one may
+ * answer a client and so run its next request, which may change the
+ * lists; the loop comes back at once. */
 int64_t sess_timers(struct mcsid *d, int64_t now)
 {
 	int64_t next = -1;
 	char msg[CP_TEXT_MAX + 1];
 
-	for (struct msess *s = d->sessions, *nx; s; s = nx) {
-		nx = s->next;
+	for (struct msess *s = d->sessions; s; s = s->next) {
 		int64_t due = s->state == MS_STARTING ? s->deadline
 			      : s->state == MS_BACKOFF ? s->retry_at : -1;
 		if (due < 0)
@@ -481,25 +492,24 @@ int64_t sess_timers(struct mcsid *d, int64_t now)
 			if (s->pidfd.fd >= 0)
 				pidfd_send_signal(s->pidfd.fd, SIGKILL, NULL, 0);
 			login_failed(d, s, -ETIMEDOUT, "the login took too long");
-		} else if (s->pidfd.fd < 0 && start_login(d, s, msg, sizeof(msg))) {
+		} else if (s->pidfd.fd >= 0) {
+			s->retry_at = now + 100;   /* the last process has not exited yet */
+		} else if (start_login(d, s, msg, sizeof(msg))) {
 			snprintf(s->last_error, sizeof(s->last_error), "%s", msg);
 			log_peer_err(s->target, "cannot log in: %s", msg);
 			schedule_retry(d, s);
-		} else if (s->pidfd.fd >= 0) {
-			s->retry_at = now + 100;   /* the last process has not exited yet */
 		}
-		next = 0;
+		return 0;
 	}
-	for (struct proxy *p = d->proxies, *nx; p; p = nx) {
-		nx = p->next;
+	for (struct proxy *p = d->proxies; p; p = p->next) {
 		if (p->deadline <= now) {
 			int e = cp_reply_error(d->reply, CP_FRAME_MAX, -ETIMEDOUT,
 					       "the session process did not answer in time");
 			proxy_done(d, p, d->reply, e);
-			next = 0;
-		} else if (next < 0 || p->deadline - now < next) {
-			next = p->deadline - now;
+			return 0;
 		}
+		if (next < 0 || p->deadline - now < next)
+			next = p->deadline - now;
 	}
 	return next;
 }
@@ -511,9 +521,12 @@ void sess_auto_login(struct mcsid *d)
 	mcsid_config_refresh(d, false);
 	for (size_t i = 0; i < d->cfg->n_targets; i++) {
 		const struct cfg_target *ct = &d->cfg->targets[i];
+		char name[URL_NAME_MAX + 1];
 		if (!ct->auto_login || sess_find(d, ct->name))
 			continue;
-		if (sess_login(d, ct->name, NULL, NULL, true, msg, sizeof(msg)))
-			log_peer_err(ct->name, "auto-login: %s", msg);
+		/* A login may reload the configuration under our feet. */
+		snprintf(name, sizeof(name), "%s", ct->name);
+		if (sess_login(d, name, NULL, NULL, true, msg, sizeof(msg)))
+			log_peer_err(name, "auto-login: %s", msg);
 	}
 }

@@ -93,6 +93,8 @@ expect_match "mkfs ran, loop has direct I/O" "ext4 block_size=512 direct_io=1 cr
 dev=$(grep -o '^/dev/loop[0-9]*' <<<"$OUT")
 expect_ok "loop backs onto the LUN file" losetup -n -O BACK-FILE "$dev"
 expect_match "backing file" "$FS/lun0"
+expect_ok "where is lun0" "$KERN" where "$FS/lun0"
+expect_match "its loop device and mountpoint" "^$dev $MNT\$"
 
 head -c $((24 << 20)) /dev/urandom >"$MNT/big"
 mkdir -p "$MNT/src"
@@ -104,6 +106,8 @@ expect_ok "unmount" "$KERN" unmount "$MNT"
 expect_false "nothing mounted after unmount" mountpoint -q "$MNT"
 expect_ok "no loop device left" losetup -n -j "$FS/lun0"
 expect_no_match "no loop device left (list empty)" "loop"
+expect_ok "where is lun0 now" "$KERN" where "$FS/lun0"
+expect_match "nowhere" "^- -$"
 
 expect_ok "mount again (--mkfs must not format)" "$KERN" mount "$FS/lun0" "$MNT" --mkfs ext4
 expect_match "existing ext4 mounted, not created" "ext4 block_size=512 direct_io=1 created=0"

@@ -114,8 +114,9 @@ stop
 
 # 2. ImmediateData=No, InitialR2T=Yes, header digests required, small
 #    bursts with MaxOutstandingR2T 4: every write goes through R2Ts.
-#    (iscsi-test-cu's iSCSI family assumes this shape; see the docs.)
-start --immediate-data no --initial-r2t yes --digest crc32c --max-burst 65536 \
+#    (iscsi-test-cu's iSCSI family assumes this shape; see the docs.) This
+#    run uses the io_uring transport of --fast.
+start --io uring --immediate-data no --initial-r2t yes --digest crc32c --max-burst 65536 \
 	--first-burst 16384 --max-r2t 4 --lun 0:ram:64M
 check "NAA designator of LUN 0 stable across restarts" bash -c \
 	"iscsi-inq -e 1 -c 131 $url/0 | od -c | cmp -s - $tmp/naa0"

@@ -13,4 +13,6 @@ skip() {
 }
 [ -x "$bin" ] || skip "no $bin (set MCSI_BUILD)"
 command -v python3 >/dev/null || skip "python3 not installed"
-exec timeout 600 python3 "$here/testtarget_erl.py" "$bin"
+timeout 600 python3 "$here/testtarget_erl.py" "$bin" || exit 1
+# Once more over the io_uring transport.
+TT_EXTRA_ARGS="--io uring" exec timeout 600 python3 "$here/testtarget_erl.py" "$bin"

@@ -31,7 +31,8 @@ class Target:
         for p in portals:
             cmd += ["--portal", p]
         self.log = open(self.dir + "/log", "w")
-        self.proc = subprocess.Popen(cmd + list(args), stdout=self.log, stderr=self.log)
+        extra = os.environ.get("TT_EXTRA_ARGS", "").split()
+        self.proc = subprocess.Popen(cmd + extra + list(args), stdout=self.log, stderr=self.log)
         for _ in range(200):
             if os.path.exists(self.ctl) and os.path.getsize(self.dir + "/port") if \
                     os.path.exists(self.dir + "/port") else False:
@@ -201,6 +202,27 @@ def test_erl1():
     p1, p2 = c.recv(), c.recv()
     check("Data SNACK resends DataSN 1-2", p1.opcode == DATA_IN and p1.u32(36) == 1 and
           p2.u32(36) == 2 and p1.data == data[4096:8192], (p1, p2))
+    # R-Data SNACK: every Data-In again, then the status with the SNACK tag.
+    c.expstatsn = last.statsn
+    c.snack(3, itt=last.itt, ttt=0x1234)
+    again = [c.recv() for _ in range(4)]
+    rsp = c.recv()
+    check("R-Data SNACK resends all Data-In", [p.u32(36) for p in again] == [0, 1, 2, 3] and
+          b"".join(p.data for p in again) == data, again)
+    check("R-Data SNACK: status carries the SNACK tag", rsp.opcode == SCSI_RSP and
+          rsp.u32(20) == 0x1234, rsp)
+    c.expstatsn = rsp.statsn + 1
+    # R2T SNACK: the same R2T again.
+    bhs, itt = c.cmd_bhs(cdb_write10(400, 8), edtl=4096, write=True)
+    c.send(bhs)
+    r2t, _ = c.recv_until(R2T, itt=itt)
+    c.snack(0, itt=itt, begrun=0, runlength=1)
+    r2t2, _ = c.recv_until(R2T, itt=itt)
+    check("R2T SNACK resends the R2T", r2t2.u32(20) == r2t.u32(20) and r2t2.u32(36) == 0 and
+          r2t2.u32(44) == 4096, r2t2)
+    c.answer_r2t(r2t2, bytes(4096))
+    fin, _ = c.recv_until(SCSI_RSP, itt=itt)
+    check("write after R2T SNACK completes", fin.bhs[3] == 0)
     # Recovery R2T after a Data-Out digest error.
     new = bytes([0xA5]) * 8192
     bhs, itt = c.cmd_bhs(cdb_write10(200, 16), edtl=8192, write=True)
@@ -224,7 +246,7 @@ def test_erl1():
 def test_erl2():
     t = Target("--erl", "2", "--time2wait", "1", "--time2retain", "9", "--initial-r2t", "yes")
     a = t.conn()
-    a.login(INI, IQN, keys={"ErrorRecoveryLevel": "2", "MaxConnections": "2",
+    a.login(INI, IQN, keys={"ErrorRecoveryLevel": "2", "MaxConnections": "3",
                             "ImmediateData": "No", "MaxRecvDataSegmentLength": "8192",
                             "DefaultTime2Wait": "0", "DefaultTime2Retain": "30"})
     b = t.conn()
@@ -250,6 +272,27 @@ def test_erl2():
     fin, _ = b.recv_until(SCSI_RSP, itt=itt)
     st, got, _ = b.scsi(cdb_read10(300, 16), edtl=8192, read=True)
     check("reassigned write completes", fin.bhs[3] == 0 and got == data)
+    # A read whose Data-In got lost with its connection: reassign from
+    # DataSN 2 (the initiator holds DataSN 0-1).
+    c = t.conn()
+    c.login(INI, IQN, isid=a.isid, tsih=a.tsih, cid=5,
+            keys={"MaxRecvDataSegmentLength": "2048"})
+    c.cmdsn = b.cmdsn
+    bhs, ritt = c.cmd_bhs(cdb_read10(300, 16), edtl=8192, read=True)
+    c.send(bhs)
+    time.sleep(0.2)                      # the target answered; we never read it
+    b.cmdsn = c.cmdsn
+    rsp = b.logout(2, cid=5)
+    c.close()
+    time.sleep(0.3)
+    b.target_mrdsl = 8192
+    resp = b.tmf(8, ref_itt=ritt, expdatasn=2)
+    p1, _ = b.recv_until(DATA_IN, itt=ritt)
+    p2, _ = b.recv_until(DATA_IN, itt=ritt)
+    check("TASK REASSIGN of a read resends from ExpDataSN", resp == 0 and
+          p1.u32(36) == 2 and p2.u32(36) == 3 and p2.flags & 0x01 and
+          p1.data + p2.data == data[4096:], (resp, p1, p2))
+    b.cmdsn = c.cmdsn
     resp = b.tmf(8, ref_itt=0x7777, expdatasn=0)
     check("TASK REASSIGN of an unknown task: no such task", resp == 1, resp)
     b.close()
@@ -423,6 +466,26 @@ def test_faults():
     t.stop()
 
 
+def test_nop_interval():
+    t = Target("--nop-interval", "200")
+    c = t.conn()
+    c.login(INI, IQN)
+    p = c.recv(timeout=2)
+    ttt = p.u32(20)
+    check("NOP-In ping every --nop-interval", p.opcode == NOP_IN and p.itt == 0xFFFFFFFF and
+          ttt != 0xFFFFFFFF, p)
+    # Answer it (ITT reserved, TTT echoed, immediate), then ping ourselves.
+    b = bytearray(48)
+    b[0], b[1] = 0x40, 0x80
+    struct.pack_into(">IIII", b, 16, 0xFFFFFFFF, ttt, c.cmdsn, c.expstatsn)
+    c.send(b)
+    itt = c.nop(b"ping-data")
+    p, _ = c.recv_until(NOP_IN, itt=itt)
+    check("NOP-Out answered with its data", p.data == b"ping-data", p.data)
+    c.close()
+    t.stop()
+
+
 def test_ipv6_discovery():
     t = Target(portals=("[::1]:0,3",))
     c = Conn("::1", t.port)
@@ -437,7 +500,7 @@ def test_ipv6_discovery():
 
 
 for test in (test_chap, test_mcs, test_erl1, test_erl2, test_redirect, test_luns,
-             test_faults, test_ipv6_discovery):
+             test_faults, test_nop_interval, test_ipv6_discovery):
     try:
         test()
     except Exception as e:  # noqa: BLE001

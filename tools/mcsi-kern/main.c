@@ -38,7 +38,8 @@ static const char usage[] =
 	"  path of every multipath LUN (as a dropped connection would)\n"
 	"usage: mcsi-kern mount LUNFILE MOUNTPOINT [--mkfs TYPE] [--type FSTYPE] [--ro]\n"
 	"       mcsi-kern unmount MOUNTPOINT\n"
-	"       mcsi-kern probe DEVICE\n";
+	"       mcsi-kern probe DEVICE\n"
+	"       mcsi-kern where LUNFILE       its loop device and mountpoint\n";
 
 struct lun {
 	struct kern_backend *paths[MAX_PATHS];
@@ -261,6 +262,17 @@ static int cmd_export(int argc, char **argv)
 		unlink(pidfile);
 	return rc ? 1 : 0;
 bad:
+	if (strcmp(argv[1], "where") == 0 && argc == 3) {
+		char dev[KERN_LOOP_NAME_MAX], mnt[4096];
+
+		rc = kern_mount_lookup(argv[2], dev, sizeof(dev), mnt, sizeof(mnt));
+		if (rc) {
+			fprintf(stderr, "mcsi-kern: where %s: %s\n", argv[2], strerror(-rc));
+			return 1;
+		}
+		printf("%s %s\n", *dev ? dev : "-", *mnt ? mnt : "-");
+		return 0;
+	}
 	fputs(usage, stderr);
 	return 2;
 }
@@ -328,6 +340,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("%s\n", rc == KERN_PROBE_EMPTY ? "empty" : type);
+		return 0;
+	}
+	if (strcmp(argv[1], "where") == 0 && argc == 3) {
+		char dev[KERN_LOOP_NAME_MAX], mnt[4096];
+
+		rc = kern_mount_lookup(argv[2], dev, sizeof(dev), mnt, sizeof(mnt));
+		if (rc) {
+			fprintf(stderr, "mcsi-kern: where %s: %s\n", argv[2], strerror(-rc));
+			return 1;
+		}
+		printf("%s %s\n", *dev ? dev : "-", *mnt ? mnt : "-");
 		return 0;
 	}
 	fputs(usage, stderr);

@@ -56,7 +56,9 @@ void config_usage(FILE *out)
 "                               (temporary unless ',permanent'); logins at\n"
 "                               ADDR:PORT itself are served\n"
 "  --nop-interval MS            send NOP-In pings every MS milliseconds\n"
-"  --fast                       benchmark mode: pre-fault RAM LUNs, quiet\n"
+"  --fast                       benchmark mode: pre-fault RAM LUNs, io_uring\n"
+"  --io auto|sync|uring         connection I/O: blocking recv()/sendmsg() or\n"
+"                               io_uring (auto: io_uring with --fast)\n"
 "  --control PATH               fault-injection control socket (UNIX)\n"
 "  --faults FILE                fault rules to load at start (same syntax)\n"
 "Process\n"
@@ -268,6 +270,17 @@ static int config_opt(struct tt_config *cfg, struct config_state *st,
 		cfg->redirect = comma ? strndup(v, (size_t)(comma - v)) : strdup(v);
 		return cfg->redirect ? 0 : -ENOMEM;
 	}
+	if (!strcmp(name, "io")) {
+		if (!strcmp(v, "auto"))
+			cfg->io_mode = 0;
+		else if (!strcmp(v, "sync"))
+			cfg->io_mode = 1;
+		else if (!strcmp(v, "uring"))
+			cfg->io_mode = 2;
+		else
+			return -EINVAL;
+		return 0;
+	}
 	if (!strcmp(name, "nop-interval"))
 		return config_u32(v, 0, 3600000, &cfg->nop_interval_ms);
 	if (!strcmp(name, "pidfile"))
@@ -406,6 +419,13 @@ static int config_finish(struct tt_config *cfg, struct config_state *st)
 int config_parse(struct tt_config *cfg, int argc, char **argv)
 {
 	static const char *const flags[] = { "fast", "chap-discovery", "verbose", NULL };
+	static const char *const valued[] = {
+		"portal", "port", "target", "alias", "lun", "chap", "mutual", "chap-algs",
+		"max-connections", "erl", "max-recv-dsl", "max-burst", "first-burst",
+		"max-r2t", "initial-r2t", "immediate-data", "time2wait", "time2retain",
+		"cmd-window", "digest", "redirect", "io", "nop-interval", "pidfile",
+		"port-file", "control", "faults", "config", NULL,
+	};
 	struct config_state *st = calloc(1, sizeof(*st));
 	int rc = 0;
 
@@ -438,9 +458,16 @@ int config_parse(struct tt_config *cfg, int argc, char **argv)
 		}
 		memcpy(name, a + 2, nl);
 		name[nl] = '\0';
-		bool is_flag = false;
+		bool is_flag = false, known = false;
 		for (int f = 0; flags[f]; f++)
 			is_flag |= !strcmp(flags[f], name);
+		for (int f = 0; valued[f] && !is_flag; f++)
+			known |= !strcmp(valued[f], name);
+		if (!is_flag && !known) {
+			fprintf(stderr, "mcsi-testtarget: unknown option --%s (see --help)\n", name);
+			rc = -EINVAL;
+			break;
+		}
 		if (is_flag && !eq) {
 			config_flag(cfg, name);
 			continue;

@@ -24,6 +24,7 @@
 #include "session.h"
 #include "task.h"
 #include "tmf.h"
+#include "uring.h"
 
 uint64_t tt_now_ns(void)
 {
@@ -307,13 +308,15 @@ static void conn_loop(struct tt_conn *c)
 				}
 			}
 		}
-		if (io_flush(c) < 0)
-			break;
-		if (c->closing || atomic_load(&c->stop))
-			break;
+		if (c->closing || atomic_load(&c->stop) || !uring_active(c)) {
+			if (io_flush(c) < 0)
+				break;
+			if (c->closing || atomic_load(&c->stop))
+				break;
+		}
 		int timeout = c->state == CONN_FFP && (c->pending || ping_ms ||
 			      (c->sess && c->sess->nconns > 1)) ? 50 : 500;
-		rc = io_fill(c, timeout);
+		rc = uring_active(c) ? uring_flush_and_fill(c, timeout) : io_fill(c, timeout);
 		if (rc < 0) {
 			if (rc != -ECONNRESET)
 				conn_log(c, 1, "receive: %s", strerror(-rc));
@@ -331,10 +334,19 @@ static void conn_destroy(struct tt_conn *c)
 		    (c->state == CONN_FFP || c->keep_tasks) &&
 		    !atomic_load(&c->drop_tasks);
 	erl_fini(c, keep);
+	if (c->fd >= 0)
+		shutdown(c->fd, SHUT_RDWR);    /* ends an io_uring receive */
+	uring_fini(c);
 	sess_drop_pending(c);
 	login_end(c);
 	sess_detach(c);
-	close(c->fd);
+	/* The main thread may shutdown() listed connections at exit: never
+	 * let it see a closed (and perhaps reused) descriptor. */
+	pthread_mutex_lock(&srv->lock);
+	int fd = c->fd;
+	c->fd = -1;
+	pthread_mutex_unlock(&srv->lock);
+	close(fd);
 	io_fini(c);
 	task_pool_fini(c);
 	free(c->text);
@@ -353,6 +365,8 @@ static void *conn_thread(void *arg)
 {
 	struct tt_conn *c = arg;
 	conn_log(c, 1, "connected on %s", c->portal->text);
+	if (uring_init(c) < 0)
+		c->closing = true;
 	conn_loop(c);
 	io_flush(c);
 	conn_log(c, 1, "closed");
@@ -402,6 +416,7 @@ int conn_start(struct tt_server *srv, int fd, const struct tt_portal *portal)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((rc = io_init(c)) < 0 || (rc = task_pool_init(c)) < 0 ||
 	    (rc = login_begin(c)) < 0) {
+		login_end(c);
 		io_fini(c);
 		task_pool_fini(c);
 		close(fd);

@@ -186,6 +186,8 @@ int erl_snack(struct tt_conn *c, const struct tt_rxpdu *p)
 			return 0;
 		}
 		if (type == SNACK_RDATA) {
+			/* R-Data: cut again with today's MaxRecvDataSegmentLength. */
+			t->din_dsl = c->p.send_dsl;
 			if (task_resend_data_in(c, t, 0, 0) == 0) {
 				/* Status again, with the SNACK tag. */
 				uint8_t *h = io_hdr(c, 0);

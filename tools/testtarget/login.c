@@ -292,7 +292,6 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 	struct chap_answer ans = { 0 };
 	struct text_pair pairs[4];
 	bool first = !l->initiator && !l->tgt && !l->discovery;
-	bool saw_type = false;
 	int rc;
 
 	text_iter_init(&it, l->buf, l->len);
@@ -305,7 +304,6 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 		} else if (text_key_is(&kv, "InitiatorAlias")) {
 			continue;
 		} else if (text_key_is(&kv, "SessionType")) {
-			saw_type = true;
 			if (kv.value_len == 9 && !memcmp(kv.value, "Discovery", 9))
 				l->discovery = true;
 			else if (!(kv.value_len == 6 && !memcmp(kv.value, "Normal", 6)))
@@ -355,7 +353,6 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 	if (rc < 0)
 		return login_fail(c, req, LS_INVALID_REQUEST, why);
 	l->len = 0;
-	(void)saw_type;
 
 	if (first) {
 		unsigned st = login_first(c, req, &why);
@@ -367,6 +364,9 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 		if (!l->discovery && l->tsih == 0 && !l->tpgt_sent) {
 			text_append_u32(l->rsp, sizeof(l->rsp), &l->rsp_len,
 					"TargetPortalGroupTag", c->portal->tpgt);
+			if (l->tgt->alias)
+				text_append(l->rsp, sizeof(l->rsp), &l->rsp_len,
+					    "TargetAlias", l->tgt->alias);
 			l->tpgt_sent = true;
 		}
 	}

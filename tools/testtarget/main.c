@@ -61,7 +61,8 @@ static void stop_all(struct tt_server *srv)
 	pthread_mutex_lock(&srv->lock);
 	for (struct tt_conn *c = srv->conns; c; c = c->next) {
 		atomic_store(&c->stop, true);
-		shutdown(c->fd, SHUT_RDWR);
+		if (c->fd >= 0)
+			shutdown(c->fd, SHUT_RDWR);
 	}
 	struct timespec deadline;
 	clock_gettime(CLOCK_REALTIME, &deadline);

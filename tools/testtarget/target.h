@@ -92,6 +92,7 @@ struct tt_task {
 	unsigned nholes;
 	/* Data-In bookkeeping */
 	uint32_t datasn;              /* Data-In / R2T PDUs sent */
+	uint32_t din_dsl;             /* Data-In segment size it was cut with */
 	uint32_t statsn;              /* ERL >= 1: StatSN of its status */
 	struct tt_task *dnext;        /* ERL >= 1: done FIFO, orphans */
 	uint64_t retain_until;        /* ERL 2 orphan: Time2Retain end */
@@ -148,6 +149,7 @@ struct tt_conn {
 	/* fault injection counters */
 	uint64_t tx_pdus, tx_bytes;   /* since login, for faults */
 	int rcv_timeout_ms;           /* last SO_RCVTIMEO set */
+	struct tt_uring *ring;        /* --fast: io_uring transport, or NULL */
 	uint32_t nop_ttt;
 	uint64_t fault_gen;           /* fault sends already done */
 	uint8_t last_rx[48];          /* last command header, for Reject */

@@ -152,7 +152,7 @@ static uint32_t task_data_in_range(struct tt_conn *c, struct tt_task *t,
 				   bool with_status)
 {
 	uint32_t total = t->sc.din_len < t->edtl ? t->sc.din_len : t->edtl;
-	uint32_t mrdsl = c->p.send_dsl, mbl = c->p.max_burst;
+	uint32_t mrdsl = t->din_dsl, mbl = c->p.max_burst;
 	const uint8_t *src = t->sc.din;
 	uint32_t off = from;
 
@@ -192,6 +192,8 @@ static void task_complete_read(struct tt_conn *c, struct tt_task *t)
 	uint32_t total = t->sc.din_len < t->edtl ? t->sc.din_len : t->edtl;
 	if (!t->r_bit)
 		total = 0;
+	/* Kept so that SNACK and TASK REASSIGN number PDUs the same way. */
+	t->din_dsl = c->p.send_dsl;
 	bool collapse = t->sc.status == SAM_GOOD && t->sc.sense_len == 0 && total;
 
 	if (total)
@@ -300,6 +302,12 @@ int task_scsi_cmd(struct tt_conn *c, const struct tt_rxpdu *p)
 		return 0;
 	}
 	t->itt = pdu_itt(p->bhs);
+	/* A new command with the ITT of a finished one acknowledges it. */
+	struct tt_task *old = task_find(c, t->itt);
+	if (old && old->state == TASK_DONE) {
+		erl_task_forget(c, old);
+		task_release(c, old);
+	}
 	t->cmdsn = pdu_get32(&cmd->cmd_cmdsn);
 	t->edtl = pdu_get32(&cmd->cmd_edtl);
 	t->lun_id = pdu_lun_decode(cmd->cmd_lun);
@@ -509,7 +517,7 @@ int task_resend_data_in(struct tt_conn *c, struct tt_task *t, uint32_t begrun,
 			uint32_t runlength)
 {
 	uint32_t total = t->sc.din_len < t->edtl ? t->sc.din_len : t->edtl;
-	uint32_t mrdsl = c->p.send_dsl, mbl = c->p.max_burst;
+	uint32_t mrdsl = t->din_dsl, mbl = c->p.max_burst;
 	uint32_t sn = 0, off = 0, from = UINT32_MAX, to = total;
 
 	if (t->sc.phase != SCSI_PHASE_IN || !t->r_bit)
@@ -590,7 +598,7 @@ void task_resume(struct tt_conn *c, struct tt_task *t, uint32_t expdatasn)
 	bool collapse = t->sc.status == SAM_GOOD && t->sc.sense_len == 0;
 	if (t->r_bit && total && t->sc.phase == SCSI_PHASE_IN) {
 		/* Only the Data-In PDUs from expdatasn on, then status. */
-		uint32_t mrdsl = c->p.send_dsl, mbl = c->p.max_burst, sn = 0, off = 0;
+		uint32_t mrdsl = t->din_dsl, mbl = c->p.max_burst, sn = 0, off = 0;
 		while (off < total && sn != expdatasn) {
 			uint32_t n = total - off, ib = off % mbl;
 			if (n > mrdsl)

@@ -103,6 +103,8 @@ struct tt_config {
 	bool redirect_permanent;
 	uint32_t nop_interval_ms;     /* unsolicited NOP-In pings, 0 = off */
 	bool fast;
+	int io_mode;                  /* 0 auto (io_uring with --fast), 1 sync,
+				       * 2 io_uring */
 	int verbose;
 	char *files[8];               /* config file texts, owned */
 };

@@ -38,7 +38,17 @@ struct ft {
 	int events[16];
 	unsigned nevents;
 	struct mcsi_event last_ev;
+	bool batching;                /* ft_inject() collects, see ft_batch_end() */
+	uint8_t batch[1u << 20];
+	size_t batch_len;
 };
+
+/* Receive read-ahead of the sessions ft opens: each test program runs its
+ * tests once without (0: one header per receive, nothing copied) and once
+ * with (many PDUs per receive), see ft_run_both(). */
+static unsigned ft_readahead;
+/* Commands in flight per session (the reactor's queue depth). */
+static unsigned ft_queue_depth = 8;
 
 static inline void ft_default_params(struct iscsi_params *p)
 {
@@ -81,9 +91,10 @@ static inline void ft_open_cfg(struct ft *f, const struct iscsi_params *p,
 {
 	struct sess_handoff h;
 	struct sess_cfg cfg = {
-		.queues = 0, .queue_depth = 8, .cmd_timeout_ms = cmd_timeout,
+		.queues = 0, .queue_depth = ft_queue_depth, .cmd_timeout_ms = cmd_timeout,
 		.nop_interval_ms = nop_interval, .nop_timeout_ms = nop_timeout,
 		.ua_retries = 3, .transport = "fake",
+		.rx_readahead = ft_readahead, .coalesce_us = 500,
 		.event = ft_on_event, .event_priv = f, .log = ft_log,
 	};
 
@@ -172,7 +183,29 @@ static inline void ft_inject(struct ft *f, const void *bhs, const void *data, ui
 			n += 4;
 		}
 	}
+	if (f->batching) {
+		if (f->batch_len + n > sizeof(f->batch))
+			abort();
+		memcpy(f->batch + f->batch_len, buf, n);
+		f->batch_len += n;
+		return;
+	}
 	if (xport_fake_inject(ft_xc(f), buf, n) != 0)
+		abort();
+	ft_turn(f);
+}
+
+/* PDUs injected between these two arrive together, as one stream. */
+static inline void ft_batch_begin(struct ft *f)
+{
+	f->batching = true;
+	f->batch_len = 0;
+}
+
+static inline void ft_batch_end(struct ft *f)
+{
+	f->batching = false;
+	if (xport_fake_inject(ft_xc(f), f->batch, f->batch_len) != 0)
 		abort();
 	ft_turn(f);
 }
@@ -332,5 +365,16 @@ static inline uint32_t ft_bhs32(const struct ft_pdu *p, unsigned off)
 	memcpy(&v, p->bhs + off, 4);
 	return be32toh(v);
 }
+
+/* Runs the group without and with receive read-ahead (needs cmocka.h). */
+static inline int ft_run_both_n(const struct CMUnitTest *tests, size_t n)
+{
+	ft_readahead = 0;
+	int rc = _cmocka_run_group_tests("no read-ahead", tests, n, NULL, NULL);
+	ft_readahead = 65536;
+	rc |= _cmocka_run_group_tests("read-ahead", tests, n, NULL, NULL);
+	return rc;
+}
+#define ft_run_both(tests) ft_run_both_n(tests, sizeof(tests) / sizeof((tests)[0]))
 
 #endif

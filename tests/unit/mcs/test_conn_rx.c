@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <time.h>
 
 #include "ft.h"
 
@@ -275,6 +276,107 @@ static void test_partial_receives(void **state)
 	ft_close(&F);
 }
 
+/* Eight responses that arrive together: one receive with read-ahead (and
+ * each payload copied once), one per PDU or more without (none copied). */
+static void test_batch_of_responses(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd fc[8];
+	struct ft_pdu pdu;
+	uint32_t itt[8];
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	fill_src();
+	memset(buf, 0, sizeof(buf));
+	for (unsigned i = 0; i < 8; i++)
+		ft_submit_read(&F, &fc[i], buf + i * 4096, 4096, i * 8);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_true(ft_recv(&F, &pdu));
+		itt[i] = pdu_itt(pdu.bhs);
+	}
+	uint64_t recvs = ft_xc(&F)->recvs, copied = ft_conn(&F)->rx.copied;
+	ft_batch_begin(&F);
+	for (unsigned i = 0; i < 8; i++)
+		ft_data_in(&F, itt[i], 0, 0, src + i * 512, 4096,
+			   0x80 | DATA_IN_STATUS, 0, 0);
+	ft_batch_end(&F);
+	for (unsigned k = 0; k < 100 && !fc[7].done; k++)
+		ft_turn(&F);                      /* a receive per PDU without */
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(fc[i].done, 1);
+		assert_int_equal(fc[i].c.res.err, 0);
+		assert_memory_equal(buf + i * 4096, src + i * 512, 4096);
+	}
+	uint64_t used = ft_xc(&F)->recvs - recvs;
+	if (ft_readahead) {
+		assert_int_equal(used, 1);
+		assert_int_equal(ft_conn(&F)->rx.copied - copied, 8 * 4096);
+	} else {
+		assert_true(used >= 8);
+		assert_int_equal(ft_conn(&F)->rx.copied, 0);
+	}
+	ft_close(&F);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { 0, (long)ms * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Receive coalescing: with 8 or more commands in flight and responses
+ * arriving slowly, the next receive waits (at most coalesce_us, 500 here);
+ * never while a write waits for an R2T, with fewer commands in flight, or
+ * without read-ahead (a receive would take one PDU anyway). */
+static void test_coalescing_delay(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd fc[12], wr;
+	struct ft_pdu pdu;
+	uint32_t itt[12];
+
+	ft_default_params(&p);
+	ft_queue_depth = 16;
+	ft_open(&F, &p);
+	ft_queue_depth = 8;
+	fill_src();
+	for (unsigned i = 0; i < 12; i++)
+		ft_submit_read(&F, &fc[i], buf + i * 512, 512, i);
+	for (unsigned i = 0; i < 12; i++) {
+		assert_true(ft_recv(&F, &pdu));
+		itt[i] = pdu_itt(pdu.bhs);
+	}
+	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);   /* no rate yet */
+	for (unsigned i = 0; i < 3; i++) {
+		sleep_ms(2);
+		ft_data_in(&F, itt[i], 0, 0, src, 512, 0x80 | DATA_IN_STATUS, 0, 0);
+	}
+	/* 9 in flight, one PDU per ~2 ms: waiting for 2 is over the cap. */
+	assert_int_equal(ft_conn(&F)->inflight, 9);
+	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), ft_readahead ? 500 : 0);
+
+	/* A 64 KiB write needs an R2T (8 KiB immediate): no waiting. */
+	ft_submit_write(&F, &wr, src, 65536, 100);
+	assert_true(ft_recv(&F, &pdu));
+	uint32_t witt = pdu_itt(pdu.bhs);
+	ft_nop_in(&F, PDU_RESERVED_TAG, PDU_RESERVED_TAG, 0);
+	assert_int_equal(ft_conn(&F)->r2t_waiters, 1);
+	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);
+	ft_r2t(&F, witt, 0x1234, 0, 8192, 65536 - 8192);   /* all the rest */
+	assert_int_equal(ft_conn(&F)->r2t_waiters, 0);
+	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), ft_readahead ? 500 : 0);
+
+	/* Below 8 in flight: receive at once. */
+	for (unsigned i = 3; i < 6; i++)
+		ft_data_in(&F, itt[i], 0, 0, src, 512, 0x80 | DATA_IN_STATUS, 0, 0);
+	assert_int_equal(ft_conn(&F)->inflight, 7);
+	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);
+	ft_close(&F);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +393,8 @@ int main(void)
 		cmocka_unit_test(test_bad_header_digest),
 		cmocka_unit_test(test_bad_opcode_and_eof),
 		cmocka_unit_test(test_partial_receives),
+		cmocka_unit_test(test_batch_of_responses),
+		cmocka_unit_test(test_coalescing_delay),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return ft_run_both(tests);
 }

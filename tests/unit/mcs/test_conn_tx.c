@@ -247,5 +247,5 @@ int main(void)
 		cmocka_unit_test(test_bad_r2t),
 		cmocka_unit_test(test_partial_sends),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return ft_run_both(tests);
 }

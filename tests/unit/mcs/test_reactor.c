@@ -275,5 +275,5 @@ int main(void)
 		cmocka_unit_test(test_tmf_responses),
 		cmocka_unit_test(test_logout),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return ft_run_both(tests);
 }
