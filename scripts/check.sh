@@ -49,7 +49,7 @@ if ((!quick)); then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	if cmake -S "$here" -B "$here/build-asan" -DMCSI_SANITIZE=ON -DMCSI_WERROR=ON \
-		-DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
 		cmake --build "$here/build-asan" -j "$jobs"; then
 		MCSI_BUILD="$here/build-asan" run_ctest "$here/build-asan" -j "$jobs" -LE interop ||
 			failed+=("asan-unit")
@@ -62,7 +62,7 @@ if ((!quick)); then
 
 	step "bounded fuzz run (libFuzzer)"
 	if CC=clang cmake -S "$here" -B "$here/build-fuzz" -DCMAKE_C_COMPILER=clang \
-		-DMCSI_FUZZ=ON -DMCSI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+		-DMCSI_FUZZ=ON -DMCSI_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
 		cmake --build "$here/build-fuzz" -j "$jobs" --target all; then
 		run_ctest "$here/build-fuzz" -L fuzz -j "$jobs" || failed+=("fuzz")
 	else
