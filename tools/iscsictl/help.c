@@ -18,6 +18,7 @@ static const char overview[] =
 "  login <target>                    log in (checks the target, lists its LUNs)\n"
 "  logout <target>                   log out of a target\n"
 "  list luns <target>                the target's logical units\n"
+"  list sessions                     sessions held by mcsid\n"
 "  list targets                      configured targets\n"
 "  list initiator-config             the initiator's settings\n"
 "  list target-config <iqn>          one target's settings\n"
@@ -78,25 +79,34 @@ static const struct verb_help pages[] = {
 "usage: iscsictl login <target> [-MaxConnections N] [-ErrorRecoveryLevel N]\n"
 "                               [-HeaderDigest D] [-DataDigest D]\n"
 "\n"
-"Logs in to <target> with the initiator and target configuration (options\n"
-"override it for this login), follows redirections, authenticates with\n"
-"CHAP when configured, and prints the negotiated parameters and the\n"
-"logical units. Without the mcsid daemon the session ends when iscsictl\n"
-"exits (it logs out cleanly); with mcsid running the daemon keeps it.\n" },
+"Logs in to <target> with the initiator and target configuration,\n"
+"follows redirections, authenticates with CHAP when configured, and prints\n"
+"the negotiated parameters and the logical units.\n"
+"\n"
+"When mcsid runs (its socket is $MCSI_SOCKET, $MCSI_RUN_DIR/mcsid.sock or\n"
+"/run/mcsi/mcsid.sock), the login goes through it: the session lives on in\n"
+"its own process, survives iscsictl and mcsid, and ends with 'logout'.\n"
+"Without mcsid, iscsictl logs in itself, prints, and logs out cleanly when\n"
+"it exits. Credentials in an iscsi:// URL are refused on the daemon path:\n"
+"configure CHAP instead, so that secrets stay out of ps(1).\n" },
 { "logout",
 "usage: iscsictl logout <target>\n"
 "\n"
 "Ends the session to <target> held by mcsid: unmounts its logical units,\n"
-"flushes their caches and logs out. Without mcsid there is nothing to do.\n" },
+"flushes their caches and logs out. Without mcsid there is no session to\n"
+"end and iscsictl says so.\n" },
 { "list",
 "usage: iscsictl list luns <target>\n"
+"       iscsictl list sessions\n"
 "       iscsictl list targets | initiator-config | discovery-config\n"
 "       iscsictl list target-config <iqn>\n"
 "\n"
 "luns: logs in to <target> and prints each logical unit: LUN, device type,\n"
 "vendor, product, revision, unit serial number (VPD 0x80), device\n"
 "identifier (VPD 0x83), capacity and block size. Secrets are shown as\n"
-"<specified>. Add --json for JSON.\n" },
+"<specified>. Add --json for JSON.\n"
+"\n"
+"sessions: the sessions mcsid holds, with their processes and state.\n" },
 { "add",
 "usage: iscsictl add target <iqn>,<portal>\n"
 "       iscsictl add discovery-portal <portal>\n"
