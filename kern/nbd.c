@@ -48,7 +48,7 @@ struct nbd_conn {
 	struct kern_backend *b;
 	struct nbdp_export exp;
 	pthread_mutex_t send_lock;
-	bool dead;                  /* a send failed: stop reading */
+	atomic_bool dead;           /* a send failed: stop reading */
 	struct kern_pool *pool;
 	struct nbd_slot *slots;
 	struct nbd_conn *next;
@@ -141,8 +141,8 @@ static void reply(struct nbd_conn *c, uint64_t cookie, uint32_t err,
 
 	nbdp_simple_reply(h, err, cookie);
 	pthread_mutex_lock(&c->send_lock);
-	if (!c->dead && send_full(c->fd, v, err || !len ? 1 : 2) != 0) {
-		c->dead = true;
+	if (!atomic_load(&c->dead) && send_full(c->fd, v, err || !len ? 1 : 2) != 0) {
+		atomic_store(&c->dead, true);
 		shutdown(c->fd, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&c->send_lock);
@@ -234,7 +234,7 @@ static void transmit(struct nbd_conn *c)
 	struct nbdp_req r;
 
 	for (;;) {
-		if (read_full(c->fd, h, sizeof(h)) != 0 || c->dead)
+		if (read_full(c->fd, h, sizeof(h)) != 0 || atomic_load(&c->dead))
 			break;
 		if (nbdp_parse_req(h, &r) != 0) {
 			log_warn("kern: nbd: bad request magic: connection closed");

@@ -10,6 +10,7 @@
 
 #include "mcs/reactor.h"
 #include "mcs/sess.h"
+#include "proto/scsi.h"
 
 MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 {
@@ -22,6 +23,8 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->nop_interval_ms = 5000;
 	o->nop_timeout_ms = 5000;
 	o->ua_retries = 3;
+	o->max_outstanding_r2t = TASK_MAX_R2T;
+	o->error_recovery_level = 0;
 	o->rx_readahead = 65536;
 	o->coalesce_us = 500;
 }
@@ -40,8 +43,11 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		mcsi_opts_init(&def);
 		opts = &def;
 	}
-	if (opts->size != sizeof(*opts) || opts->connections > 1)
+	if (opts->size != sizeof(*opts) || opts->connections > 1 ||
+	    opts->max_outstanding_r2t < 1 || opts->max_outstanding_r2t > TASK_MAX_R2T)
 		return -EINVAL;
+	if (opts->error_recovery_level > 0)
+		return -EOPNOTSUPP;
 	memset(&h, 0, sizeof(h));
 	h.fd = -1;
 	if ((rc = sess_login(url, opts, &h, &lun)) < 0)
@@ -95,35 +101,27 @@ static uint32_t iov_total(const struct iovec *iov, int cnt)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
+static void prep_common(struct mcsi_cmd *c, uint32_t lun)
 {
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	memset(c, 0, sizeof(*c));
+	c->lun = lun;
+	c->attr = 1;                                      /* SIMPLE */
+	c->queue = -1;
 }
 
 static void prep_rw(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
 		    uint32_t nblocks, const struct iovec *iov, int iovcnt,
 		    bool write)
 {
-	memset(c, 0, sizeof(*c));
-	c->lun = lun;
-	c->attr = 1;
-	c->queue = -1;
+	prep_common(c, lun);
 	c->iov = iov;
 	c->iovcnt = iovcnt;
 	c->len = iov_total(iov, iovcnt);
 	c->dir = write ? MCSI_DIR_WRITE : MCSI_DIR_READ;
-	if (lba <= UINT32_MAX && nblocks <= 0xffffu) {
-		c->cdb[0] = write ? 0x2a : 0x28;          /* READ/WRITE(10) */
-		put_be(c->cdb + 2, lba, 4);
-		put_be(c->cdb + 7, nblocks, 2);
-		c->cdb_len = 10;
-	} else {
-		c->cdb[0] = write ? 0x8a : 0x88;          /* READ/WRITE(16) */
-		put_be(c->cdb + 2, lba, 8);
-		put_be(c->cdb + 10, nblocks, 4);
-		c->cdb_len = 16;
-	}
+	/* (10) when the LBA and count fit, else (16): cannot fail with a
+	 * 16-byte buffer and no flags. */
+	int n = scsi_build_rw(c->cdb, sizeof(c->cdb), write, lba, nblocks, 0);
+	c->cdb_len = n > 0 ? (uint8_t)n : 0;
 }
 
 MCSI_API void mcsi_prep_read(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
@@ -140,12 +138,10 @@ MCSI_API void mcsi_prep_write(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
 
 MCSI_API void mcsi_prep_flush(struct mcsi_cmd *c, uint32_t lun)
 {
-	memset(c, 0, sizeof(*c));
-	c->lun = lun;
-	c->attr = 1;
-	c->queue = -1;
-	c->cdb[0] = 0x35;                                 /* SYNCHRONIZE CACHE(10) */
-	c->cdb_len = 10;
+	prep_common(c, lun);
+	/* LBA 0, 0 blocks: the whole medium. */
+	int n = scsi_build_sync_cache10(c->cdb, sizeof(c->cdb), 0, 0, false);
+	c->cdb_len = n > 0 ? (uint8_t)n : 0;
 	c->dir = MCSI_DIR_NONE;
 }
 
@@ -153,19 +149,14 @@ MCSI_API void mcsi_prep_unmap(struct mcsi_cmd *c, uint32_t lun, uint64_t lba,
 			      uint32_t nblocks, uint8_t param[24],
 			      struct iovec *iov_store)
 {
-	memset(c, 0, sizeof(*c));
-	memset(param, 0, 24);
-	put_be(param, 22, 2);                 /* UNMAP data length */
-	put_be(param + 2, 16, 2);             /* block descriptor data length */
-	put_be(param + 8, lba, 8);
-	put_be(param + 16, nblocks, 4);
+	struct scsi_unmap_desc d = { lba, nblocks };
+
+	prep_common(c, lun);
+	/* One descriptor: 8 + 16 bytes, which param holds. */
+	(void)scsi_build_unmap_params(param, 24, &d, 1);
 	*iov_store = (struct iovec){ param, 24 };
-	c->lun = lun;
-	c->attr = 1;
-	c->queue = -1;
-	c->cdb[0] = 0x42;                                 /* UNMAP */
-	put_be(c->cdb + 7, 24, 2);
-	c->cdb_len = 10;
+	int n = scsi_build_unmap(c->cdb, sizeof(c->cdb), 24, false);
+	c->cdb_len = n > 0 ? (uint8_t)n : 0;
 	c->dir = MCSI_DIR_WRITE;
 	c->iov = iov_store;
 	c->iovcnt = 1;
@@ -178,10 +169,7 @@ MCSI_API int mcsi_prep_cdb(struct mcsi_cmd *c, uint32_t lun, const uint8_t *cdb,
 {
 	if (!cdb || cdb_len == 0 || cdb_len > MCSI_CDB_MAX || dir > MCSI_DIR_WRITE)
 		return -EINVAL;
-	memset(c, 0, sizeof(*c));
-	c->lun = lun;
-	c->attr = 1;
-	c->queue = -1;
+	prep_common(c, lun);
 	memcpy(c->cdb, cdb, cdb_len);
 	c->cdb_len = (uint8_t)cdb_len;
 	c->dir = (uint8_t)dir;
@@ -313,24 +301,22 @@ MCSI_API int mcsi_scsi(mcsi_session *s, uint32_t lun, const uint8_t *cdb,
 MCSI_API int mcsi_read_capacity(mcsi_session *s, uint32_t lun,
 				uint64_t *blocks, uint32_t *block_size)
 {
-	uint8_t cdb[16] = { 0x9e, 0x10 }, buf[32];
+	uint8_t cdb[16], buf[32];
 	struct iovec v = { buf, sizeof(buf) };
+	struct scsi_capacity cap;
 	struct mcsi_cmd c;
 	int rc;
 
-	put_be(cdb + 10, sizeof(buf), 4);
-	mcsi_prep_cdb(&c, lun, cdb, sizeof(cdb), MCSI_DIR_READ, &v, 1);
+	if ((rc = scsi_build_read_capacity16(cdb, sizeof(cdb), sizeof(buf))) < 0)
+		return rc;
+	mcsi_prep_cdb(&c, lun, cdb, (size_t)rc, MCSI_DIR_READ, &v, 1);
 	c.flags = 0;                          /* retry UNIT ATTENTION */
 	if ((rc = mcsi_run(s, &c)) < 0)
 		return rc;
-	if (c.res.data_in < 12)
+	if (scsi_parse_read_capacity16(buf, c.res.data_in, &cap, NULL) < 0)
 		return -EPROTO;
-	uint64_t last = 0;
-	for (int i = 0; i < 8; i++)
-		last = last << 8 | buf[i];
-	*blocks = last + 1;
-	*block_size = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
-		      (uint32_t)buf[10] << 8 | buf[11];
+	*blocks = cap.last_lba + 1;
+	*block_size = cap.block_len;
 	return 0;
 }
 

@@ -41,6 +41,8 @@ struct tx_slot {
 
 enum conn_state {
 	CONN_UP = 0,
+	CONN_DRAIN,                  /* the target asked for a logout: no new
+				      * commands, logout when idle */
 	CONN_LOGOUT,                 /* Logout sent */
 	CONN_CLOSED,                 /* logged out */
 	CONN_FAILED,
@@ -93,6 +95,8 @@ struct conn {
 
 	/* services */
 	struct task *ping;           /* NOP-Out ping in flight */
+	struct task *text;           /* renegotiation in progress */
+	uint64_t logout_by_ns;       /* CONN_DRAIN: the target's deadline */
 	struct conn_stats st;
 	int fail_err;
 	char why[160];               /* reason text of the last defect */
@@ -145,6 +149,21 @@ static inline struct conn *conn_of_xc(struct xport_conn *xc)
 {
 	return (struct conn *)((char *)xc - offsetof(struct conn, xc));
 }
+
+/* ---- services the target asks for (conn_svc.c) ------------------------- */
+
+/* Async event 1: stop taking commands on c and log it out once its
+ * commands are done, or after secs seconds (the target's Parameter3). */
+void conn_logout_requested(struct conn *c, unsigned secs);
+/* From the reactor's turn: sends the Logout of a draining connection when
+ * it is due. */
+void conn_svc_poll(struct conn *c);
+/* Async event 4: starts a Text Request exchange on c (RFC 7143 11.9.1)
+ * unless one is in progress. */
+void conn_renegotiate(struct conn *c);
+/* A Text Response for c's exchange: applies the target's declarations,
+ * continues while the target has more. Returns 0 or -EPROTO with *why. */
+int conn_text_rsp(struct conn *c, const struct bhs_text_rsp *r, const char **why);
 
 /* ---- receive (conn_rx.c) ------------------------------------------------- */
 

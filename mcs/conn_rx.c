@@ -16,11 +16,10 @@
 
 #include "mcs/reactor.h"
 #include "proto/pdu.h"
+#include "proto/scsi.h"
+#include "proto/sense.h"
 #include "proto/serial.h"
 
-#define SCSI_STATUS_GOOD             0x00u
-#define SCSI_STATUS_CHECK_CONDITION  0x02u
-#define SENSE_KEY_UNIT_ATTENTION     0x06u
 
 static const char *rx_why(struct conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -125,31 +124,17 @@ static int rx_header(void *ctx, const uint8_t *hdr, uint32_t hdr_len,
 
 /* ---- whole PDUs ---------------------------------------------------------- */
 
+/* The sense bytes are the target's: a malformed sense buffer is kept for
+ * the caller but decodes to nothing (it is not a protocol error). */
 static void rx_decode_sense(struct mcsi_result *res)
 {
-	const uint8_t *s = res->sense;
+	struct sense_info si;
 
-	if (res->sense_len < 1)
+	if (sense_parse(res->sense, res->sense_len, &si, NULL) < 0)
 		return;
-	switch (s[0] & 0x7fu) {
-	case 0x70: case 0x71:          /* fixed format */
-		if (res->sense_len >= 3)
-			res->sense_key = s[2] & 0x0fu;
-		if (res->sense_len >= 14) {
-			res->asc = s[12];
-			res->ascq = s[13];
-		}
-		break;
-	case 0x72: case 0x73:          /* descriptor format */
-		if (res->sense_len >= 4) {
-			res->sense_key = s[1] & 0x0fu;
-			res->asc = s[2];
-			res->ascq = s[3];
-		}
-		break;
-	default:
-		break;
-	}
+	res->sense_key = si.key;
+	res->asc = si.asc;
+	res->ascq = si.ascq;
 }
 
 static void rx_set_status(struct task *t, uint8_t response, uint8_t status)
@@ -367,6 +352,7 @@ static int rx_async(struct conn *c, const struct bhs_async *a, const char **why)
 		sess_log(c->sess, 4, "%s: target requests a logout within %u s",
 			 c->peer, ev.param[2]);
 		sess_event(c->sess, &ev);
+		conn_logout_requested(c, ev.param[2]);
 		return 0;
 	case ASYNC_CONN_DROP:
 	case ASYNC_SESSION_DROP:
@@ -380,6 +366,7 @@ static int rx_async(struct conn *c, const struct bhs_async *a, const char **why)
 	case ASYNC_RENEGOTIATE:
 		ev.type = MCSI_EV_RENEGOTIATE;
 		sess_event(c->sess, &ev);
+		conn_renegotiate(c);
 		return 0;
 	default:
 		sess_log(c->sess, 7, "%s: async event %u ignored", c->peer, a->async_event);
@@ -444,6 +431,9 @@ static int rx_pdu_dispatch(struct conn *c, const uint8_t *hdr, const char **why)
 		return rx_async(c, (const void *)hdr, why);
 	case PDU_OP_REJECT:
 		return rx_reject(c, (const void *)hdr, why);
+	case PDU_OP_TEXT_RSP:
+		rx_statsn(c, hdr);
+		return conn_text_rsp(c, (const void *)hdr, why);
 	default:
 		*why = rx_why(c, "unexpected %s in full feature phase",
 			      pdu_opcode_name(pdu_opcode(hdr)));
@@ -458,7 +448,7 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const char **why)
 
 	/* A callback may have closed the connection (a failed escalation,
 	 * a logout): the PDUs behind this one in the buffer are moot. */
-	if (rc == 0 && c->state != CONN_UP && c->state != CONN_LOGOUT) {
+	if (rc == 0 && (c->state == CONN_FAILED || c->state == CONN_CLOSED)) {
 		*why = NULL;
 		return -ECONNABORTED;
 	}

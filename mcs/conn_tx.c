@@ -212,8 +212,31 @@ static void plan_unsolicited(struct conn *c, struct task *t)
 	t->unsol_datasn = 0;
 }
 
+/* An empty Text Request (renegotiation, conn_svc.c): ordered like a
+ * command, so it takes a CmdSN and waits for the window. */
+static int tx_text(struct conn *c, struct task *t)
+{
+	struct tx_slot *s;
+	uint32_t sn;
+
+	if (sess_cmdsn_reserve(c->sess, &sn) < 0) {
+		c->r->window_waiters = true;
+		return -EAGAIN;
+	}
+	t->cmdsn = sn;
+	t->text_rounds++;
+	s = slot_get(c, t);
+	pdu_build_text(s->hdr, t->itt, t->text_ttt, 0, true, false);
+	pdu_stamp_cmdsn(s->hdr, sn, c->exp_statsn);
+	slot_seal(c, s, 0, NULL, 0);
+	t->state = TASK_ACTIVE;
+	return 0;
+}
+
 static int tx_cmd(struct conn *c, struct task *t)
 {
+	if (t->kind == TASK_TEXT)
+		return tx_text(c, t);
 	struct mcsi_cmd *cmd = t->cmd;
 	struct tx_slot *s;
 	uint32_t sn, ahs = 0;
@@ -324,9 +347,10 @@ static void tx_produce(struct conn *c)
 	}
 	while (slots_free(c) > 0 && (t = q_pop(&c->ctlq, &c->ctlq_tail)))
 		tx_ctl(c, t);
-	if (c->state != CONN_UP)
+	if (c->state != CONN_UP && c->state != CONN_DRAIN)
 		return;
-	while (slots_free(c) > 0 && (t = c->cmdq)) {
+	/* Draining: commands already sent still get their Data-Out. */
+	while (c->state == CONN_UP && slots_free(c) > 0 && (t = c->cmdq)) {
 		if (tx_cmd(c, t) < 0)
 			break;
 		q_pop(&c->cmdq, &c->cmdq_tail);

@@ -272,9 +272,9 @@ int cset_set_weight(struct connset *cs, int slot, uint32_t weight)
 	return 0;
 }
 
-/* Reads one slot as a sequence-lock reader. Returns false for a slot that
- * holds no connection. */
-static bool read_slot(const struct cset_slot *s, struct cset_conn *c)
+/* Reads one slot as a sequence-lock reader (with its traffic counters
+ * when `counters`). Returns false for a slot that holds no connection. */
+static bool read_slot(const struct cset_slot *s, struct cset_conn *c, bool counters)
 {
 	for (;;) {
 		uint32_t sw = atomic_load_explicit(&s->sw, memory_order_acquire);
@@ -287,18 +287,23 @@ static bool read_slot(const struct cset_slot *s, struct cset_conn *c)
 		c->lead = atomic_load_explicit(&s->lead, memory_order_relaxed);
 		c->weight = atomic_load_explicit(&s->weight, memory_order_relaxed);
 		c->depth = atomic_load_explicit(&s->depth, memory_order_relaxed);
-		c->commands = atomic_load_explicit(&s->commands, memory_order_relaxed);
-		c->bytes_in = atomic_load_explicit(&s->bytes_in, memory_order_relaxed);
-		c->bytes_out = atomic_load_explicit(&s->bytes_out, memory_order_relaxed);
-		c->lat_sum_ns = atomic_load_explicit(&s->lat_sum_ns, memory_order_relaxed);
-		c->lat_count = atomic_load_explicit(&s->lat_count, memory_order_relaxed);
+		if (counters) {
+			c->commands = atomic_load_explicit(&s->commands, memory_order_relaxed);
+			c->bytes_in = atomic_load_explicit(&s->bytes_in, memory_order_relaxed);
+			c->bytes_out = atomic_load_explicit(&s->bytes_out, memory_order_relaxed);
+			c->lat_sum_ns = atomic_load_explicit(&s->lat_sum_ns, memory_order_relaxed);
+			c->lat_count = atomic_load_explicit(&s->lat_count, memory_order_relaxed);
+		} else {
+			c->commands = c->bytes_in = c->bytes_out = 0;
+			c->lat_sum_ns = c->lat_count = 0;
+		}
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&s->sw, memory_order_relaxed) == sw)
 			return true;
 	}
 }
 
-void cset_snapshot(const struct connset *cs, struct cset_snap *out)
+static void snap(const struct connset *cs, struct cset_snap *out, bool counters)
 {
 	out->gen = atomic_load_explicit(&cs->gen, memory_order_acquire);
 	out->negotiated = cs->negotiated;
@@ -308,11 +313,21 @@ void cset_snapshot(const struct connset *cs, struct cset_snap *out)
 	out->n = 0;
 	for (unsigned i = 0; i < CSET_MAX; i++) {
 		struct cset_conn *c = &out->conn[out->n];
-		if (read_slot(&cs->slot[i], c)) {
+		if (read_slot(&cs->slot[i], c, counters)) {
 			c->slot = (int)i;
 			out->n++;
 		}
 	}
+}
+
+void cset_snapshot(const struct connset *cs, struct cset_snap *out)
+{
+	snap(cs, out, true);
+}
+
+void cset_view(const struct connset *cs, struct cset_snap *out)
+{
+	snap(cs, out, false);
 }
 
 void cset_refresh_depths(const struct connset *cs, struct cset_snap *s)

@@ -163,6 +163,10 @@ struct cset_snap {
  * thread. */
 void cset_snapshot(const struct connset *cs, struct cset_snap *out);
 
+/* As cset_snapshot() without the five traffic counters (left 0): what the
+ * scheduler reads on the submission path. */
+void cset_view(const struct connset *cs, struct cset_snap *out);
+
 /* The membership generation: changes whenever a snapshot would differ in
  * anything but counters, so that a cached snapshot can be kept until it
  * moves. */

@@ -35,8 +35,14 @@ struct lgio_target {
 	size_t target_secret_len;
 	struct iscsi_wishes wishes;
 	uint8_t isid[6];
-	uint16_t tsih;                  /* 0: a new session */
+	uint16_t tsih;                  /* 0: a new session; else a
+					 * non-leading login joining it */
 	uint16_t cid;
+	/* Non-leading logins only: the session's negotiated values and its
+	 * current CmdSN, which the login request must carry (RFC 7143
+	 * section 11.12.8). */
+	const struct iscsi_params *session;
+	uint32_t cmdsn;
 	int timeout_ms;                 /* per PDU and for connect */
 };
 

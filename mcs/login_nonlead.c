@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "fastpath/log.h"
 #include "mcs/login_nonlead_io.h"
@@ -61,6 +62,20 @@ static bool portal_unreachable(int err)
 	       err == -ENETUNREACH || err == -ECONNRESET || err == -ENOENT;
 }
 
+/* The target's answer is that the session has too many connections. */
+static bool too_many(int rc, const struct lgio_status *st)
+{
+	return (rc == -EUSERS || rc == -EBUSY) && st->status_class == 2;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 int nlogin_open_one(struct connset *cs, const struct nlogin_req *req,
 		    const struct nlogin_ops *ops, int queue, unsigned *next,
 		    struct nlogin_conn *out, struct nlogin_result *res)
@@ -79,14 +94,15 @@ int nlogin_open_one(struct connset *cs, const struct nlogin_req *req,
 	if (rc < 0) {
 		res->message = rc == -EUSERS
 			? "the session already has MaxConnections connections"
-			: "no room in the connection set";
+			: rc == -EINVAL ? "no such queue" : "no room in the connection set";
 		res->limit = atomic_load(&cs->limit);
 		return res->err = rc;
 	}
 	struct lgio_target t = *req->lead;
+	bool settled = req->settle_ms == 0;
 	t.tsih = req->tsih;
 	t.cid = out->tk.cid;
-	for (unsigned tries = 0; tries < np; tries++) {
+	for (unsigned tries = 0; tries < np;) {
 		unsigned pi = *next % np;
 		*next = pi + 1;
 		t.portal = req->nportals ? req->portals[pi] : req->lead->portal;
@@ -94,6 +110,15 @@ int nlogin_open_one(struct connset *cs, const struct nlogin_req *req,
 		res->attempts++;
 		rc = ops->login(ops->arg, &t, req->session, req->cmdsn(req->cmdsn_arg),
 				&out->ctl, out->rx, out->rx_cap, &res->st);
+		if (too_many(rc, &res->st) && !settled) {
+			/* The target may still count a connection that just
+			 * logged out (istgt drops it a moment after the
+			 * response): once more before believing the limit. */
+			settled = true;
+			sleep_ms(req->settle_ms);
+			*next = pi;
+			continue;
+		}
 		if (rc == 0) {
 			if (out->ctl.tsih != req->tsih) {
 				/* login.c checks this; a fake login may not. */
@@ -106,13 +131,14 @@ int nlogin_open_one(struct connset *cs, const struct nlogin_req *req,
 			res->limit = atomic_load(&cs->limit);
 			return 0;
 		}
+		tries++;
 		if (res->st.status_class != 0 || !portal_unreachable(rc))
 			break;
 	}
 	switch (rc) {
 	case -EUSERS:
 	case -EBUSY:
-		if (res->st.status_class == 2) {
+		if (too_many(rc, &res->st)) {
 			res->limit = cset_learn_limit(cs);
 			res->message = rc == -EUSERS
 				? "the target refused another connection: too many connections"

@@ -41,6 +41,11 @@ struct nlogin_req {
 	 * connection carries it, RFC 7143 section 11.12.8). */
 	uint32_t (*cmdsn)(void *arg);
 	void *cmdsn_arg;
+	/* A refusal for too many connections is tried once more after this
+	 * many ms (0: never) before the limit is believed: a target may
+	 * count a connection that just logged out for a moment longer
+	 * (istgt does, up to about a second). */
+	unsigned settle_ms;
 };
 
 /* One login: returns 0 with c in full feature phase or -errno, as
@@ -67,9 +72,10 @@ struct nlogin_conn {
 	size_t rx_cap;                  /* the call: >= NLIO_SCRATCH */
 };
 
-/* Why nlogin_open() stopped. */
+/* Why nlogin_open() stopped. nlogin_open() zeroes it; nlogin_open_one()
+ * adds to opened and attempts (zero them before a first call). */
 struct nlogin_result {
-	unsigned opened;                /* connections logged in by the call */
+	unsigned opened;                /* connections logged in */
 	unsigned attempts;              /* logins tried */
 	int err;                        /* 0, or what stopped it */
 	const char *message;            /* static reason, NULL when err is 0 */
@@ -100,8 +106,10 @@ unsigned nlogin_portals(const struct disc_result *r, const char *target, int32_t
  *             connection in the session)
  *   -ENOENT   the target no longer knows the session (0x020a)
  *   other     as lgio_login() (-EACCES, -ETIMEDOUT, -EPROTO, ...)
- * After a refusal for too many connections the set's limit drops to what
- * the session has (cset_learn_limit()), so later attempts stop locally.
+ * A refusal for too many connections is tried once more after
+ * req->settle_ms; if the target refuses again, the set's limit drops to
+ * what the session has (cset_learn_limit()), so later attempts stop
+ * locally.
  */
 int nlogin_open_one(struct connset *cs, const struct nlogin_req *req,
 		    const struct nlogin_ops *ops, int queue, unsigned *next,
@@ -120,11 +128,13 @@ int nlogin_open(struct connset *cs, const struct nlogin_req *req,
 
 /*
  * Removes a further connection cleanly: Logout reason 1 for its CID, sent
- * on `via` (another connection of the session, or the connection itself
- * when via is NULL), then closes its socket and frees its slot. An UP
- * connection goes LEAVING first (refused with -EBUSY for the last UP
- * one). cmdsn is the session's current CmdSN. Returns 0 or the logout's
- * -errno (the socket is closed and the slot freed either way).
+ * on `via` (another connection of the session), or on the connection
+ * itself when via is NULL, which is what every target handles (tgt closes
+ * the connection a logout arrives on, whatever CID it names). Then closes
+ * its socket and frees its slot. An UP connection goes LEAVING first.
+ * cmdsn is the session's current CmdSN. Returns -EBUSY for the last UP
+ * connection (nothing done: that is a session logout); otherwise 0 or the
+ * logout's -errno, the socket closed and the slot freed either way.
  */
 int nlogin_drop(struct connset *cs, struct ctl_conn *via, struct nlogin_conn *nc,
 		uint32_t cmdsn);

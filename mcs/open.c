@@ -56,11 +56,9 @@ int sess_login(const char *url, const struct mcsi_opts *o,
 	}
 	t.wishes.header_digest = o->header_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
 	t.wishes.data_digest = o->data_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
-	/* The data path tracks at most TASK_MAX_R2T R2Ts per command. */
-	if (t.wishes.max_outstanding_r2t > 16)
-		t.wishes.max_outstanding_r2t = 16;
-	/* Login only: ERL > 0 recovery is not in the data path yet. */
-	t.wishes.error_recovery_level = 0;
+	/* Both checked by mcsi_open(): at most TASK_MAX_R2T, ERL 0. */
+	t.wishes.max_outstanding_r2t = o->max_outstanding_r2t;
+	t.wishes.error_recovery_level = o->error_recovery_level;
 	size_t cap = t.wishes.max_recv_dsl > LGIO_RX_MIN ? t.wishes.max_recv_dsl : LGIO_RX_MIN;
 	if (!(rx = malloc(cap))) {
 		url_iscsi_wipe(&u);

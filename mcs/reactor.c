@@ -123,6 +123,8 @@ void reactor_finish(struct reactor *r, struct task *t, int err)
 		return;
 	if (t->conn) {
 		conn_unqueue(t->conn, t);
+		if (t->conn->text == t)
+			t->conn->text = NULL;
 		if (t->counted) {
 			t->counted = false;
 			t->conn->inflight--;
@@ -204,7 +206,7 @@ int reactor_logout(struct reactor *r, struct conn *c, enum logout_reason reason,
 {
 	struct task *t;
 
-	if (!c || !conn_usable(c))
+	if (!c || (!conn_usable(c) && c->state != CONN_DRAIN))
 		return -ENOTCONN;
 	if (!(t = task_alloc(&r->tt, TASK_LOGOUT)))
 		return -EAGAIN;
@@ -503,9 +505,12 @@ static void reactor_produce(struct reactor *r)
 {
 	reactor_take(r);
 	for (unsigned i = 0; i < r->nconns; i++) {
-		conn_tx_kick(r->conns[i]);
-		conn_tx_flush(r->conns[i]);
-		conn_rx_post(r->conns[i]);
+		struct conn *c = r->conns[i];
+		if (c->state == CONN_DRAIN)
+			conn_svc_poll(c);
+		conn_tx_kick(c);
+		conn_tx_flush(c);
+		conn_rx_post(c);
 	}
 }
 

@@ -27,7 +27,7 @@
 struct conn;
 struct mcsi_cmd;
 
-enum task_kind { TASK_SCSI = 1, TASK_TMF, TASK_NOP, TASK_LOGOUT };
+enum task_kind { TASK_SCSI = 1, TASK_TMF, TASK_NOP, TASK_LOGOUT, TASK_TEXT };
 
 enum task_state {
 	TASK_FREE = 0,
@@ -79,6 +79,8 @@ struct task {
 	uint8_t tmf_fn;
 	uint8_t tmf_response;
 	uint32_t ref_itt, ref_cmdsn;      /* ABORT TASK: the task aborted */
+	uint32_t text_ttt;                /* Text: the target's TTT to answer */
+	uint8_t text_rounds;              /* Text Requests sent */
 	void (*ctl_done)(struct task *t, int err);
 	void *ctl_priv;
 };

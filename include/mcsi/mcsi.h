@@ -112,6 +112,11 @@ struct mcsi_opts {
 	 * system call serve several responses. It only delays responses
 	 * when the target is the bottleneck. 0: receive at once. */
 	unsigned coalesce_us;
+	/* MaxOutstandingR2T offered (16; 1..16: R2Ts tracked per command). */
+	unsigned max_outstanding_r2t;
+	/* ErrorRecoveryLevel offered (0). The data path recovers nothing
+	 * yet, so a higher level is refused with -EOPNOTSUPP. */
+	unsigned error_recovery_level;
 	bool header_digest;         /* ask for CRC32C header digests */
 	bool data_digest;           /* ask for CRC32C data digests */
 	const char *chap_user;      /* CHAP, or NULL for none */
@@ -135,7 +140,8 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o);
  * owns (release with mcsi_close()). Returns 0, -EINVAL (bad URL or options),
  * -ENOENT (name does not resolve), -ECONNREFUSED, -ETIMEDOUT, -EACCES
  * (authentication failed), -EPROTO (the target broke the login protocol),
- * -ENOSYS (no login layer linked in this build), or another -errno. */
+ * -ENOSYS (no login layer linked in this build), -EOPNOTSUPP (an option
+ * this build cannot honour), or another -errno. */
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		       mcsi_session **out);
 

@@ -182,10 +182,9 @@ static struct msess *up_session(struct mcsid *d, const char *target, char *msg,
 {
 	struct msess *s = sess_find(d, target);
 	if (!s)
-		snprintf(msg, cap, "no session to %s", target);
+		snprintf(msg, cap, "no session");
 	else if (s->state != MS_UP)
-		snprintf(msg, cap, "the session to %s is %s", target,
-			 sess_state_name(s->state));
+		snprintf(msg, cap, "the session is %s", sess_state_name(s->state));
 	return s && s->state == MS_UP ? s : NULL;
 }
 
@@ -221,7 +220,7 @@ static void handle(struct mcsid *d, struct mclient *c, const struct cp_request *
 		break;
 	case CP_OP_LOGOUT:
 		if (!(s = sess_find(d, r->target))) {
-			snprintf(msg, sizeof(msg), "not logged in to %s", r->target);
+			snprintf(msg, sizeof(msg), "not logged in");
 			rc = -ENOENT;
 			break;
 		}

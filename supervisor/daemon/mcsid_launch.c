@@ -70,8 +70,7 @@ static int credentials(struct mcsid *d, const struct cfg_target *ct,
 	if (c->initiator.auth != CFG_AUTH_CHAP && !mutual)
 		return 0;
 	if (c->initiator.auth != CFG_AUTH_CHAP) {
-		snprintf(msg, cap, "mutual CHAP for %s needs the initiator's CHAP too",
-			 spec->l.target);
+		snprintf(msg, cap, "mutual CHAP needs the initiator's CHAP too");
 		return -EINVAL;
 	}
 	if ((rc = load_secrets(d, &sec, msg, cap)))
@@ -93,8 +92,7 @@ static int credentials(struct mcsid *d, const struct cfg_target *ct,
 		rc = copy_secret(sec, SECRET_TARGET, ct->name, spec->sec->target,
 				 sizeof(spec->sec->target), &spec->sec->target_len);
 		if (rc)
-			snprintf(msg, cap, "mutual CHAP needs a usable secret for %s",
-				 ct->name);
+			snprintf(msg, cap, "mutual CHAP needs a usable secret of the target");
 	}
 out:
 	secrets_destroy(sec);
@@ -117,8 +115,8 @@ int launch_prepare(struct mcsid *d, struct msess *s, struct launch_spec *spec,
 	snprintf(spec->l.target, sizeof(spec->l.target), "%s", s->target);
 	if (!s->portal_given) {
 		if (!ct || ct->portals.n == 0) {
-			snprintf(msg, cap, "no portal for %s: give <iqn>,<portal> or add "
-				 "one to the configuration", s->target);
+			snprintf(msg, cap, "no portal: give <iqn>,<portal> or add one to "
+				 "the configuration");
 			return -EINVAL;
 		}
 		/* Each retry tries the next configured portal. */

@@ -192,11 +192,11 @@ int sess_login(struct mcsid *d, const char *target, const struct url_portal *por
 	int rc;
 
 	if (s && s->state == MS_BACKOFF && s->pidfd.fd >= 0) {
-		snprintf(msg, cap, "%s: the last session process is still exiting", target);
+		snprintf(msg, cap, "the last session process is still exiting");
 		return -EBUSY;
 	}
 	if (s && s->state != MS_BACKOFF) {
-		snprintf(msg, cap, "%s: %s (session process %d)", target,
+		snprintf(msg, cap, "%s (session process %d)",
 			 s->state == MS_UP ? "already logged in" : sess_state_name(s->state),
 			 (int)s->pid);
 		return s->state == MS_UP ? -EALREADY : -EBUSY;
@@ -364,16 +364,15 @@ int sess_logout(struct mcsid *d, struct msess *s, struct mclient *c,
 	case MS_UP:
 		break;
 	default:
-		snprintf(msg, cap, "the session to %s is %s", s->target,
-			 sess_state_name(s->state));
+		snprintf(msg, cap, "the session is %s", sess_state_name(s->state));
 		return -EBUSY;
 	}
 	snprintf(r.target, sizeof(r.target), "%s", s->target);
 	s->state = MS_STOPPING;
 	if ((rc = sess_proxy(d, s, &r, c))) {
 		s->state = MS_UP;
-		snprintf(msg, cap, "the session process of %s does not answer: %s",
-			 s->target, strerror(-rc));
+		snprintf(msg, cap, "the session process does not answer: %s",
+			 strerror(-rc));
 	}
 	return rc;
 }

@@ -33,7 +33,7 @@ IQN=iqn.2026-11.org.mcsi.test:mcsid-auto
 IQN2=iqn.2026-11.org.mcsi.test:mcsid-manual
 IQN3=iqn.2026-11.org.mcsi.test:mcsid-discovered
 SECRET=mcsidChapSecret42
-tgt_start
+tgt_start ipv6
 tgt_target 1 "$IQN"
 tgt_lun 1 1 rdwr 16M
 tgt_account 1 mcsiduser "$SECRET"
@@ -42,6 +42,14 @@ tgt_lun 2 1 rdwr 8M
 tgtadm_ --op bind --mode account --tid 2 --user mcsiduser
 tgt_target 3 "$IQN3"
 tgt_lun 3 1 rdwr 8M
+# tgt will not redirect to the initiator's own address: 127.0.0.1 -> [::1].
+IQN4=iqn.2026-11.org.mcsi.test:mcsid-redirect
+tgt_target 4 "$IQN4"
+tgt_lun 4 1 rdwr 8M
+tgtadm_ --op bind --mode account --tid 4 --user mcsiduser
+tgt_param 4 RedirectAddress ::1
+tgt_param 4 RedirectPort "$TGT_PORT"
+tgt_param 4 RedirectReason Temporary
 P="127.0.0.1:$TGT_PORT"
 BACKING="/dev/shm/mcsi-tgt.$TGT_CTL.1.1"
 
@@ -94,7 +102,7 @@ wait_state() {
 	done
 	return 1
 }
-alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+alive() { [[ -n $1 && -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 gone() {
 	for _ in $(seq 50); do
 		alive "$1" || return 0
@@ -205,6 +213,15 @@ SEEN_PIDS+=("$S2PID")
 wait_state "$IQN2" logged-in 2 && pass "session kept after iscsictl exited" ||
 	fail "manual session not kept"
 expect_fail "second login is refused" "already logged in" c login "$IQN2,$P"
+expect_ok "login through mcsid follows a redirection" c login "$IQN4,$P"
+grep -q "redirected temporarily to \[::1\]:$TGT_PORT" "$LOG" &&
+	pass "the session process was redirected to [::1]" || fail "no redirection logged"
+S4PID=$(session_field "$IQN4" pid)
+SEEN_PIDS+=("$S4PID")
+expect_ok "the redirected session serves I/O" \
+	r "$(session_field "$IQN4" socket)" '{"op":"io","lun":1,"lba":0,"blocks":16,"write":true,"seed":4}'
+expect_ok "logout of the redirected session" c logout "$IQN4"
+gone "$S4PID" && pass "its process exited" || fail "$S4PID still running"
 
 # --- a persistent target's connection cut: mcsid logs in again --------------------------
 sid=$(tgtadm -C "$TGT_CTL" --lld iscsi --op show --mode conn --tid 1 2>/dev/null |
@@ -237,7 +254,7 @@ fi
 
 # --- SendTargets discovery ----------------------------------------------------------------
 expect_ok "rescan runs discovery" r "$RUN/mcsid.sock" '{"op":"rescan"}'
-expect_match "three targets found" '"targets":3'
+expect_match "four targets found" '"targets":4'
 expect_ok "list targets" c list targets
 expect_match "discovered target recorded" "$IQN3"
 grep -A1 "\[target \"$IQN3\"\]" "$MCSI_CONFIG" | grep -q "config-type = discovered" &&

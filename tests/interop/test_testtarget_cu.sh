@@ -44,6 +44,7 @@ start() {
 	port=$(cut -d' ' -f1 "$tmp/port" | head -1)
 	url="iscsi://127.0.0.1:$port/$iqn"
 }
+mpurl=""
 
 check() {   # check NAME COMMAND...: the command must succeed
 	if "${@:2}" >"$tmp/out" 2>&1; then
@@ -59,7 +60,9 @@ cu() {
 	local name=$1 lun=$2 total=0 failed=0
 	shift 2
 	for fam in "$@"; do
-		timeout 600 iscsi-test-cu --dataloss -n --test="$fam" "$url/$lun" >"$tmp/cu.txt" 2>&1
+		# shellcheck disable=SC2086
+		timeout 600 iscsi-test-cu --dataloss -n --test="$fam" "$url/$lun" \
+			${mpurl:+"$mpurl/$lun"} >"$tmp/cu.txt" 2>&1
 		local line
 		line=$(grep -E '^ +tests ' "$tmp/cu.txt" | tail -1)
 		if [ -z "$line" ]; then
@@ -87,7 +90,7 @@ SCSI.Read6 SCSI.Read10 SCSI.Read12 SCSI.Read16 SCSI.Write10 SCSI.Write12 SCSI.Wr
 SCSI.WriteVerify10 SCSI.WriteVerify12 SCSI.WriteVerify16 SCSI.Verify10 SCSI.Verify12
 SCSI.Verify16 SCSI.WriteSame10 SCSI.WriteSame16 SCSI.Unmap SCSI.Prefetch10
 SCSI.Prefetch16 SCSI.ModeSense6 SCSI.Mandatory SCSI.CompareAndWrite
-SCSI.StartStopUnit SCSI.NoMedia SCSI.PreventAllow SCSI.MultipathIO"
+SCSI.StartStopUnit SCSI.NoMedia SCSI.PreventAllow"
 
 # 1. Defaults: ImmediateData=Yes, InitialR2T=No, 512-byte RAM LUN, null LUN,
 #    an IPv6 portal in a second portal group.
@@ -108,6 +111,11 @@ cu "SCSI families, 512-byte LUN, immediate data" 0 $SCSI_FAMILIES
 # shellcheck disable=SC2086
 cu "SCSI families, 4096-byte LUN" 2 $SCSI_FAMILIES
 cu "read-only LUN" 3 SCSI.ReadOnly
+# Two sessions to one LUN, through the IPv4 and the IPv6 portal.
+v6port=$(sed -n 2p "$tmp/port" | cut -d' ' -f1)
+mpurl="iscsi://[::1]:$v6port/$iqn"
+cu "MultipathIO over two portals" 0 SCSI.MultipathIO
+mpurl=""
 check "iscsi-perf 4K random reads, null LUN" bash -c \
 	"timeout 20 iscsi-perf -t 2 -m 32 -b 8 -r $url/1 2>&1 | tr '\r' '\n' | grep -q 'iops average [1-9]'"
 stop

@@ -108,6 +108,24 @@ def test_chap():
                                       mutual=("tuser", "not-the-target-secret")))
     check("mutual CHAP with a wrong expected secret is detected", st == -3, st)
     c.close()
+    c = t.conn()
+    try:
+        c.login(INI, IQN, chap=("iuser", "isecret-123"), algs="7", auth_offer="CHAP,None")
+        check("AuthMethod=CHAP,None: CHAP chosen when required", True)
+    except Exception as e:  # noqa: BLE001
+        check("AuthMethod=CHAP,None", False, e)
+    c.close()
+    c = t.conn()
+    st = login_status(lambda: c.login(INI, IQN))
+    check("CHAP required, only None offered: 0x0201", st == 0x0201, hex(st))
+    c.close()
+    c = t.conn()
+    try:
+        c.login(INI, None, discovery=True, auth_offer="CHAP,None")
+        check("discovery without --chap-discovery: None chosen", True)
+    except Exception as e:  # noqa: BLE001
+        check("discovery without --chap-discovery", False, e)
+    c.close()
     # Order: the initiator's first supported algorithm wins.
     c = t.conn()
     try:
@@ -486,6 +504,40 @@ def test_nop_interval():
     t.stop()
 
 
+def test_hostile_input():
+    """Random PDUs, before and after login: the target must stay up."""
+    import random
+    rnd = random.Random(4)
+    t = Target("--erl", "2", "--lun", "0:ram:8M")
+    for i in range(300):
+        c = t.conn()
+        try:
+            if i % 2:
+                c.login(INI, IQN, keys={"ErrorRecoveryLevel": str(i % 3)})
+            for _ in range(rnd.randint(1, 6)):
+                bhs = bytearray(rnd.getrandbits(8) for _ in range(48))
+                if rnd.random() < 0.7:       # a plausible opcode
+                    bhs[0] = rnd.choice([0, 1, 2, 3, 4, 5, 6, 0x10, 0x41, 0x42]) | (bhs[0] & 0x40)
+                bhs[4] = rnd.choice([0, 0, 0, bhs[4] & 0x3])
+                dsl = rnd.choice([0, 0, 1, 7, 48, 512, 4096, rnd.getrandbits(24)])
+                bhs[5:8] = min(dsl, 70000).to_bytes(3, "big")
+                data = bytes(rnd.getrandbits(8) for _ in range(min(dsl, 70000)))
+                if bhs[4]:
+                    c.sock.sendall(bytes(bhs) + bytes(bhs[4] * 4) + data)
+                else:
+                    c.send(bhs, data)
+            c.recv(timeout=0.02)
+        except (OSError, EOFError, LoginError, socket.timeout, ValueError, KeyError):
+            pass
+        c.close()
+    c = t.conn()
+    c.login(INI, IQN)
+    st, _, _ = c.scsi(cdb_tur())
+    check("target survives 300 connections of random PDUs", st == 0 and t.proc.poll() is None)
+    c.close()
+    t.stop()
+
+
 def test_ipv6_discovery():
     t = Target(portals=("[::1]:0,3",))
     c = Conn("::1", t.port)
@@ -500,7 +552,7 @@ def test_ipv6_discovery():
 
 
 for test in (test_chap, test_mcs, test_erl1, test_erl2, test_redirect, test_luns,
-             test_faults, test_nop_interval, test_ipv6_discovery):
+             test_faults, test_nop_interval, test_hostile_input, test_ipv6_discovery):
     try:
         test()
     except Exception as e:  # noqa: BLE001

@@ -189,7 +189,8 @@ class Conn:
 
     # ---- login ----
     def login(self, initiator, target=None, isid=None, tsih=0, cid=0, keys=None,
-              chap=None, mutual=None, algs="5", discovery=False, cmdsn=None):
+              chap=None, mutual=None, algs="5", discovery=False, cmdsn=None,
+              auth_offer=None):
         """Leading (tsih 0) or non-leading login. chap=(user, secret),
         mutual=(tuser, tsecret). Returns the operational keys answered."""
         self.isid = isid or (b"\x80" + os.urandom(5))
@@ -223,7 +224,7 @@ class Conn:
             return r, k
 
         if chap:
-            r, k = req(0, 1, False, first + [("AuthMethod", "CHAP")])
+            r, k = req(0, 1, False, first + [("AuthMethod", auth_offer or "CHAP")])
             answered.update(k)
             if k.get("AuthMethod") != "CHAP":
                 raise LoginError(-2, k)
@@ -243,7 +244,7 @@ class Conn:
                     raise LoginError(-3, k)
             first = []
         else:
-            r, k = req(0, 1, True, first + [("AuthMethod", "None")])
+            r, k = req(0, 1, True, first + [("AuthMethod", auth_offer or "None")])
             answered.update(k)
             first = []
         ops = [("HeaderDigest", "None"), ("DataDigest", "None"),

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/url.h"
@@ -143,10 +144,20 @@ static void print_members(struct out *o, const char *s, const struct json_tok *t
 				out_strn(o, key, v, len);
 			break;
 		case JSON_NUMBER:
-			if (json_u64(s, val, UINT64_MAX, &u) == 0)
+			if (!o->json && strcmp(key, "since") == 0 &&
+			    json_u64(s, val, INT64_MAX, &u) == 0) {
+				/* People read dates; scripts take --json. */
+				time_t when = (time_t)u;
+				struct tm tm;
+				char date[64];
+				if (localtime_r(&when, &tm) &&
+				    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm))
+					out_str(o, key, date);
+			} else if (json_u64(s, val, UINT64_MAX, &u) == 0) {
 				out_u64(o, key, u);
-			else
+			} else {
 				out_strn(o, key, s + val->start, val->len);
+			}
 			break;
 		case JSON_TRUE:
 		case JSON_FALSE:

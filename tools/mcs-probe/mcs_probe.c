@@ -7,8 +7,8 @@
  * CmdSN stream, checks that our own MaxConnections bound refuses one more,
  * optionally forces one more past it to see how the target refuses it,
  * removes one connection with Logout reason 1 while the session stays up,
- * and logs the session out. One line per step on stdout, for
- * tests/interop/test_mcs_probe.sh; with -i it stops at two checkpoints
+ * adds one again, and logs the session out. One line per step on stdout,
+ * for tests/interop/test_mcs_probe.sh; with -i it stops at each checkpoint
  * ("ready <connections>") until a line arrives on stdin, so that the
  * script can look at the target's side.
  *
@@ -57,12 +57,6 @@ static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-static void bad(struct probe *p, const char *fmt, const char *what, int err)
-{
-	printf(fmt, what, strerror(-err));
-	p->failures++;
 }
 
 static void checkpoint(struct probe *p, unsigned conns)
@@ -135,7 +129,9 @@ static void io_round(struct probe *p, const char *when)
 	int rc = inquiry(p, &p->lead, ref);
 
 	if (rc < 0) {
-		bad(p, "io: %s: INQUIRY on the leading connection failed: %s\n", when, rc);
+		printf("io: %s: INQUIRY on the leading connection failed: %s\n", when,
+		       strerror(-rc));
+		p->failures++;
 		return;
 	}
 	printf("io: %s: cid %u inquiry ok\n", when, p->lead.cid);
@@ -276,7 +272,7 @@ int main(int argc, char **argv)
 	struct nlogin_req req = {
 		.lead = &p->lead_t, .session = &p->lead.params, .tsih = p->lead.tsih,
 		.portals = p->portals, .nportals = p->nportals,
-		.cmdsn = probe_cmdsn, .cmdsn_arg = p,
+		.cmdsn = probe_cmdsn, .cmdsn_arg = p, .settle_ms = 2000,
 	};
 	struct nlogin_result res;
 	rc = nlogin_open(&p->cs, &req, &nlogin_ops_blocking, p->nc, want - 1, &res);
@@ -303,6 +299,7 @@ int main(int argc, char **argv)
 	unsigned next = 0;
 	struct nlogin_conn spare = { .rx = p->nc[MAX_CONNS - 1].rx, .rx_cap = RX_CAP };
 	if (1 + p->nopen >= snap.limit) {
+		memset(&res, 0, sizeof(res));
 		rc = nlogin_open_one(&p->cs, &req, &nlogin_ops_blocking, -1, &next, &spare, &res);
 		if (rc == -EUSERS && res.attempts == 0) {
 			printf("limit: refused locally: %s\n", res.message);
@@ -316,19 +313,38 @@ int main(int argc, char **argv)
 	if (extra)
 		force_extra(p);
 
-	/* Remove the last connection (Logout reason 1, sent on the leading
-	 * connection) while the session stays up. */
+	/* Remove the last connection (Logout reason 1 on that connection:
+	 * tgt 1.0.85 answers a logout for another CID by closing the
+	 * connection it arrived on) while the session stays up. */
 	if (p->nopen > 0) {
 		struct nlogin_conn *nc = &p->nc[p->nopen - 1];
 		uint16_t cid = nc->tk.cid;
-		rc = nlogin_drop(&p->cs, &p->lead, nc, p->cmdsn);
+		rc = nlogin_drop(&p->cs, NULL, nc, p->cmdsn);
 		if (rc < 0) {
-			bad(p, "remove: cid %s failed: %s\n", "?", rc);
+			printf("remove: cid %u failed: %s\n", cid, strerror(-rc));
+			p->failures++;
 		} else {
 			printf("remove: cid %u logged out (reason 1)\n", cid);
 			p->nopen--;
 		}
 		io_round(p, "after-remove");
+		cset_snapshot(&p->cs, &snap);
+		printf("session: %u connections, limit %u\n", snap.n, snap.limit);
+		checkpoint(p, 1 + p->nopen);
+
+		/* And a connection added again at run time, under a new CID. */
+		memset(&res, 0, sizeof(res));
+		nc = &p->nc[p->nopen];
+		rc = nlogin_open_one(&p->cs, &req, &nlogin_ops_blocking, -1, &next, nc, &res);
+		if (rc < 0) {
+			printf("readd: failed: %s (%s)\n", res.message, strerror(-rc));
+			p->failures++;
+		} else {
+			cset_publish(&p->cs, nc->tk.slot);
+			p->nopen++;
+			printf("readd: cid %u\n", nc->tk.cid);
+			io_round(p, "after-readd");
+		}
 		cset_snapshot(&p->cs, &snap);
 		printf("session: %u connections, limit %u\n", snap.n, snap.limit);
 		checkpoint(p, 1 + p->nopen);
@@ -340,9 +356,10 @@ int main(int argc, char **argv)
 	/* Session logout on the leading connection closes them all. */
 	p->lead.cmdsn = p->cmdsn;
 	rc = ctl_logout(&p->lead);
-	if (rc < 0)
-		bad(p, "logout: %s failed: %s\n", "session", rc);
-	else
+	if (rc < 0) {
+		printf("logout: session logout failed: %s\n", strerror(-rc));
+		p->failures++;
+	} else
 		printf("logout: session closed\n");
 	ctl_close(&p->lead);
 	for (unsigned i = 0; i < p->nopen; i++)

@@ -350,6 +350,9 @@ static void conn_destroy(struct tt_conn *c)
 	io_fini(c);
 	task_pool_fini(c);
 	free(c->text);
+	/* libcrypto keeps per-thread state (CHAP's random challenges); free
+	 * it before main() can see the list empty and run its exit. */
+	OPENSSL_thread_stop();
 	pthread_mutex_lock(&srv->lock);
 	struct tt_conn **pp = &srv->conns;
 	while (*pp && *pp != c)
@@ -371,8 +374,6 @@ static void *conn_thread(void *arg)
 	io_flush(c);
 	conn_log(c, 1, "closed");
 	conn_destroy(c);
-	/* libcrypto keeps per-thread state (CHAP's random challenges). */
-	OPENSSL_thread_stop();
 	return NULL;
 }
 

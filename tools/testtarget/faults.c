@@ -47,11 +47,14 @@ struct fault_send {
 struct tt_faults {
 	pthread_mutex_t lock;
 	struct fault_rule rules[FAULT_RULES];
-	unsigned nrules;
+	/* Written under the lock; read without it by the I/O paths as a
+	 * cheap "anything to do?" test. */
+	_Atomic unsigned nrules;
 	struct fault_send sends[FAULT_SENDS];
-	uint64_t send_gen;            /* sends[g % FAULT_SENDS] is number g */
+	_Atomic uint64_t send_gen;    /* sends[g % FAULT_SENDS] is number g */
 	char redirect[80];
-	bool redirect_set, redirect_perm, stalled;
+	bool redirect_set, redirect_perm;
+	atomic_bool stalled;
 	uint64_t rng;
 };
 
@@ -145,6 +148,13 @@ void fault_tx(struct tt_conn *c, uint8_t *hdr, uint32_t len, struct fault_tx *ou
 			struct fault_rule copy = *r;
 			if (copy.kind == FK_CORRUPT_DD && len == 0)
 				continue;
+			/* Malformations that only make sense on some PDUs wait
+			 * for one of those. */
+			if (copy.kind == FK_MALFORM &&
+			    ((copy.param == FM_DATASN_GAP && op != PDU_OP_DATA_IN && op != PDU_OP_R2T) ||
+			     (copy.param == FM_RESIDUAL && op != PDU_OP_SCSI_RSP &&
+			      !(op == PDU_OP_DATA_IN && (hdr[1] & DATA_IN_STATUS)))))
+				continue;
 			if (!fault_fire(f, i))
 				continue;
 			if (copy.kind == FK_CORRUPT_HD)
@@ -160,12 +170,11 @@ void fault_tx(struct tt_conn *c, uint8_t *hdr, uint32_t len, struct fault_tx *ou
 					pdu_put32(&b->bhs_itt, pdu_itt(hdr) ^ 0x5a5a0000u);
 					break;
 				}
-				case FM_DATASN_GAP:
-					if (op == PDU_OP_DATA_IN || op == PDU_OP_R2T) {
-						uint32_t *sn = (uint32_t *)(void *)(hdr + 36);
-						pdu_put32(sn, pdu_get32(sn) + 1);
-					}
+				case FM_DATASN_GAP: {
+					uint32_t *sn = (uint32_t *)(void *)(hdr + 36);
+					pdu_put32(sn, pdu_get32(sn) + 1);
 					break;
+				}
 				case FM_OVERLONG:
 					out->extra_len = c->p.send_dsl + 4 - len;
 					break;
@@ -177,10 +186,8 @@ void fault_tx(struct tt_conn *c, uint8_t *hdr, uint32_t len, struct fault_tx *ou
 					out->drop_after = true;
 					break;
 				case FM_RESIDUAL:
-					if (op == PDU_OP_SCSI_RSP || op == PDU_OP_DATA_IN) {
-						hdr[1] = (uint8_t)((hdr[1] & ~0x06u) | 0x02u);
-						pdu_put32((uint32_t *)(void *)(hdr + 44), 12345);
-					}
+					hdr[1] = (uint8_t)((hdr[1] & ~0x06u) | 0x02u);
+					pdu_put32((uint32_t *)(void *)(hdr + 44), 12345);
 					break;
 				case FM_STATSN_GAP: {
 					uint32_t *sn = (uint32_t *)(void *)(hdr + 24);
@@ -199,6 +206,7 @@ void fault_tx(struct tt_conn *c, uint8_t *hdr, uint32_t len, struct fault_tx *ou
 	}
 	pthread_mutex_unlock(&f->lock);
 }
+
 enum fault_rx_action fault_rx(struct tt_conn *c, const uint8_t *bhs, unsigned *reason)
 {
 	struct tt_faults *f = c->srv->faults;

@@ -193,8 +193,7 @@ static unsigned login_chap_check(struct tt_conn *c, const struct chap_answer *an
 }
 
 /* First request: identity, redirection, refusals, session checks. */
-static unsigned login_first(struct tt_conn *c, const struct bhs_login_req *req,
-			    const char **why)
+static unsigned login_first(struct tt_conn *c, const char **why)
 {
 	struct tt_login *l = c->login;
 	const struct tt_config *cfg = c->srv->cfg;
@@ -218,7 +217,6 @@ static unsigned login_first(struct tt_conn *c, const struct bhs_login_req *req,
 		if (st)
 			return st;
 	}
-	(void)req;
 	return 0;
 }
 
@@ -313,15 +311,18 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 			if (!l->tgt)
 				return login_fail(c, req, LS_NOT_FOUND, "unknown TargetName");
 		} else if (text_key_is(&kv, "AuthMethod")) {
+			const struct tt_config *cfg = c->srv->cfg;
 			bool chap = value_has(kv.value, kv.value_len, "CHAP");
 			bool none = value_has(kv.value, kv.value_len, "None");
+			/* SessionType precedes AuthMethod in the first request. */
+			bool need = cfg->chap.user && (!l->discovery || cfg->chap_discovery);
 			const char *pick = "Reject";
-			if (chap && c->srv->cfg->chap.user &&
-			    (l->auth_required || !none)) {
+			if (need && !chap)
+				return login_fail(c, req, LS_AUTH_FAILED, "CHAP required, not offered");
+			if (chap && cfg->chap.user && (need || !none)) {
 				pick = "CHAP";
 				l->chap = CHAP_WANT_A;
-			} else if (none && !(c->srv->cfg->chap.user &&
-					     (!l->discovery || c->srv->cfg->chap_discovery))) {
+			} else if (none && !need) {
 				pick = "None";
 				l->auth_none = true;
 			}
@@ -355,7 +356,7 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 	l->len = 0;
 
 	if (first) {
-		unsigned st = login_first(c, req, &why);
+		unsigned st = login_first(c, &why);
 		if (st)
 			return login_fail(c, req, st, why);
 		rc = login_redirect(c, req);

@@ -380,6 +380,9 @@ bool sess_check_ua(struct tt_session *s, struct scsi_cmd *sc)
 	if (*ua & TT_UA_POWER_ON) {
 		*ua &= (uint8_t)~TT_UA_POWER_ON;
 		asc = ASC_POWER_ON;
+	} else if (*ua & TT_UA_LUN_RESET) {
+		*ua &= (uint8_t)~TT_UA_LUN_RESET;
+		asc = ASC_LUN_RESET;
 	} else if (*ua & TT_UA_CAPACITY) {
 		*ua &= (uint8_t)~TT_UA_CAPACITY;
 		asc = ASC_CAPACITY_CHANGED;

@@ -29,6 +29,7 @@ enum tt_ua {
 	TT_UA_POWER_ON = 1u << 0,
 	TT_UA_LUNS_CHANGED = 1u << 1,
 	TT_UA_CAPACITY = 1u << 2,
+	TT_UA_LUN_RESET = 1u << 3,
 };
 
 struct tt_session {
@@ -109,7 +110,7 @@ struct tt_conn {
 	struct tt_server *srv;
 	struct tt_session *sess;
 	const struct tt_portal *portal;
-	int fd, evfd;
+	int fd;
 	pthread_t thread;
 	uint16_t cid;
 	char peer[64];

@@ -50,6 +50,10 @@ int tmf_handle(struct tt_conn *c, const struct tt_rxpdu *p)
 			break;
 		}
 		task_abort_all(c, lun);
+		/* SAM: a logical unit reset is reported to every I_T nexus,
+		 * the one that asked included. */
+		if (fn == TMF_LUN_RESET)
+			sess_raise_ua(c->srv, c->sess->tgt, lun, TT_UA_LUN_RESET);
 		break;
 	case TMF_CLEAR_ACA:
 		if (!lun_ok)

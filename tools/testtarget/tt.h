@@ -9,7 +9,7 @@
  * owning thread ever writes to a socket. Session-wide state (CmdSN window,
  * connection list, unit attentions) is under the session's mutex; a
  * connection whose queued command becomes deliverable because another
- * connection advanced ExpCmdSN is woken through its eventfd.
+ * connection advanced ExpCmdSN is woken with SIGUSR1 (see conn_wake()).
  *
  * This header holds the types shared by the target's modules; each module
  * declares its functions in its own header.

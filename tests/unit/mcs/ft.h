@@ -310,6 +310,18 @@ static inline void ft_async(struct ft *f, uint8_t event, uint16_t p3,
 	ft_inject(f, h, data, sense_len ? 2u + sense_len : 0);
 }
 
+static inline void ft_text_rsp(struct ft *f, uint32_t itt, uint32_t ttt, bool final,
+			       const char *text, uint32_t len)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_TEXT_RSP, final ? 0x80 : 0 };
+	struct bhs_text_rsp *r = (void *)h;
+
+	pdu_put32(&r->txtr_itt, itt);
+	pdu_put32(&r->txtr_ttt, ttt);
+	ft_stamp(f, h, true);
+	ft_inject(f, h, text, len);
+}
+
 static inline void ft_reject(struct ft *f, uint8_t reason, const uint8_t *rejected)
 {
 	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_REJECT, 0x80, reason };

@@ -230,6 +230,14 @@ static void test_counters_and_weights(void **state)
 	assert_int_equal(c->lat_sum_ns, 4000);
 	assert_int_equal(c->lat_count, 2);
 	assert_int_equal(find_cid(&s, 0)->depth, 0);
+	/* The scheduler's view: membership and depth, no counters. */
+	struct cset_snap v;
+	cset_view(&CS, &v);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(find_cid(&v, a.cid)->depth, 1);
+	assert_int_equal(find_cid(&v, a.cid)->weight, 5);
+	assert_int_equal(find_cid(&v, a.cid)->commands, 0);
+	assert_int_equal(find_cid(&v, a.cid)->lat_count, 0);
 	/* Depth-only refresh between membership changes. */
 	cset_submitted(&CS, a.slot);
 	cset_refresh_depths(&CS, &s);

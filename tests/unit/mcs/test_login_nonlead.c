@@ -217,6 +217,49 @@ static void test_target_cannot_include(void **state)
 	assert_int_equal(atomic_load(&CS.used), 1);
 }
 
+/* A connection that just logged out may still count at the target for a
+ * moment (istgt): one more try after settle_ms before the limit is
+ * believed. */
+static void test_refusal_tried_again_after_settling(void **state)
+{
+	(void)state;
+	struct nlogin_req req = setup(4, 3);
+	struct nlogin_conn out[8];
+	struct nlogin_result res;
+
+	set_rx(out, 8);
+	req.settle_ms = 5;
+	F.script[0] = -EBUSY;
+	F.cls[0] = 2;
+	F.det[0] = 8;
+	assert_int_equal(nlogin_open(&CS, &req, &OPS, out, 2, &res), 0);
+	assert_int_equal(res.opened, 2);
+	assert_int_equal(F.n, 3);
+	/* Same CID, same portal the second time. */
+	assert_int_equal(F.calls[1].cid, F.calls[0].cid);
+	assert_string_equal(F.calls[1].host, F.calls[0].host);
+	assert_int_equal(res.limit, 4);
+
+	/* Refused again: now it is the limit. */
+	req = setup(8, 0);
+	req.settle_ms = 5;
+	F.script[1] = F.script[2] = -EUSERS;
+	F.cls[1] = F.cls[2] = 2;
+	F.det[1] = F.det[2] = 6;
+	assert_int_equal(nlogin_open(&CS, &req, &OPS, out, 3, &res), -EUSERS);
+	assert_int_equal(res.opened, 1);
+	assert_int_equal(F.n, 3);
+	assert_int_equal(res.limit, 2);
+	/* Other refusals are not tried again. */
+	req = setup(8, 0);
+	req.settle_ms = 5;
+	F.script[0] = -EACCES;
+	F.cls[0] = 2;
+	F.det[0] = 1;
+	assert_int_equal(nlogin_open(&CS, &req, &OPS, out, 1, &res), -EACCES);
+	assert_int_equal(F.n, 1);
+}
+
 static void test_unreachable_portals(void **state)
 {
 	(void)state;
@@ -323,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_our_limit_stops_before_the_network),
 		cmocka_unit_test(test_target_refuses_too_many),
 		cmocka_unit_test(test_target_cannot_include),
+		cmocka_unit_test(test_refusal_tried_again_after_settling),
 		cmocka_unit_test(test_unreachable_portals),
 		cmocka_unit_test(test_other_failures),
 		cmocka_unit_test(test_portals_from_sendtargets),

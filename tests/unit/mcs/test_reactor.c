@@ -16,7 +16,7 @@ static uint8_t buf[8192];
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { 0, (long)ms * 1000000L };
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
@@ -134,19 +134,119 @@ static void test_async_events(void **state)
 	ft_async(&F, ASYNC_SCSI_EVENT, 0, sense, sizeof(sense));
 	assert_int_equal(F.events[0], MCSI_EV_SCSI_EVENT);
 	assert_int_equal(F.last_ev.sense_len, 18);
-	ft_async(&F, ASYNC_LOGOUT_REQUEST, 20, NULL, 0);
-	assert_int_equal(F.events[1], MCSI_EV_LOGOUT_REQUESTED);
-	assert_int_equal(F.last_ev.param[2], 20);
-	ft_async(&F, ASYNC_RENEGOTIATE, 0, NULL, 0);
-	assert_int_equal(F.events[2], MCSI_EV_RENEGOTIATE);
+	ft_async(&F, ASYNC_VENDOR, 0, NULL, 0);   /* vendor-specific: ignored */
+	assert_int_equal(F.nevents, 1);
 	assert_int_equal(ft_conn(&F)->state, CONN_UP);
-	assert_int_equal(ft_conn(&F)->exp_statsn, 103);
+	assert_int_equal(ft_conn(&F)->exp_statsn, 102);
 	ft_submit_read(&F, &a, buf, 512, 0);
 	ft_async(&F, ASYNC_CONN_DROP, 0, NULL, 0);
-	assert_int_equal(F.events[3], MCSI_EV_CONN_DROP);
-	assert_int_equal(F.events[4], MCSI_EV_CONN_FAILED);
+	assert_int_equal(F.events[1], MCSI_EV_CONN_DROP);
+	assert_int_equal(F.events[2], MCSI_EV_CONN_FAILED);
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.c.res.err, -ECONNRESET);
+	ft_close(&F);
+}
+
+/* Async event 1: the connection drains (no new command), logs out when its
+ * last command is answered, and the session ends cleanly. */
+static void test_async_logout_requested(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd a, b;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	ft_submit_read(&F, &a, buf, 512, 0);
+	assert_true(ft_recv(&F, &pdu));
+	uint32_t itt = pdu_itt(pdu.bhs);
+	ft_async(&F, ASYNC_LOGOUT_REQUEST, 20, NULL, 0);
+	assert_int_equal(F.events[0], MCSI_EV_LOGOUT_REQUESTED);
+	assert_int_equal(F.last_ev.param[2], 20);
+	assert_int_equal(ft_conn(&F)->state, CONN_DRAIN);
+	ft_submit_read(&F, &b, buf + 512, 512, 1);    /* no connection for it */
+	assert_int_equal(b.done, 1);
+	assert_int_equal(b.c.res.err, -ENOTCONN);
+	assert_false(ft_recv(&F, &pdu));              /* nothing before the answer */
+	ft_data_in(&F, itt, 0, 0, buf, 512, 0x80 | DATA_IN_STATUS, 0, 0);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.res.err, 0);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
+	assert_int_equal(pdu.bhs[1] & 0x7f, LOGOUT_CLOSE_SESSION);
+	ft_simple_rsp(&F, PDU_OP_LOGOUT_RSP, pdu_itt(pdu.bhs), LOGOUT_RSP_OK);
+	assert_int_equal(ft_conn(&F)->state, CONN_CLOSED);
+	assert_int_equal(atomic_load(&F.s->state), SESS_CLOSED);
+	assert_int_equal(mcsi_submit(F.s, &b.c), -ENOTCONN);
+	ft_close(&F);
+}
+
+/* ... and logs out at the target's deadline even with commands left,
+ * which then fail. */
+static void test_async_logout_deadline(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd a;
+	struct ft_pdu pdu;
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	ft_submit_read(&F, &a, buf, 512, 0);
+	assert_true(ft_recv(&F, &pdu));
+	ft_async(&F, ASYNC_LOGOUT_REQUEST, 1, NULL, 0);
+	assert_false(ft_recv(&F, &pdu));
+	sleep_ms(1100);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
+	ft_simple_rsp(&F, PDU_OP_LOGOUT_RSP, pdu_itt(pdu.bhs), LOGOUT_RSP_OK);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.c.res.err, -ECANCELED);
+	ft_close(&F);
+}
+
+/* Async event 4: an empty Text Request (a command: it takes a CmdSN),
+ * continued with the target's TTT until its final response; a declared
+ * MaxRecvDataSegmentLength limits immediate data from then on. */
+static void test_async_renegotiate(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd w;
+	struct ft_pdu pdu;
+	static const char mrdsl[] = "MaxRecvDataSegmentLength=16384";
+	static const char other[] = "X-vendor=1";
+
+	ft_default_params(&p);
+	ft_open(&F, &p);
+	ft_async(&F, ASYNC_RENEGOTIATE, 0, NULL, 0);
+	assert_int_equal(F.events[0], MCSI_EV_RENEGOTIATE);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_TEXT_REQ);
+	assert_int_equal(pdu.bhs[1] & 0xc0, 0x80);           /* F, not C */
+	assert_int_equal(ft_bhs32(&pdu, 20), PDU_RESERVED_TAG);   /* TTT */
+	assert_int_equal(ft_bhs32(&pdu, 24), 10);            /* CmdSN */
+	assert_int_equal(pdu.dsl, 0);
+	uint32_t itt = pdu_itt(pdu.bhs);
+	ft_text_rsp(&F, itt, 0x77, false, mrdsl, sizeof(mrdsl));
+	assert_int_equal(ft_conn(&F)->params.max_xmit_dsl, 16384);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_TEXT_REQ);
+	assert_int_equal(pdu_itt(pdu.bhs), itt);             /* same exchange */
+	assert_int_equal(ft_bhs32(&pdu, 20), 0x77);
+	assert_int_equal(ft_bhs32(&pdu, 24), 11);
+	ft_text_rsp(&F, itt, PDU_RESERVED_TAG, true, other, sizeof(other));
+	assert_null(ft_conn(&F)->text);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	ft_submit_write(&F, &w, buf, 32768, 0);
+	assert_true(ft_recv(&F, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
+	assert_int_equal(pdu.dsl, 16384);
+	assert_int_equal(ft_bhs32(&pdu, 24), 12);
+	/* A Text Response nobody asked for breaks the protocol. */
+	ft_text_rsp(&F, itt, PDU_RESERVED_TAG, true, NULL, 0);
+	assert_int_equal(ft_conn(&F)->state, CONN_FAILED);
 	ft_close(&F);
 }
 
@@ -270,6 +370,9 @@ int main(void)
 		cmocka_unit_test(test_target_nop_answered),
 		cmocka_unit_test(test_keepalive_ping_and_dead_peer),
 		cmocka_unit_test(test_async_events),
+		cmocka_unit_test(test_async_logout_requested),
+		cmocka_unit_test(test_async_logout_deadline),
+		cmocka_unit_test(test_async_renegotiate),
 		cmocka_unit_test(test_reject_command),
 		cmocka_unit_test(test_timeout_abort_then_lun_reset),
 		cmocka_unit_test(test_tmf_responses),
