@@ -315,8 +315,8 @@ int cmd_remove(const struct ctl_opts *o, int argc, char **argv)
 
 /* Prints every key of a section (portals as a list), and the secret's
  * presence, never its value. */
-static void print_section(struct ictx *x, struct out *out, enum cfg_section s,
-			  const char *target)
+static int print_section(struct ictx *x, struct out *out, enum cfg_section s,
+			 const char *target)
 {
 	char buf[1024];
 
@@ -339,8 +339,10 @@ static void print_section(struct ictx *x, struct out *out, enum cfg_section s,
 				out_item(out, buf);
 		out_sublist_end(out);
 	}
-	bool has = ictx_secrets(x) == 0 && secrets_has(x->sec, secret_scope_of(s), target);
-	out_str(out, "chap-secret", has ? "<specified>" : "<unspecified>");
+	int rc = ictx_secrets(x);
+	bool has = rc == 0 && secrets_has(x->sec, secret_scope_of(s), target);
+	out_str(out, "chap-secret", rc ? "<unreadable>" : has ? "<specified>" : "<unspecified>");
+	return rc;
 }
 
 int cmd_list_config(const struct ctl_opts *o, int argc, char **argv);
@@ -380,7 +382,8 @@ int cmd_list_config(const struct ctl_opts *o, int argc, char **argv)
 		enum cfg_section s = what[0] == 'i' ? CFG_SECT_INITIATOR : CFG_SECT_DISCOVERY;
 		out_list_begin(&out, what);
 		out_record_begin(&out, NULL);
-		print_section(&x, &out, s, NULL);
+		if (print_section(&x, &out, s, NULL))
+			rc = EXIT_FAIL;
 		out_record_end(&out);
 		out_list_end(&out);
 	} else if (strcmp(what, "target-config") == 0) {
@@ -399,7 +402,8 @@ int cmd_list_config(const struct ctl_opts *o, int argc, char **argv)
 			out_list_begin(&out, "target-config");
 			out_record_begin(&out, NULL);
 			out_str(&out, "name", name);
-			print_section(&x, &out, CFG_SECT_TARGET, name);
+			if (print_section(&x, &out, CFG_SECT_TARGET, name))
+				rc = EXIT_FAIL;
 			out_record_end(&out);
 			out_list_end(&out);
 		}
@@ -407,7 +411,7 @@ int cmd_list_config(const struct ctl_opts *o, int argc, char **argv)
 		ctl_usage_error("list", "cannot list '%s'", what);
 		rc = EXIT_USAGE;
 	}
-	if (rc == EXIT_OK)
+	if (rc != EXIT_USAGE)
 		out_done(&out);
 	ictx_close(&x);
 	return rc;
