@@ -31,6 +31,7 @@
 #define CONN_NOP_REPLIES 8u
 #define CONN_COALESCE_MIN 8u     /* commands in flight before receives wait */
 #define CONN_COALESCE_DIV 4u     /* wait for this fraction of them */
+#define CONN_COALESCE_STEP 8u    /* µs: smallest increase of the delay */
 
 struct tx_slot {
 	uint8_t hdr[CONN_SLOT_HDR] __attribute__((aligned(8)));
@@ -88,10 +89,9 @@ struct conn {
 	/* receive coalescing: see conn_rx_post() */
 	uint32_t inflight;           /* SCSI commands sent, not finished */
 	uint32_t r2t_waiters;        /* writes that still expect an R2T */
-	uint64_t rx_prev_ns;         /* last receive completion */
-	uint64_t rx_prev_pdus;
-	uint64_t rx_ns_avg;          /* decaying sum of ns between receives */
-	uint64_t rx_pdus_avg;        /* decaying sum of PDUs in them, x 8 */
+	uint32_t rx_delay_us;        /* current delay of coalescing receives */
+	uint32_t rx_want;            /* PDUs the posted receive should find */
+	uint64_t rx_prev_pdus;       /* rx.pdus when it was posted */
 
 	/* services */
 	struct task *ping;           /* NOP-Out ping in flight */

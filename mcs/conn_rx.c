@@ -463,24 +463,38 @@ const struct seg_rx_ops conn_rx_ops = {
 /* Receive coalescing: when the target is the bottleneck, responses trickle
  * in one at a time, and waking up for each costs a context switch and a
  * system call. With enough commands in flight, the next receive is
- * delayed until about a quarter of them should have been answered, at
- * the arrival rate seen so far (bounded by cfg.coalesce_us); the target
- * still has three quarters of them queued, so it does not run dry. Only
- * between PDUs: the rest of a PDU is taken at once. */
-static unsigned rx_delay_us(const struct conn *c)
+ * delayed so that it finds about a quarter of them answered; the target
+ * still has three quarters queued, so it does not run dry. The delay is
+ * steered by what receives actually find (rx_adjust()), not by a model of
+ * the target: our own scheduling delays count too. Only between PDUs (the
+ * rest of a PDU is taken at once), only when a receive can take several
+ * PDUs, and never while a write waits for an R2T. */
+static unsigned rx_delay_us(struct conn *c)
 {
-	unsigned max = c->sess->cfg.coalesce_us;
+	c->rx_want = 0;
+	if (!c->sess->cfg.coalesce_us || c->inflight < CONN_COALESCE_MIN ||
+	    !seg_rx_idle(&c->rx) || !seg_rx_batching(&c->rx) || c->r2t_waiters > 0)
+		return 0;
+	c->rx_want = c->inflight / CONN_COALESCE_DIV;
+	return c->rx_delay_us;
+}
 
-	/* Pointless when the next receive takes one header only (long
-	 * segments), harmful when the target waits for our Data-Out. */
-	if (!max || c->inflight < CONN_COALESCE_MIN || !seg_rx_idle(&c->rx) ||
-	    !seg_rx_batching(&c->rx) || c->r2t_waiters > 0)
-		return 0;
-	if (c->rx_pdus_avg == 0)
-		return 0;
-	uint64_t gap = c->rx_ns_avg * 8u / c->rx_pdus_avg;  /* ns per PDU */
-	uint64_t us = (uint64_t)(c->inflight / CONN_COALESCE_DIV) * gap / 1000u;
-	return us > max ? max : (unsigned)us;
+/* After a receive that was meant to find rx_want PDUs: more means the
+ * delay can shrink (in proportion), fewer that it may grow, by a quarter
+ * or a few microseconds, up to cfg.coalesce_us. */
+static void rx_adjust(struct conn *c)
+{
+	uint64_t got = c->rx.pdus - c->rx_prev_pdus;
+	uint32_t d = c->rx_delay_us, max = c->sess->cfg.coalesce_us;
+
+	c->rx_prev_pdus = c->rx.pdus;
+	if (!c->rx_want)
+		return;
+	if (got > c->rx_want)
+		d = (uint32_t)(d * c->rx_want / got);
+	else if (got < c->rx_want)
+		d += d / 4 > CONN_COALESCE_STEP ? d / 4 : CONN_COALESCE_STEP;
+	c->rx_delay_us = d < max ? d : max;
 }
 
 void conn_rx_post(struct conn *c)
@@ -493,20 +507,6 @@ void conn_rx_post(struct conn *c)
 
 	if (rc < 0)
 		conn_fail(c, rc, "cannot post a receive (%d)", rc);
-}
-
-/* The arrival rate: decaying sums of time and of PDUs between receive
- * completions (a ratio of sums, so that small samples weigh little). */
-static void rx_rate(struct conn *c)
-{
-	uint64_t pdus = c->rx.pdus - c->rx_prev_pdus, now = c->r->now;
-
-	if (c->rx_prev_ns && now > c->rx_prev_ns) {
-		c->rx_ns_avg = c->rx_ns_avg - c->rx_ns_avg / 8 + (now - c->rx_prev_ns);
-		c->rx_pdus_avg = c->rx_pdus_avg - c->rx_pdus_avg / 8 + pdus * 8;
-	}
-	c->rx_prev_ns = now;
-	c->rx_prev_pdus = c->rx.pdus;
 }
 
 void conn_rx_done(struct xport_conn *xc, ssize_t res)
@@ -524,7 +524,7 @@ void conn_rx_done(struct xport_conn *xc, ssize_t res)
 	}
 	c->last_rx_ns = c->r->now;
 	rc = seg_rx_advance(&c->rx, (size_t)res, &why);
-	rx_rate(c);
+	rx_adjust(c);
 	if (c->state == CONN_CLOSED || c->state == CONN_FAILED)
 		return;
 	if (rc < 0) {

@@ -236,9 +236,13 @@ static void din_restart(struct erl_din *d)
 	d->ack_pending = false;
 }
 
-uint32_t erl_din_reassign(struct erl_din *d)
+uint32_t erl_din_reassign(struct erl_din *d, bool read)
 {
+	bool all_in = d->exp == d->high;
+
 	din_restart(d);
+	if (read && all_in && sn_gt(d->exp, d->acked))
+		return d->exp - 1u;
 	return d->exp;
 }
 

@@ -106,11 +106,15 @@ void erl_din_ack_asked(struct erl_din *d, uint32_t sn, uint32_t ttt);
  * next expected DataSN) and TTT, and remembers the point for R-Data. */
 bool erl_din_ack_due(struct erl_din *d, uint32_t *begrun, uint32_t *ttt);
 
-/* TASK REASSIGN is about to go: returns its ExpDataSN (for a read, the
- * next DataSN expected; for a write, the next R2TSN) and forgets what
+/* TASK REASSIGN is about to go: returns its ExpDataSN (for a write, the
+ * next R2TSN; for a read, the next DataSN expected) and forgets what
  * arrived beyond the first gap, the count and the pending requests: the
- * target resends from there (RFC 7143 section 11.5.1). */
-uint32_t erl_din_reassign(struct erl_din *d);
+ * target resends from there (RFC 7143 section 11.5.1). For a read with
+ * nothing known missing, the last Data-In is asked for again (exp - 1,
+ * never below the last DataACK): LIO cannot resend the status alone
+ * ("read_data_left is zero") and drops the connection; the duplicate is
+ * discarded here. */
+uint32_t erl_din_reassign(struct erl_din *d, bool read);
 
 /* An R-Data SNACK went: the target resends everything after the last
  * DataACK, possibly cut differently. Restarts there. */

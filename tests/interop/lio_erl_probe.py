@@ -177,7 +177,9 @@ def alone():
     time.sleep(2.2)
     c = login(KEYS, isid=a.isid, tsih=a.tsih, cid=0, cmdsn=a.cmdsn)
     print("continued with TSIH %d (was %d), ExpCmdSN %d" % (c.tsih, a.tsih, c.cmdsn))
-    reassign(c, itt, keep, got, pat)
+    # ExpDataSN = every Data-In received makes LIO fail ("read_data_left
+    # is zero") and drop the connection: ask for the last one again.
+    reassign(c, itt, keep - 1 if keep * 8192 >= size else keep, got, pat)
     end(c)
 
 

@@ -145,10 +145,11 @@ expect_ok "lun1 size after resize" stat -c %s "$FS/lun1"
 expect_match "lun1 grew to 128 MiB" "^134217728$"
 
 # --- multipath: kill path 0 while fio verifies ------------------------------
-MCSI_FIO_OUT=$T/fio-mp MCSI_FIO_ARGS=--loops=8 \
+MCSI_FIO_OUT=$T/fio-mp MCSI_FIO_ARGS=--loops=30 \
 	"$PROFILES/run.sh" "$FS/lun1" verify >"$T/mp.out" 2>&1 &
 FIO_PID=$!
-sleep 1
+# 30 loops take seconds: the path dies early in the run, with I/O in flight.
+sleep 0.5
 kill -USR2 "$KPID"
 if wait "$FIO_PID"; then
 	pass "fio verify with a path killed mid-I/O"

@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <time.h>
 
 #include "ft.h"
 
@@ -320,43 +319,43 @@ static void test_batch_of_responses(void **state)
 	ft_close(&F);
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { 0, (long)ms * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Receive coalescing: with 8 or more commands in flight and responses
- * arriving slowly, the next receive waits (at most coalesce_us, 500 here);
- * never while a write waits for an R2T, with fewer commands in flight, or
- * without read-ahead (a receive would take one PDU anyway). */
+/* Receive coalescing: with 8 or more commands in flight, a receive that
+ * finds fewer than a quarter of them answered makes the next one wait
+ * longer (up to coalesce_us, 500 here), one that finds more makes it
+ * wait less; no waiting while a write waits for an R2T, with fewer
+ * commands in flight, or without read-ahead (one PDU per receive). */
 static void test_coalescing_delay(void **state)
 {
 	(void)state;
 	struct iscsi_params p;
-	struct ft_cmd fc[12], wr;
+	struct ft_cmd fc[16], wr;
 	struct ft_pdu pdu;
-	uint32_t itt[12];
+	uint32_t itt[16];
+	unsigned d, prev = 0;
 
 	ft_default_params(&p);
-	ft_queue_depth = 16;
+	ft_queue_depth = 32;
 	ft_open(&F, &p);
 	ft_queue_depth = 8;
 	fill_src();
-	for (unsigned i = 0; i < 12; i++)
+	for (unsigned i = 0; i < 16; i++)
 		ft_submit_read(&F, &fc[i], buf + i * 512, 512, i);
-	for (unsigned i = 0; i < 12; i++) {
+	for (unsigned i = 0; i < 16; i++) {
 		assert_true(ft_recv(&F, &pdu));
 		itt[i] = pdu_itt(pdu.bhs);
 	}
-	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);   /* no rate yet */
-	for (unsigned i = 0; i < 3; i++) {
-		sleep_ms(2);
+	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);
+	/* One response per receive, a quarter (3 or 4) wanted: growing. */
+	for (unsigned i = 0; i < 4; i++) {
 		ft_data_in(&F, itt[i], 0, 0, src, 512, 0x80 | DATA_IN_STATUS, 0, 0);
+		d = xport_fake_last_delay(ft_xc(&F));
+		if (ft_readahead)
+			assert_true(d > prev && d <= 500);
+		else
+			assert_int_equal(d, 0);
+		prev = d;
 	}
-	/* 9 in flight, one PDU per ~2 ms: waiting for 2 is over the cap. */
-	assert_int_equal(ft_conn(&F)->inflight, 9);
-	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), ft_readahead ? 500 : 0);
+	assert_int_equal(ft_conn(&F)->inflight, 12);
 
 	/* A 64 KiB write needs an R2T (8 KiB immediate): no waiting. */
 	ft_submit_write(&F, &wr, src, 65536, 100);
@@ -367,13 +366,21 @@ static void test_coalescing_delay(void **state)
 	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);
 	ft_r2t(&F, witt, 0x1234, 0, 8192, 65536 - 8192);   /* all the rest */
 	assert_int_equal(ft_conn(&F)->r2t_waiters, 0);
-	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), ft_readahead ? 500 : 0);
+	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), prev);
 
-	/* Below 8 in flight: receive at once. */
-	for (unsigned i = 3; i < 6; i++)
+	/* Eight at once, more than wanted: shorter. */
+	ft_batch_begin(&F);
+	for (unsigned i = 4; i < 12; i++)
 		ft_data_in(&F, itt[i], 0, 0, src, 512, 0x80 | DATA_IN_STATUS, 0, 0);
-	assert_int_equal(ft_conn(&F)->inflight, 7);
+	ft_batch_end(&F);
+	for (unsigned k = 0; k < 100 && !fc[11].done; k++)
+		ft_turn(&F);
+	assert_int_equal(fc[11].done, 1);
+	/* 5 in flight now (4 reads and the write): below 8, receive at once. */
+	assert_int_equal(ft_conn(&F)->inflight, 5);
 	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);
+	if (ft_readahead)
+		assert_true(ft_conn(&F)->rx_delay_us < prev);
 	ft_close(&F);
 }
 
