@@ -36,6 +36,10 @@ struct xport_conn {
 	 * completion (no more data queued behind it), so a backend may
 	 * sleep through it instead of waking up only to see it done. */
 	bool send_lazy;
+	/* Set by the owner: large sends may be zero-copy (the pages stay
+	 * borrowed until the kernel's notification; on loopback the kernel
+	 * copies anyway, so the owner leaves it off there). */
+	bool zerocopy;
 	bool want_out, want_in;         /* epoll: waiting for readiness */
 	int fixed;                      /* io_uring: fixed file index or -1 */
 	struct msghdr smsg, rmsg;       /* the posted iovec lists */
@@ -46,12 +50,17 @@ struct xport_conn {
 	struct xport_conn *ready_next;  /* backend's completion list */
 	void *priv;                     /* the fake's per-connection state */
 	uint64_t sends, recvs;          /* system calls or SQEs, for stats */
+	uint64_t zc_sends;              /* of them zero-copy */
 };
 
 struct xport_cfg {
 	unsigned depth;                 /* connections x 2 + a few */
 	bool zerocopy;                  /* io_uring: send_zc for large writes */
 };
+
+/* Sends of at least this many bytes go zero-copy where allowed: below it,
+ * pinning pages and the extra notification cost more than the copy. */
+#define XPORT_ZC_MIN (64u * 1024u)
 
 struct xport_ops {
 	const char *name;

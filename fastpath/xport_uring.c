@@ -26,6 +26,7 @@ struct xport_uring {
 	uint64_t evbuf;
 	bool ev_armed;
 	bool can_delay;               /* linked timeouts with skipped CQEs */
+	bool can_zc;                  /* zero-copy sendmsg */
 	unsigned lazy_sends;          /* posted since the last wait */
 	unsigned nfixed;
 	uint8_t *fixed_used;          /* nfixed flags */
@@ -82,6 +83,8 @@ static int ur_create(const struct xport_cfg *cfg, struct xport **out)
 	}
 	u->can_delay = (u->ring.features & IORING_FEAT_CQE_SKIP) &&
 		       io_uring_opcode_supported(p, IORING_OP_TIMEOUT);
+	u->can_zc = cfg && cfg->zerocopy &&
+		    io_uring_opcode_supported(p, IORING_OP_SENDMSG_ZC);
 	io_uring_free_probe(p);
 	u->evfd = eventfd(0, EFD_CLOEXEC);
 	if (u->evfd < 0) {
@@ -138,7 +141,8 @@ static void ur_prep(struct xport_conn *xc, struct io_uring_sqe *sqe)
 	}
 }
 
-static void ur_complete(struct xport_uring *u, uint64_t data, int res)
+static void ur_complete(struct xport_uring *u, uint64_t data, int res,
+			unsigned flags)
 {
 	struct xport_conn *xc = (struct xport_conn *)(uintptr_t)(data & ~(uint64_t)UR_TAGS);
 
@@ -147,6 +151,14 @@ static void ur_complete(struct xport_uring *u, uint64_t data, int res)
 		u->ev_armed = false;
 		break;
 	case UR_SEND:
+		/* A zero-copy send completes twice: the result (with F_MORE),
+		 * then the notification that the pages are ours again. */
+		if (flags & IORING_CQE_F_MORE) {
+			xc->sres = res;
+			break;
+		}
+		if (flags & IORING_CQE_F_NOTIF)
+			res = (int)xc->sres;
 		xc->send_busy = false;
 		if (!xc->detaching)
 			xc->on_send(xc, res);
@@ -186,8 +198,9 @@ static void ur_detach(struct xport *x, struct xport_conn *xc)
 		while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 			uint64_t data = io_uring_cqe_get_data64(cqe);
 			int res = cqe->res;
+			unsigned flags = cqe->flags;
 			io_uring_cqe_seen(&u->ring, cqe);
-			ur_complete(u, data, res);
+			ur_complete(u, data, res, flags);
 		}
 	}
 	if (xc->fixed >= 0) {
@@ -209,7 +222,16 @@ static int ur_send(struct xport *x, struct xport_conn *xc,
 		return -EAGAIN;
 	/* MSG_WAITALL: the kernel finishes a partial send itself, so a
 	 * send normally completes once, whole. */
-	if (cnt == 1) {
+	size_t total = 0;
+	for (int i = 0; i < cnt && total < XPORT_ZC_MIN; i++)
+		total += iov[i].iov_len;
+	if (xc->zerocopy && ur_of(x)->can_zc && total >= XPORT_ZC_MIN) {
+		/* Large Data-Out: the NIC reads the caller's pages. */
+		xc->smsg = (struct msghdr){ .msg_iov = (struct iovec *)iov,
+					    .msg_iovlen = (size_t)cnt };
+		io_uring_prep_sendmsg_zc(sqe, xc->fd, &xc->smsg, MSG_NOSIGNAL | MSG_WAITALL);
+		xc->zc_sends++;
+	} else if (cnt == 1) {
 		io_uring_prep_send(sqe, xc->fd, iov[0].iov_base, iov[0].iov_len,
 				   MSG_NOSIGNAL | MSG_WAITALL);
 	} else {
@@ -221,7 +243,7 @@ static int ur_send(struct xport *x, struct xport_conn *xc,
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)xc | UR_SEND);
 	xc->send_busy = true;
 	xc->sends++;
-	if (xc->send_lazy)
+	if (xc->send_lazy && sqe->opcode != IORING_OP_SENDMSG_ZC)
 		ur_of(x)->lazy_sends++;
 	return 0;
 }
@@ -334,10 +356,11 @@ static int ur_reap(struct xport *x)
 	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		uint64_t data = io_uring_cqe_get_data64(cqe);
 		int res = cqe->res;
+		unsigned flags = cqe->flags;
 		io_uring_cqe_seen(&u->ring, cqe);
 		if (data != 0)
 			n++;
-		ur_complete(u, data, res);
+		ur_complete(u, data, res, flags);
 	}
 	return n;
 }

@@ -27,6 +27,7 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->error_recovery_level = 0;
 	o->rx_readahead = 65536;
 	o->coalesce_us = 500;
+	o->zerocopy_send = true;
 }
 
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
@@ -61,6 +62,7 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		.ua_retries = opts->ua_retries,
 		.rx_readahead = opts->rx_readahead,
 		.coalesce_us = opts->coalesce_us,
+		.zerocopy = opts->zerocopy_send,
 		.transport = opts->transport,
 		.event = opts->event, .event_priv = opts->event_priv,
 		.log = opts->log, .log_priv = opts->log_priv,

@@ -9,10 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "mcs/reactor.h"
 
 #define HDR_BUF ((SEG_HDR_MAX + 63u) & ~63u)
+
+/* Zero-copy sends to a loopback peer are copied by the kernel anyway,
+ * after pinning the pages and with an extra notification: not worth it. */
+static bool conn_peer_is_loopback(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss;
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127;
+	}
+	return false;
+}
 
 int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
 	      const struct sess_handoff *h)
@@ -63,6 +88,7 @@ int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
 	if (fl >= 0)
 		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
 	c->xc.fd = c->fd;
+	c->xc.zerocopy = s->cfg.zerocopy && !conn_peer_is_loopback(c->fd);
 	if ((rc = reactor_add_conn(r, c)) < 0)
 		goto fail;
 	if ((rc = xport_attach(r->x, &c->xc)) < 0) {

@@ -39,7 +39,9 @@ enum erl_rec_do {
 				   * surviving connection */
 	ERL_DO_REINSTATE_CONN,    /* log in a new TCP connection with the
 				   * CID, ISID and TSIH */
-	ERL_DO_REINSTATE_SESSION, /* leading login: ISID, TSIH 0 */
+	ERL_DO_REINSTATE_SESSION, /* leading login: ISID, TSIH 0; survivors
+				   * (ERL < 2) are closed first, and every
+				   * command is re-issued */
 	ERL_DO_DROP_TASKS,        /* Time2Retain is over, nothing was cleaned
 				   * up: apply erl_task_plan() with the facts
 				   * erl_rec_drop_facts() gives */

@@ -8,21 +8,26 @@
 
 enum erl_recovery erl_recovery_plan(const struct erl_fail_facts *f)
 {
-	bool reassignable = f->erl >= 2 && f->retained;
-
+	/* Below ERL 2 a connection failure has one remedy, session
+	 * recovery (RFC 7143 section 7, the recovery hierarchy): the survivors are closed too and
+	 * every command is re-issued on the new instance. Keeping them
+	 * would leave the failed connection's CmdSN holes unplugged. */
+	if (f->erl < 2)
+		return ERL_REC_SESSION_REINSTATE;
 	if (f->survivors == 0)
-		/* Session continuation needs a login with the old TSIH;
-		 * below ERL 2 nothing would survive it anyway. */
-		return reassignable && !f->reinstate_failed ? ERL_REC_CONN_REINSTATE
-							    : ERL_REC_SESSION_REINSTATE;
-	if (!reassignable)
-		/* The survivors go on at once; a replacement connection is
-		 * the connection set's business. */
+		/* Session continuation: a login with the old TSIH. */
+		return f->retained && !f->reinstate_failed ? ERL_REC_CONN_REINSTATE
+							   : ERL_REC_SESSION_REINSTATE;
+	if (!f->retained)
+		/* Nothing left to reassign: close the CID from a survivor,
+		 * retry or re-issue there. */
 		return ERL_REC_LOGOUT_CLOSE;
 	if (f->prefer_logout)
 		return ERL_REC_LOGOUT_RECOVERY;
 	/* Reinstating the CID cleans up and replaces the connection in
-	 * one step, and is the ERL 2 cleanup that LIO survives. */
+	 * one step, and is the ERL 2 cleanup that LIO survives; when it is
+	 * refused (LIO counts the dead connection against MaxConnections:
+	 * 0x0206), a reason-1 logout still works there. */
 	return f->reinstate_failed ? ERL_REC_LOGOUT_CLOSE : ERL_REC_CONN_REINSTATE;
 }
 

@@ -27,7 +27,9 @@
 
 enum erl_recovery {
 	/* Leading login with the same ISID and TSIH 0 after Time2Wait: the
-	 * target drops the old instance; every command is re-issued. */
+	 * target drops the old instance; every command is re-issued. Below
+	 * ERL 2 the only remedy, survivors or not: the caller closes the
+	 * survivors first (their tasks are re-issued too). */
 	ERL_REC_SESSION_REINSTATE = 1,
 	/* Login with the failed CID (same ISID and TSIH) on a new TCP
 	 * connection: an implicit logout of the old one (RFC 7143 6.3.4);
@@ -37,8 +39,9 @@ enum erl_recovery {
 	 * stay reassignable (ERL 2). Crashes LIO 6.1 later: not the
 	 * default. */
 	ERL_REC_LOGOUT_RECOVERY,
-	/* Logout reason 1 for the CID on a surviving connection; its tasks
-	 * are terminated at the target and re-issued. */
+	/* Logout reason 1 for the CID on a surviving connection (ERL 2,
+	 * nothing reassignable or reinstatement refused); its tasks are
+	 * terminated at the target, retried or re-issued on survivors. */
 	ERL_REC_LOGOUT_CLOSE,
 };
 

@@ -20,7 +20,8 @@ int reactor_create(struct mcsi_session *s, unsigned index, const char *transport
 		   unsigned depth, struct reactor **out)
 {
 	struct reactor *r = calloc(1, sizeof(*r));
-	struct xport_cfg xcfg = { .depth = REACTOR_MAX_CONNS * 2 + 4 };
+	struct xport_cfg xcfg = { .depth = REACTOR_MAX_CONNS * 2 + 4,
+				  .zerocopy = s->cfg.zerocopy };
 	int rc;
 
 	if (!r)

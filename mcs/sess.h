@@ -47,6 +47,7 @@ struct sess_cfg {
 	unsigned ua_retries;
 	unsigned rx_readahead;           /* bytes; 0: headers only (no copy) */
 	unsigned coalesce_us;            /* longest receive delay; 0: none */
+	bool zerocopy;                   /* zero-copy sends of large writes */
 	const char *transport;           /* NULL: auto */
 	mcsi_event_fn event;
 	void *event_priv;

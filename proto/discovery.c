@@ -96,13 +96,24 @@ int disc_parse_sendtargets(const char *text, size_t len, struct disc_result *r,
 	r->n_targets = 0;
 	r->n_addrs = 0;
 	r->skipped = 0;
+	r->skipped_names = 0;
+	r->bad_name = NULL;
+	r->bad_name_len = 0;
+	bool skipping = false;
 	text_iter_init(&it, text, len);
 	while ((rc = text_next(&it, &p, why)) > 0) {
 		if (text_key_is(&p, "TargetName")) {
-			if (!name_ok(p.value, p.value_len)) {
-				*why = "SendTargets response has an invalid "
-				       "TargetName";
-				return -EPROTO;
+			/* One forged name (control characters meant for the
+			 * operator's terminal) hides neither the others nor
+			 * itself: the caller warns with it escaped. */
+			skipping = !name_ok(p.value, p.value_len);
+			if (skipping) {
+				if (r->skipped_names++ == 0) {
+					r->bad_name = p.value;
+					r->bad_name_len = p.value_len;
+				}
+				cur = NULL;
+				continue;
 			}
 			if (r->n_targets == r->max_targets)
 				return -ENOSPC;
@@ -114,6 +125,8 @@ int disc_parse_sendtargets(const char *text, size_t len, struct disc_result *r,
 		} else if (text_key_is(&p, "TargetAddress")) {
 			struct disc_address a;
 			const char *ignored;
+			if (skipping)
+				continue;
 			if (!cur) {
 				*why = "TargetAddress before any TargetName";
 				return -EPROTO;

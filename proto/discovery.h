@@ -54,16 +54,24 @@ struct disc_result {
 	struct disc_address *addrs;   /* caller's array */
 	size_t max_addrs, n_addrs;
 	size_t skipped;               /* TargetAddress values we could not read */
+	/* Targets skipped for an invalid TargetName (empty, longer than 223
+	 * bytes, a space or a control character: a peer's attempt to forge
+	 * terminal output). bad_name points into the text at the first one,
+	 * unescaped: pass it through text_escape() before printing it. */
+	size_t skipped_names;
+	const char *bad_name;
+	size_t bad_name_len;
 };
 
 /*
  * Parses a complete SendTargets response text (all responses joined).
  * r->targets/max_targets and r->addrs/max_addrs must be set; the counts
  * are reset. An unreadable TargetAddress is skipped and counted (one bad
- * portal does not hide the others); keys other than TargetName,
- * TargetAddress and TargetAlias are ignored. Returns 0; -EPROTO with *why
- * for malformed text, a TargetAddress before any TargetName, an invalid
- * target name or a refused SendTargets; -ENOSPC when an array is full (the
+ * portal does not hide the others), and so is a target with an invalid
+ * name, with its addresses (r->skipped_names, r->bad_name); keys other
+ * than TargetName, TargetAddress and TargetAlias are ignored. Returns 0;
+ * -EPROTO with *why for malformed text, a TargetAddress before any
+ * TargetName or a refused SendTargets; -ENOSPC when an array is full (the
  * entries before it are valid).
  */
 int disc_parse_sendtargets(const char *text, size_t len, struct disc_result *r,

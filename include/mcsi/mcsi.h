@@ -112,6 +112,10 @@ struct mcsi_opts {
 	 * system call serve several responses. It only delays responses
 	 * when the target is the bottleneck. 0: receive at once. */
 	unsigned coalesce_us;
+	/* Large writes (64 KiB and more per send) leave from the caller's
+	 * pages without a copy (io_uring send_zc) where the kernel offers
+	 * it; not to loopback peers, which the kernel copies anyway (true). */
+	bool zerocopy_send;
 	/* MaxOutstandingR2T offered (16; 1..16: R2Ts tracked per command). */
 	unsigned max_outstanding_r2t;
 	/* ErrorRecoveryLevel offered (0). The data path recovers nothing

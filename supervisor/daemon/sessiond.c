@@ -43,6 +43,12 @@ static void on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
 	(void)s;
 
 	switch (ev->type) {
+	case MCSI_EV_SCSI_EVENT:
+		/* REPORTED LUNS DATA or CAPACITY DATA HAS CHANGED, typically:
+		 * the main loop asks the export to look. */
+		log_peer_info(d->who, "asynchronous SCSI event: rescanning");
+		atomic_store(&d->poll_due, true);
+		break;
 	case MCSI_EV_CONN_FAILED:
 		/* The library has logged why; the main loop decides what it means. */
 		log_peer_debug(d->who, "connection %u failed", ev->cid);
@@ -221,7 +227,7 @@ static int start(struct sessiond *d, int launch_fd)
 	}
 	log_peer_info(d->who, "%zu LUNs", d->nluns);
 	const struct sd_export_ops *ops = sd_export_ops_default();
-	if ((rc = ops->create(d->launch.target, &d->exp_priv)) == 0) {
+	if ((rc = ops->create(d->run_dir, d->launch.target, &d->exp_priv)) == 0) {
 		d->exp = ops;
 		rc = ops->attach(d->exp_priv, d->s, d->luns, d->nluns);
 	}
@@ -259,6 +265,23 @@ static void check_session(struct sessiond *d)
 	log_peer_err(d->who, "session lost: %s", d->lost_why);
 }
 
+/* Lets the export look for LUNs added, gone or resized: every
+ * SD_EXPORT_POLL_MS, and at once after a SCSI event. A UNIT ATTENTION is
+ * retried inside the library and not seen here, so polling is what finds
+ * a change reported that way. */
+static void poll_export(struct sessiond *d)
+{
+	d->last_poll_ms = usock_now_ms();
+	atomic_store(&d->poll_due, false);
+	if (!d->exp || !d->exp->poll || d->lost)
+		return;
+	int rc = d->exp->poll(d->exp_priv);
+	if (rc == 1 && (rc = sd_rescan(d)))
+		log_peer_warn(d->who, "rescan: %s", strerror(-rc));
+	else if (rc < 0)
+		log_peer_debug(d->who, "LUN poll: %s", strerror(-rc));
+}
+
 static int add_fd(int ep, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -272,15 +295,20 @@ static int run(struct sessiond *d)
 	if (add_fd(d->epfd, d->sigfd) || add_fd(d->epfd, d->lfd) ||
 	    add_fd(d->epfd, d->evfd))
 		return EXIT_FAILURE;
-	d->last_check_ms = usock_now_ms();
+	d->last_check_ms = d->last_poll_ms = usock_now_ms();
 	for (;;) {
 		struct epoll_event ev;
-		int64_t left = d->last_check_ms + SD_HEALTH_MS - usock_now_ms();
+		int64_t now = usock_now_ms();
+		int64_t left = d->last_check_ms + SD_HEALTH_MS - now;
+		int64_t pleft = d->last_poll_ms + SD_EXPORT_POLL_MS - now;
+		if (pleft < left)
+			left = pleft;
 		int n = epoll_wait(d->epfd, &ev, 1, left < 0 ? 0 : (int)left);
 		if (n < 0 && errno != EINTR)
 			return EXIT_FAILURE;
 		if (n <= 0) {
-			check_session(d);
+			if (usock_now_ms() >= d->last_check_ms + SD_HEALTH_MS)
+				check_session(d);
 		} else if (ev.data.fd == d->sigfd) {
 			int sig = du_signal_read(d->sigfd);
 			if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
@@ -293,6 +321,8 @@ static int run(struct sessiond *d)
 			if (read(d->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 				return EXIT_FAILURE;
 			check_session(d);
+			if (atomic_load(&d->poll_due))
+				poll_export(d);
 		} else if (ev.data.fd == d->lfd) {
 			int fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0) {
@@ -304,6 +334,8 @@ static int run(struct sessiond *d)
 				}
 			}
 		}
+		if (!d->lost && usock_now_ms() >= d->last_poll_ms + SD_EXPORT_POLL_MS)
+			poll_export(d);
 		if (d->lost) {
 			if (d->exp) {
 				d->exp->detach(d->exp_priv, false);

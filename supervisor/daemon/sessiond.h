@@ -12,6 +12,7 @@
 #define MCSI_SUPERVISOR_DAEMON_SESSIOND_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,8 @@ struct sessiond {
 	char lost_why[CP_TEXT_MAX + 1];
 	const struct sd_export_ops *exp;
 	void *exp_priv;
+	int64_t last_poll_ms;             /* the export's last poll */
+	atomic_bool poll_due;             /* set by the reactor: SCSI event */
 	char *reply;                      /* CP_FRAME_MAX bytes */
 };
 
@@ -85,6 +88,9 @@ void sd_lun_json(struct json_w *w, const struct sd_lun *l);
  * our own uid), reads one request, answers it. Returns 1 when the request
  * ended the session (logout), else 0. */
 int sd_serve(struct sessiond *d, int fd);
+/* Scans the LUNs again and hands the new list to the export. Returns 0
+ * or -errno. */
+int sd_rescan(struct sessiond *d);
 /* Logs out (export detached first), removes the socket and state file.
  * Returns the logout's 0 / -errno. */
 int sd_logout(struct sessiond *d);

@@ -99,7 +99,7 @@ static void write_status(struct sessiond *d, struct json_w *w)
 	}
 }
 
-static int do_rescan(struct sessiond *d)
+int sd_rescan(struct sessiond *d)
 {
 	size_t n = 0;
 	struct sd_lun *fresh = calloc(SD_MAX_LUNS, sizeof(*fresh));
@@ -132,7 +132,7 @@ static int answer(struct sessiond *d, const struct cp_request *r, bool *ended,
 		write_status(d, &w);
 		break;
 	case CP_OP_RESCAN:
-		if ((rc = do_rescan(d)))
+		if ((rc = sd_rescan(d)))
 			return rc;
 		/* Answer with the new list. */
 		/* fall through */

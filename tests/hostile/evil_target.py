@@ -542,7 +542,10 @@ class NonUtf8(Conn):
     desc = "non-UTF-8 bytes in a key value (TargetAlias)"
 
     def login_text(self, stage, pairs):
-        return kv_text(pairs) + b"TargetAlias=\xff\xfe\xc0\x80evil\0"
+        if stage == 0 and not getattr(self, "alias_sent", False):
+            self.alias_sent = True
+            return kv_text(pairs) + b"TargetAlias=\xff\xfe\xc0\x80evil\0"
+        return kv_text(pairs)
 
 
 class HugeContinue(Conn):
@@ -731,7 +734,8 @@ class AnsiNames(Conn):
                 b"TargetAddress=127.0.0.1:%d,1\0" % self.srv.port)
 
     def login_text(self, stage, pairs):
-        if stage == 0:
+        if stage == 0 and not getattr(self, "alias_sent", False):
+            self.alias_sent = True
             return kv_text(pairs) + b"TargetAlias=\x1b]0;pwned\x07\x1b[2J\0"
         return kv_text(pairs)
 

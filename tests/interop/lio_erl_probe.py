@@ -9,7 +9,8 @@ prints what comes back. Usage:
 
 Scenarios (each logs in afresh):
   reinstate-read   ERL 2, two connections; a read is cut after 3 Data-In;
-                   CID 0 is reinstated; TASK REASSIGN with ExpDataSN 3
+                   CID 0 is reinstated (MaxConnections 3: LIO counts the
+                   dead connection); TASK REASSIGN with ExpDataSN 3
   reinstate-write  the same for a write cut in the middle of an R2T
   alone            ERL 2, one connection; session continuation by
                    reinstating CID 0, then TASK REASSIGN
@@ -34,7 +35,7 @@ from ttclient import (DATA_IN, R2T, REJECT, SCSI_RSP, Conn, cdb_read10,  # noqa:
 PORT = int(os.environ.get("LIO_PORT", "13260"))
 IQN = "iqn.2003-01.org.linux-iscsi.lio:erl2"
 INI = "iqn.2026-11.org.mcsi:erlprobe"
-KEYS = {"ErrorRecoveryLevel": "2", "MaxConnections": "2",
+KEYS = {"ErrorRecoveryLevel": "2", "MaxConnections": "3",
         "MaxRecvDataSegmentLength": "8192", "DefaultTime2Wait": "1",
         "DefaultTime2Retain": "20"}
 WRITE_KEYS = dict(KEYS, InitialR2T="Yes", ImmediateData="No",
@@ -73,6 +74,10 @@ def login(keys, isid=None, tsih=0, cid=0, cmdsn=None):
             keys=keys if tsih == 0 else {"MaxRecvDataSegmentLength": "8192"})
     if cmdsn is not None:
         c.cmdsn = cmdsn
+    # ITTs are session-wide: keep each connection's out of the others'
+    # (a TMF with the ITT of the task it reassigns confuses LIO).
+    login.base = getattr(login, "base", 0) + 0x1000
+    c.itt = login.base
     return c
 
 

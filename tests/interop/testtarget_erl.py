@@ -20,6 +20,7 @@ BIN = sys.argv[1]
 IQN = "iqn.2026-11.org.mcsi:testtarget"
 INI = "iqn.2026-11.org.mcsi:ttclient"
 FAILS = []
+STARTED = []        # targets to stop even when a test raises
 
 
 class Target:
@@ -33,6 +34,7 @@ class Target:
         self.log = open(self.dir + "/log", "w")
         extra = os.environ.get("TT_EXTRA_ARGS", "").split()
         self.proc = subprocess.Popen(cmd + extra + list(args), stdout=self.log, stderr=self.log)
+        STARTED.append(self.proc)
         for _ in range(200):
             if os.path.exists(self.ctl) and os.path.getsize(self.dir + "/port") if \
                     os.path.exists(self.dir + "/port") else False:
@@ -559,6 +561,11 @@ for test in (test_chap, test_mcs, test_erl1, test_erl2, test_redirect, test_luns
         import traceback
         traceback.print_exc()
         check(test.__name__ + " raised", False, e)
+
+for proc in STARTED:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 print("PASS" if not FAILS else "FAILED: %d (%s)" % (len(FAILS), ", ".join(FAILS)))
 sys.exit(1 if FAILS else 0)

@@ -10,6 +10,7 @@
 #include "mcs/login_io.h"
 #include "mcs/scan.h"
 #include "proto/discovery.h"
+#include "proto/text.h"
 #include "proto/url.h"
 #include "tools/iscsictl/client.h"
 #include "tools/iscsictl/ctx.h"
@@ -284,7 +285,8 @@ static int do_discover(struct ictx *x, struct resolved *r, struct ctl_conn *c,
 				   .addrs = addrs, .max_addrs = MAX_A };
 	const char *why = NULL;
 	if (disc_parse_sendtargets(text, (size_t)len, &res, &why)) {
-		fprintf(stderr, "iscsictl: the SendTargets answer is malformed: %s\n", why);
+		fprintf(stderr, "iscsictl: %s: the SendTargets answer is malformed: %s\n",
+			c->peer, why);
 		goto out;
 	}
 	struct out o;
@@ -318,6 +320,13 @@ static int do_discover(struct ictx *x, struct resolved *r, struct ctl_conn *c,
 	if (res.skipped)
 		fprintf(stderr, "iscsictl: warning: %zu unreadable TargetAddress values skipped\n",
 			res.skipped);
+	if (res.skipped_names) {
+		char esc[4 * 223 + 1];
+		fprintf(stderr, "iscsictl: warning: %s: %zu target(s) with an invalid name "
+			"skipped, first \"%s\"\n", c->peer, res.skipped_names,
+			text_escape(esc, sizeof(esc), res.bad_name,
+				    res.bad_name_len > 223 ? 223 : res.bad_name_len));
+	}
 	rc = EXIT_OK;
 out:
 	free(text);

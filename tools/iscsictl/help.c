@@ -17,6 +17,8 @@ static const char overview[] =
 "  probe <target>                    which authentication a target requires\n"
 "  login <target>                    log in (checks the target, lists its LUNs)\n"
 "  logout <target>                   log out of a target\n"
+"  mount <target> [lun] [dir]        mount a logical unit's filesystem\n"
+"  unmount <dir> | <target> [lun]    unmount it (written back, cache flushed)\n"
 "  list luns <target>                the target's logical units\n"
 "  list sessions                     sessions held by mcsid\n"
 "  list targets                      configured targets\n"
@@ -95,6 +97,34 @@ static const struct verb_help pages[] = {
 "Ends the session to <target> held by mcsid: unmounts its logical units,\n"
 "flushes their caches and logs out. Without mcsid there is no session to\n"
 "end and iscsictl says so.\n" },
+{ "mount",
+"usage: iscsictl mount <target> [lun] [mountpoint] [--mkfs TYPE] [--type FSTYPE]\n"
+"                      [--options OPTS] [--ro]\n"
+"\n"
+"Mounts the filesystem on a logical unit of <target> (the first disk LUN\n"
+"unless [lun] is given, as 3 or lun3) on [mountpoint], by default\n"
+"/mnt/mcsi/<iqn>/lun<N> (created with its parents). Needs mcsid and root.\n"
+"When mcsid holds no session to <target>, it logs in first.\n"
+"\n"
+"The session's process presents each disk LUN as a file,\n"
+"$MCSI_RUN_DIR/luns/<iqn>/lun<N> (default /run/mcsi/luns/...); mount\n"
+"attaches a loop device to it with direct I/O and the LUN's block size,\n"
+"looks for a filesystem with libblkid and mounts it. --mkfs TYPE creates\n"
+"one (mkfs.TYPE) only on a LUN that carries no signature at all; a\n"
+"partition table or a non-filesystem signature (swap, LVM, RAID) is never\n"
+"formatted over nor mounted. --type forces the filesystem type, --options\n"
+"passes mount data, --ro mounts read-only. Prints the LUN, mountpoint,\n"
+"filesystem and loop device (--json: one object).\n" },
+{ "unmount",
+"usage: iscsictl unmount <mountpoint>\n"
+"       iscsictl unmount <target> [lun]\n"
+"\n"
+"Unmounts a filesystem mounted with 'mount': syncs it, unmounts it,\n"
+"detaches its loop device and flushes the logical unit's write cache\n"
+"(SYNCHRONIZE CACHE), so that nothing is lost. Given a target, unmounts\n"
+"each of its mounted LUNs (or only [lun]). A filesystem in use stays\n"
+"mounted and the command fails (everything is written back by then).\n"
+"'logout' runs the same unmount first.\n" },
 { "list",
 "usage: iscsictl list luns <target>\n"
 "       iscsictl list sessions\n"
@@ -103,8 +133,10 @@ static const struct verb_help pages[] = {
 "\n"
 "luns: logs in to <target> and prints each logical unit: LUN, device type,\n"
 "vendor, product, revision, unit serial number (VPD 0x80), device\n"
-"identifier (VPD 0x83), capacity and block size. Secrets are shown as\n"
-"<specified>. Add --json for JSON.\n"
+"identifier (VPD 0x83), capacity and block size. Through mcsid, also\n"
+"where each LUN is presented: its file, the loop device attached to it\n"
+"and the mountpoint. Secrets are shown as <specified>. Add --json for\n"
+"JSON.\n"
 "\n"
 "sessions: the sessions mcsid holds, with their processes and state.\n" },
 { "add",

@@ -25,6 +25,12 @@ int cmd_list(const struct ctl_opts *o, int argc, char **argv);
 int cmd_add(const struct ctl_opts *o, int argc, char **argv);
 int cmd_remove(const struct ctl_opts *o, int argc, char **argv);
 int cmd_modify(const struct ctl_opts *o, int argc, char **argv);
+/* cmd_mount.c: LUNs as mounted filesystems (through mcsid and kern/). */
+int cmd_mount(const struct ctl_opts *o, int argc, char **argv);
+int cmd_unmount(const struct ctl_opts *o, int argc, char **argv);
+/* logout as the verb runs it: the target's filesystems are unmounted
+ * first (written back, cache flushed), then cmd_logout(). */
+int cmd_logout_unmount(const struct ctl_opts *o, int argc, char **argv);
 
 void help_print(FILE *f, const char *verb);
 /* Prints "iscsictl: <message>" to stderr. */

@@ -26,9 +26,10 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "discover", cmd_discover }, { "probe", cmd_probe },
-	{ "login", cmd_login },       { "logout", cmd_logout },
+	{ "login", cmd_login },       { "logout", cmd_logout_unmount },
 	{ "list", cmd_list },         { "add", cmd_add },
 	{ "remove", cmd_remove },     { "modify", cmd_modify },
+	{ "mount", cmd_mount },       { "unmount", cmd_unmount },
 };
 
 int main(int argc, char **argv)

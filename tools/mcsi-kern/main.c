@@ -29,7 +29,8 @@ static const char usage[] =
 	"  --paths N          reach each RAM LUN through N multipath paths (1)\n"
 	"  --round-robin      multipath: spread I/O over the healthy paths\n"
 	"  --async            RAM LUNs complete on a worker thread\n"
-	"  --url URL          an iSCSI LUN, iscsi://host[:port]/<iqn>/<lun>; repeatable\n"
+	"  --url URL          an iSCSI LUN, iscsi://host[:port]/<iqn>/<lun>; repeatable;\n"
+	"                     URLs reaching the same LUN (VPD 0x83) are its paths\n"
 	"  --fs DIR           mount the LUN filesystem on DIR (files lun0, lun1, ...)\n"
 	"  --nbd-unix PATH    serve NBD on a UNIX socket (exports lun0, lun1, ...)\n"
 	"  --nbd-tcp PORT     serve NBD on 127.0.0.1:PORT\n"
@@ -45,7 +46,7 @@ struct lun {
 	struct kern_backend *paths[MAX_PATHS];
 	unsigned npaths;
 	struct kern_backend *top;       /* what is exported */
-	mcsi_session *session;
+	mcsi_session *sessions[MAX_PATHS];  /* iSCSI: one per path */
 	uint64_t ram_blocks;            /* initial size, for SIGUSR1 */
 	char name[16];
 };
@@ -98,23 +99,40 @@ static int add_ram(struct exporter *x, uint64_t size, uint32_t bs, unsigned path
 	return 0;
 }
 
+/* An iSCSI LUN; a URL whose LUN has the identity (VPD 0x83) of one given
+ * before becomes another path to it (multipath over portals or targets). */
 static int add_url(struct exporter *x, const char *url)
 {
-	struct lun *l = &x->luns[x->nluns];
-	int rc = mcsi_open(url, NULL, &l->session);
+	struct kern_backend *b;
+	mcsi_session *s;
+	int rc = mcsi_open(url, NULL, &s);
 
 	if (rc) {
 		fprintf(stderr, "mcsi-kern: %s: %s\n", url, strerror(-rc));
 		return rc;
 	}
-	rc = kern_mcsi_bk_create(l->session, mcsi_default_lun(l->session), NULL,
-				 &l->paths[0]);
+	rc = kern_mcsi_bk_create(s, mcsi_default_lun(s), NULL, &b);
 	if (rc) {
-		mcsi_close(l->session);
+		fprintf(stderr, "mcsi-kern: %s: %s\n", url, strerror(-rc));
+		mcsi_close(s);
 		return rc;
 	}
-	l->npaths = 1;
-	x->nluns++;
+	struct lun *l = &x->luns[x->nluns];
+	for (unsigned i = 0; i < x->nluns; i++) {
+		struct lun *o = &x->luns[i];
+
+		if (o->sessions[0] && o->npaths < MAX_PATHS && b->identity &&
+		    o->paths[0]->identity && strcmp(b->identity, o->paths[0]->identity) == 0) {
+			l = o;
+			break;
+		}
+	}
+	l->paths[l->npaths] = b;
+	l->sessions[l->npaths++] = s;
+	if (l == &x->luns[x->nluns])
+		x->nluns++;
+	else
+		fprintf(stderr, "mcsi-kern: %s: another path to %s\n", url, b->identity);
 	return 0;
 }
 
@@ -159,9 +177,10 @@ static void teardown(struct exporter *x)
 				kern_mpath_remove(x->mpath, x->luns[i].paths[p]);
 	kern_mpath_destroy(x->mpath);
 	for (unsigned i = 0; i < x->nluns; i++) {
-		for (unsigned p = 0; p < x->luns[i].npaths; p++)
+		for (unsigned p = 0; p < x->luns[i].npaths; p++) {
 			kern_backend_destroy(x->luns[i].paths[p]);
-		mcsi_close(x->luns[i].session);
+			mcsi_close(x->luns[i].sessions[p]);
+		}
 	}
 }
 

@@ -37,6 +37,10 @@ static const char usage[] =
 "      --verify          stamp every written block with its LBA and a\n"
 "                        generation; check every read; stop at the first\n"
 "                        mismatch (exit 3). Writes first fill the span.\n"
+"      --roundtrip SIZES instead of a timed load: for each size in the comma\n"
+"                        list (512..64m, k/m suffix), write random bytes\n"
+"                        from three uneven iovecs, read them back into five\n"
+"                        and compare every byte (exit 3 on a mismatch)\n"
 "Session:\n"
 "  -T, --transport NAME  io_uring or epoll (default: io_uring if available)\n"
 "  -H, --header-digest   require CRC32C header digests\n"
@@ -47,7 +51,7 @@ static const char usage[] =
 "  -Q, --quiet           no per-second progress\n"
 "  -h, --help            this text\n"
 "\n"
-"Exit status: 0 success, 1 usage, 2 session or I/O error, 3 verify mismatch.\n";
+"Exit status: 0 success, 1 usage, 2 session or I/O error, 3 data mismatch.\n";
 
 enum mode { M_READ, M_WRITE, M_RANDREAD, M_RANDWRITE, M_RW };
 
@@ -280,6 +284,93 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Splits len bytes of buf into n uneven iovecs (lengths not multiples of
+ * anything), so that segment and PDU boundaries fall inside them. */
+static int split_iov(uint8_t *buf, size_t len, struct iovec *v, int n)
+{
+	size_t off = 0;
+	int k = 0;
+
+	for (int i = 0; i < n - 1 && off < len; i++) {
+		size_t piece = len / (size_t)n + (size_t)(i * 7 + 3);
+		if (piece > len - off)
+			piece = len - off;
+		v[k++] = (struct iovec){ buf + off, piece };
+		off += piece;
+	}
+	if (off < len)
+		v[k++] = (struct iovec){ buf + off, len - off };
+	return k;
+}
+
+/* --roundtrip: write, read back, compare, for each size in turn, each at
+ * its own LBA. Returns the exit status. */
+static int roundtrip(struct perf *p, uint64_t blocks, const char *list)
+{
+	uint64_t lba = 0, rng = 0x243f6a8885a308d3ull;
+	char *dup = strdup(list), *save = NULL;
+	int status = 0;
+
+	for (char *tok = strtok_r(dup, ",", &save); tok && !status;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint64_t size;
+		if (parse_size(tok, &size) || !size || size % p->block || size > (64u << 20)) {
+			fprintf(stderr, "mcsi-perf: bad roundtrip size '%s' (block %u)\n",
+				tok, p->block);
+			status = 1;
+			break;
+		}
+		uint32_t nb = (uint32_t)(size / p->block);
+		if (lba + nb > blocks)
+			lba = 0;
+		uint8_t *w = malloc(size), *r = malloc(size);
+		struct iovec wv[3], rv[5];
+		struct mcsi_result res;
+		if (!w || !r) {
+			free(w);
+			free(r);
+			status = 2;
+			break;
+		}
+		for (uint64_t i = 0; i < size; i++)
+			w[i] = (uint8_t)(xorshift(&rng) >> 24);
+		memset(r, 0xa5, size);
+		int wn = split_iov(w, size, wv, 3), rn = split_iov(r, size, rv, 5);
+		int rc = mcsi_writev(p->s, p->lun, lba, nb, wv, wn, &res);
+		if (rc == 0)
+			rc = mcsi_readv(p->s, p->lun, lba, nb, rv, rn, &res);
+		if (rc < 0) {
+			fprintf(stderr, "mcsi-perf: roundtrip %s at LBA %llu: %s (status 0x%02x, "
+				"sense %x/%02x/%02x) %s\n", tok, (unsigned long long)lba,
+				strerror(-rc), res.status, res.sense_key, res.asc, res.ascq,
+				mcsi_last_error(p->s));
+			status = 2;
+		} else if (res.data_in != size) {
+			fprintf(stderr, "mcsi-perf: roundtrip %s: %u bytes read back\n", tok,
+				res.data_in);
+			status = 3;
+		} else {
+			uint64_t i = 0;
+			while (i < size && w[i] == r[i])
+				i++;
+			if (i < size) {
+				fprintf(stderr, "mcsi-perf: roundtrip %s at LBA %llu: first "
+					"mismatch at byte %llu\n", tok, (unsigned long long)lba,
+					(unsigned long long)i);
+				status = 3;
+			} else {
+				printf("roundtrip %s: %llu bytes ok\n", tok,
+				       (unsigned long long)size);
+			}
+		}
+		free(w);
+		free(r);
+		lba += nb + 8;        /* a gap, so that sizes never overlap */
+	}
+	free(dup);
+	return status;
+}
+
 /* --verify with writes: fill the span first so every read has a known
  * generation. */
 static int prefill(struct perf *p)
@@ -307,12 +398,14 @@ int main(int argc, char **argv)
 		{ "header-digest", 0, 0, 'H' }, { "data-digest", 0, 0, 'D' },
 		{ "initiator", 1, 0, 'i' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' },
 		{ "coalesce", 1, 0, 'C' }, { "readahead", 1, 0, 'R' },
+		{ "roundtrip", 1, 0, 'X' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct perf P = { .mode = M_RANDREAD, .mix = 50, .qd = 32, .threads = 1 };
 	struct perf *p = &P;
 	struct mcsi_opts o;
 	uint64_t bs = 4096, span = 0, secs = 10;
+	const char *roundtrip_list = NULL;
 	int c, rc;
 
 	mcsi_opts_init(&o);
@@ -345,6 +438,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'Q': p->quiet = true; break;
+		case 'X': roundtrip_list = optarg; break;
 		case 'h': printf(usage); return 0;
 		default: goto bad;
 		}
@@ -364,6 +458,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mcsi-perf: READ CAPACITY failed: %s\n", strerror(-rc));
 		mcsi_close(p->s);
 		return 2;
+	}
+	if (roundtrip_list) {
+		rc = roundtrip(p, blocks, roundtrip_list);
+		mcsi_close(p->s);
+		return rc;
 	}
 	if (bs % p->block || bs > (64u << 20)) {
 		fprintf(stderr, "mcsi-perf: --bs must be a multiple of the block size %u\n", p->block);

@@ -38,6 +38,8 @@ static enum erl_rec_do poll(struct erl_rec *r, uint64_t now, unsigned surv,
 
 #define ANY UINT64_MAX
 
+/* ERL 0 with other connections up: still session reinstatement (the
+ * caller closes the survivors), after Time2Wait. */
 static void test_erl0_with_survivors(void **state)
 {
 	(void)state;
@@ -50,24 +52,42 @@ static void test_erl0_with_survivors(void **state)
 	assert_int_equal(r.cst, ERL_S8_CLEANUP_WAIT);
 	/* Time2Wait first; the nearest deadline is its end. */
 	assert_int_equal(poll(&r, T0, 2, T0 + 2 * S), ERL_DO_NOTHING);
-	assert_int_equal(poll(&r, T0 + 2 * S, 2, ANY), ERL_DO_LOGOUT_CLOSE);
+	assert_int_equal(poll(&r, T0 + 2 * S, 2, ANY), ERL_DO_REINSTATE_SESSION);
 	assert_int_equal(r.cst, ERL_R2_IN_CLEANUP);
 	/* In flight: only the replacement deadline remains to poll for. */
 	assert_int_equal(poll(&r, T0 + 3 * S, 2, T0 + 120 * S), ERL_DO_NOTHING);
 	assert_int_equal(erl_rec_result(&r, T0 + 3 * S, ERL_RES_OK, 50, &f), 0);
 	assert_true(erl_rec_done(&r));
+	assert_true(f.new_session);
+	struct erl_task_facts t = { .scsi = true, .has_cmdsn = true, .cmdsn = 60 };
+	assert_int_equal(erl_task_plan(&t, &f, &err), ERL_TA_REISSUE);
+	/* Done: nothing more, ever. */
+	assert_int_equal(poll(&r, T0 + 500 * S, 2, 0), ERL_DO_NOTHING);
+	assert_int_equal(erl_rec_result(&r, T0 + 500 * S, ERL_RES_OK, 0, &f), -EINVAL);
+}
+
+/* ERL 2 but DefaultTime2Retain 0: nothing to reassign; the CID is closed
+ * from a survivor and its commands retried (holes) or re-issued. */
+static void test_erl2_nothing_retained(void **state)
+{
+	(void)state;
+	struct erl_rec r;
+	struct erl_rec_cfg c = cfg(2);
+	struct erl_cleanup_facts f;
+	int err;
+
+	c.time2retain_s = 0;
+	erl_rec_start(&r, &c, T0);
+	assert_int_equal(poll(&r, T0 + 2 * S, 1, ANY), ERL_DO_LOGOUT_CLOSE);
+	assert_int_equal(erl_rec_result(&r, T0 + 3 * S, ERL_RES_OK, 50, &f), 0);
 	assert_true(f.cleaned);
 	assert_false(f.new_session);
 	assert_false(f.tasks_kept);
 	assert_int_equal(f.expcmdsn, 50);
-	/* What becomes of the connection's tasks. */
 	struct erl_task_facts t = { .scsi = true, .has_cmdsn = true, .cmdsn = 49 };
 	assert_int_equal(erl_task_plan(&t, &f, &err), ERL_TA_REISSUE);
 	t.cmdsn = 50;
 	assert_int_equal(erl_task_plan(&t, &f, &err), ERL_TA_RETRY);
-	/* Done: nothing more, ever. */
-	assert_int_equal(poll(&r, T0 + 500 * S, 2, 0), ERL_DO_NOTHING);
-	assert_int_equal(erl_rec_result(&r, T0 + 500 * S, ERL_RES_OK, 0, &f), -EINVAL);
 }
 
 /* ERL 0, the only connection: session reinstatement until the target is
@@ -246,6 +266,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_erl0_with_survivors),
+		cmocka_unit_test(test_erl2_nothing_retained),
 		cmocka_unit_test(test_erl0_alone),
 		cmocka_unit_test(test_erl2_reinstate_then_close),
 		cmocka_unit_test(test_erl2_reinstate_ok),

@@ -34,12 +34,13 @@ static void test_recovery_plan_all(void **state)
 	for (int rfail = 0; rfail <= 1; rfail++) {
 		enum erl_recovery got = plan(erl, surv, ret, pref, rfail);
 		enum erl_recovery want;
-		bool reassignable = erl == 2 && ret;
 
-		if (surv == 0)
-			want = reassignable && !rfail ? ERL_REC_CONN_REINSTATE
-						      : ERL_REC_SESSION_REINSTATE;
-		else if (!reassignable)
+		if (erl < 2)
+			want = ERL_REC_SESSION_REINSTATE;
+		else if (surv == 0)
+			want = ret && !rfail ? ERL_REC_CONN_REINSTATE
+					     : ERL_REC_SESSION_REINSTATE;
+		else if (!ret)
 			want = ERL_REC_LOGOUT_CLOSE;
 		else if (pref)
 			want = ERL_REC_LOGOUT_RECOVERY;
@@ -55,7 +56,9 @@ static void test_recovery_plan_cases(void **state)
 	/* The scenarios, spelled out. */
 	assert_int_equal(plan(0, 0, true, false, false), ERL_REC_SESSION_REINSTATE);
 	assert_int_equal(plan(1, 0, true, false, false), ERL_REC_SESSION_REINSTATE);
-	assert_int_equal(plan(0, 3, true, false, false), ERL_REC_LOGOUT_CLOSE);
+	/* ERL 0/1: session recovery even with survivors. */
+	assert_int_equal(plan(0, 3, true, false, false), ERL_REC_SESSION_REINSTATE);
+	assert_int_equal(plan(1, 3, true, true, false), ERL_REC_SESSION_REINSTATE);
 	assert_int_equal(plan(2, 3, true, false, false), ERL_REC_CONN_REINSTATE);
 	assert_int_equal(plan(2, 3, true, true, false), ERL_REC_LOGOUT_RECOVERY);
 	assert_int_equal(plan(2, 0, true, true, false), ERL_REC_CONN_REINSTATE);
