@@ -25,7 +25,7 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->ua_retries = 3;
 	o->max_outstanding_r2t = TASK_MAX_R2T;
 	o->error_recovery_level = 0;
-	o->rx_readahead = 65536;
+	o->rx_readahead = 262144;
 	o->coalesce_us = 500;
 	o->zerocopy_send = true;
 }

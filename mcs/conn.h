@@ -30,7 +30,7 @@
 #define CONN_SLOT_HDR    320u    /* BHS + extended CDB AHS + digest */
 #define CONN_NOP_REPLIES 8u
 #define CONN_COALESCE_MIN 8u     /* commands in flight before receives wait */
-#define CONN_COALESCE_DIV 4u     /* wait for this fraction of them */
+#define CONN_COALESCE_DIV 2u     /* wait for this fraction of them */
 #define CONN_COALESCE_STEP 8u    /* µs: smallest increase of the delay */
 
 struct tx_slot {

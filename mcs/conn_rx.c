@@ -463,8 +463,9 @@ const struct seg_rx_ops conn_rx_ops = {
 /* Receive coalescing: when the target is the bottleneck, responses trickle
  * in one at a time, and waking up for each costs a context switch and a
  * system call. With enough commands in flight, the next receive is
- * delayed so that it finds about a quarter of them answered; the target
- * still has three quarters queued, so it does not run dry. The delay is
+ * delayed so that it finds about half of them answered; the target still
+ * has the other half queued, so it does not run dry (and it gets our next
+ * commands in one batch too). The delay is
  * steered by what receives actually find (rx_adjust()), not by a model of
  * the target: our own scheduling delays count too. Only between PDUs (the
  * rest of a PDU is taken at once), only when a receive can take several

@@ -28,6 +28,15 @@ void ctl_close(struct ctl_conn *c)
 	c->fd = -1;
 }
 
+/* After a failed exchange: anything but a local refusal leaves the stream
+ * in an unknown state. */
+static int ctl_mark(struct ctl_conn *c, int rc)
+{
+	if (rc < 0 && rc != -EINVAL && rc != -ENOSPC)
+		c->broken = true;
+	return rc;
+}
+
 static uint32_t ctl_itt(struct ctl_conn *c)
 {
 	uint32_t itt = c->next_itt++;
@@ -128,9 +137,9 @@ static int ctl_unsolicited(struct ctl_conn *c, struct net_pdu *p)
 	}
 }
 
-int ctl_scsi_read(struct ctl_conn *c, uint32_t lun, const uint8_t *cdb,
-		  size_t cdb_len, void *buf, uint32_t len,
-		  struct ctl_scsi_result *res)
+static int ctl_scsi_read_once(struct ctl_conn *c, uint32_t lun, const uint8_t *cdb,
+			      size_t cdb_len, void *buf, uint32_t len,
+			      struct ctl_scsi_result *res)
 {
 	struct bhs_scsi_cmd cmd;
 	uint32_t itt = ctl_itt(c), datasn = 0;
@@ -217,6 +226,17 @@ int ctl_scsi_read(struct ctl_conn *c, uint32_t lun, const uint8_t *cdb,
 	}
 }
 
+int ctl_scsi_read(struct ctl_conn *c, uint32_t lun, const uint8_t *cdb,
+		  size_t cdb_len, void *buf, uint32_t len,
+		  struct ctl_scsi_result *res)
+{
+	if (c->broken) {
+		memset(res, 0, sizeof(*res));
+		return -ENOTCONN;
+	}
+	return ctl_mark(c, ctl_scsi_read_once(c, lun, cdb, cdb_len, buf, len, res));
+}
+
 int ctl_scsi_read_retry(struct ctl_conn *c, uint32_t lun, const uint8_t *cdb,
 			size_t cdb_len, void *buf, uint32_t len,
 			struct ctl_scsi_result *res)
@@ -239,8 +259,8 @@ int ctl_scsi_read_retry(struct ctl_conn *c, uint32_t lun, const uint8_t *cdb,
 	return rc;
 }
 
-int ctl_text(struct ctl_conn *c, const char *text, size_t len, char *out,
-	     size_t cap)
+static int ctl_text_once(struct ctl_conn *c, const char *text, size_t len,
+			 char *out, size_t cap)
 {
 	uint32_t itt = ctl_itt(c), ttt = PDU_RESERVED_TAG;
 	uint32_t seg = c->params.max_xmit_dsl ? c->params.max_xmit_dsl : 8192;
@@ -305,7 +325,15 @@ int ctl_text(struct ctl_conn *c, const char *text, size_t len, char *out,
 	}
 }
 
-int ctl_logout(struct ctl_conn *c)
+int ctl_text(struct ctl_conn *c, const char *text, size_t len, char *out,
+	     size_t cap)
+{
+	if (c->broken)
+		return -ENOTCONN;
+	return ctl_mark(c, ctl_text_once(c, text, len, out, cap));
+}
+
+static int ctl_logout_once(struct ctl_conn *c)
 {
 	struct bhs_logout_req l;
 	uint32_t itt = ctl_itt(c);
@@ -336,4 +364,11 @@ int ctl_logout(struct ctl_conn *c)
 		}
 		return 0;
 	}
+}
+
+int ctl_logout(struct ctl_conn *c)
+{
+	if (c->broken)
+		return -ENOTCONN;
+	return ctl_mark(c, ctl_logout_once(c));
 }

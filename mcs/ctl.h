@@ -30,6 +30,10 @@ struct ctl_conn {
 	uint32_t next_itt;
 	bool discovery;
 	char peer[CTL_PEER_MAX];          /* "host:port", for messages */
+	/* The stream is in an unknown state (a protocol or digest error, a
+	 * timeout, EOF): every later request fails with -ENOTCONN instead
+	 * of writing to it (RFC 7143: the connection must be dropped). */
+	bool broken;
 	uint8_t *rx;                      /* scratch for received segments */
 	size_t rx_cap;
 };
@@ -74,7 +78,8 @@ int ctl_text(struct ctl_conn *c, const char *text, size_t len, char *out,
 	     size_t cap);
 
 /* Logs out (reason: close the session) and waits for the response.
- * Returns 0, or -errno; the socket is left open for ctl_close(). */
+ * Returns 0, or -errno (-ENOTCONN at once when the connection is broken);
+ * the socket is left open for ctl_close(). */
 int ctl_logout(struct ctl_conn *c);
 
 /* Closes the socket. */

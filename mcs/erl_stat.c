@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The StatSN tracker. Invariant: bit 0 of rcvd is clear or bit 0 of held
- * is set (otherwise ack would have moved), held is a subset of rcvd, and
- * high >= ack.
+ * The StatSN tracker. Invariants: only StatSNs in [ack, ack + window) have
+ * bits set (a bit is cleared as ack passes it, so the slot is clean when
+ * the ring comes round), held is a subset of rcvd, ack itself has not
+ * arrived or is held, and high >= ack.
  */
 #include "mcs/erl_stat.h"
 
@@ -11,6 +12,27 @@
 #include <string.h>
 
 #include "proto/serial.h"
+
+static inline bool bit_get(const uint64_t *map, uint32_t sn)
+{
+	uint32_t i = sn % ERL_STAT_WINDOW;
+
+	return (map[i / 64] >> (i % 64)) & 1u;
+}
+
+static inline void bit_set(uint64_t *map, uint32_t sn)
+{
+	uint32_t i = sn % ERL_STAT_WINDOW;
+
+	map[i / 64] |= 1ull << (i % 64);
+}
+
+static inline void bit_clear(uint64_t *map, uint32_t sn)
+{
+	uint32_t i = sn % ERL_STAT_WINDOW;
+
+	map[i / 64] &= ~(1ull << (i % 64));
+}
 
 void erl_stat_init(struct erl_stat *s, uint32_t expstatsn)
 {
@@ -26,34 +48,36 @@ static void stat_raise_high(struct erl_stat *s, uint32_t end)
 
 static void stat_advance(struct erl_stat *s)
 {
-	while ((s->rcvd & 1u) && !(s->held & 1u)) {
-		s->rcvd >>= 1;
-		s->held >>= 1;
+	while (bit_get(s->rcvd, s->ack) && !bit_get(s->held, s->ack)) {
+		bit_clear(s->rcvd, s->ack);
 		s->ack++;
 	}
 }
 
-/* Bit index of sn, or -1 outside [ack, ack + window). */
-static int stat_bit(const struct erl_stat *s, uint32_t sn)
+/* sn within [ack, ack + window). */
+static bool stat_in_window(const struct erl_stat *s, uint32_t sn)
 {
-	if (sn_lt(sn, s->ack) || sn - s->ack >= ERL_STAT_WINDOW)
-		return -1;
-	return (int)(sn - s->ack);
+	return !sn_lt(sn, s->ack) && sn - s->ack < ERL_STAT_WINDOW;
 }
 
-enum erl_stat_verdict erl_stat_rx(struct erl_stat *s, uint32_t sn)
+enum erl_stat_verdict erl_stat_rx(struct erl_stat *s, uint32_t sn, bool hold)
 {
-	int b;
-
 	if (sn_lt(sn, s->ack))
 		return ERL_STAT_DUP;
-	if ((b = stat_bit(s, sn)) < 0)
+	if (!stat_in_window(s, sn))
 		return ERL_STAT_FAR;
-	if ((s->rcvd >> b) & 1u)
+	if (bit_get(s->rcvd, sn))
 		return ERL_STAT_DUP;
-	s->rcvd |= 1ull << b;
 	stat_raise_high(s, sn + 1u);
-	stat_advance(s);
+	if (sn == s->ack && !hold) {
+		/* In order: the common case. */
+		s->ack++;
+		stat_advance(s);
+		return ERL_STAT_NEW;
+	}
+	bit_set(s->rcvd, sn);
+	if (hold)
+		bit_set(s->held, sn);
 	return ERL_STAT_NEW;
 }
 
@@ -64,33 +88,16 @@ void erl_stat_next(struct erl_stat *s, uint32_t sn)
 
 void erl_stat_lost(struct erl_stat *s, uint32_t sn)
 {
-	int b = stat_bit(s, sn);
-
-	if (sn_lt(sn, s->ack) || (b >= 0 && ((s->rcvd >> b) & 1u)))
+	if (sn_lt(sn, s->ack) || (stat_in_window(s, sn) && bit_get(s->rcvd, sn)))
 		return;
 	stat_raise_high(s, sn + 1u);
 }
 
-int erl_stat_hold(struct erl_stat *s, uint32_t sn)
-{
-	int b;
-
-	/* A status already acknowledged cannot be held back any more: the
-	 * caller must hold before the next PDU carries ExpStatSN, i.e. in
-	 * the same receive callback. Those below ack are refused. */
-	if ((b = stat_bit(s, sn)) < 0 || !((s->rcvd >> b) & 1u))
-		return -EINVAL;
-	s->held |= 1ull << b;
-	return 0;
-}
-
 int erl_stat_release(struct erl_stat *s, uint32_t sn)
 {
-	int b;
-
-	if ((b = stat_bit(s, sn)) < 0 || !((s->held >> b) & 1u))
+	if (!stat_in_window(s, sn) || !bit_get(s->held, sn))
 		return -EINVAL;
-	s->held &= ~(1ull << b);
+	bit_clear(s->held, sn);
 	stat_advance(s);
 	return 0;
 }
@@ -102,19 +109,17 @@ static unsigned stat_runs(const struct erl_stat *s, uint32_t from,
 	unsigned n = 0;
 
 	while (sn_lt(p, s->high) && n < max) {
-		int b = stat_bit(s, p);
-		if (b >= 0 && ((s->rcvd >> b) & 1u)) {
+		if (stat_in_window(s, p) && bit_get(s->rcvd, p)) {
 			p++;
 			continue;
 		}
 		uint32_t beg = p;
 		while (sn_lt(p, s->high)) {
-			b = stat_bit(s, p);
-			if (b < 0) {
+			if (!stat_in_window(s, p)) {
 				p = s->high;   /* beyond the window: all missing */
 				break;
 			}
-			if ((s->rcvd >> b) & 1u)
+			if (bit_get(s->rcvd, p))
 				break;
 			p++;
 		}

@@ -10,9 +10,10 @@
  * are not held. A status is held while its task still misses Data-In (its
  * status was in a Data-In whose data was lost, or a SCSI Response whose
  * ExpDataSN shows a gap): the target must keep the data until the Data
- * SNACK is answered. Up to ERL_STAT_WINDOW statuses past ExpStatSN are
+ * SNACK is answered. Up to ERL_STAT_WINDOW statuses from ExpStatSN on are
  * tracked; one further out means the connection cannot recover in place
- * (the caller drops it: connection or session recovery).
+ * (the caller drops it: connection or session recovery). Recording a
+ * status in order costs a few instructions (ring bitmaps, no shifting).
  *
  * Which PDUs carry a StatSN: SCSI Response, Data-In with the S bit, NOP-In
  * answering our ping, Task Management, Logout and Text Responses, Reject
@@ -26,18 +27,24 @@
 #ifndef MCSI_MCS_ERL_STAT_H
 #define MCSI_MCS_ERL_STAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mcs/erl_din.h"                 /* struct erl_run */
 
-#define ERL_STAT_WINDOW 64u
+/* StatSNs tracked from ExpStatSN on: more than a connection's commands
+ * in flight (a queue's depth plus its control tasks), so that statuses
+ * arriving while one is held or missing never overflow it. */
+#define ERL_STAT_WINDOW 1024u
 
 struct erl_stat {
 	uint32_t ack;                    /* ExpStatSN */
-	uint64_t rcvd;                   /* bit i: ack + i arrived */
-	uint64_t held;                   /* bit i: ack + i arrived, held */
 	uint32_t high;                   /* one past the highest StatSN known
 					  * to exist */
+	/* Ring bitmaps indexed by StatSN % ERL_STAT_WINDOW, meaningful for
+	 * [ack, ack + window): arrived, and arrived but held. */
+	uint64_t rcvd[ERL_STAT_WINDOW / 64];
+	uint64_t held[ERL_STAT_WINDOW / 64];
 	uint32_t req_upto;               /* missing below were asked for */
 	uint64_t req_ns;                 /* when (0: never) */
 };
@@ -52,8 +59,10 @@ enum erl_stat_verdict {
 /* expstatsn: the ExpStatSN after login (the Login Response's StatSN + 1). */
 void erl_stat_init(struct erl_stat *s, uint32_t expstatsn);
 
-/* A status-carrying PDU with StatSN sn arrived (header and data good). */
-enum erl_stat_verdict erl_stat_rx(struct erl_stat *s, uint32_t sn);
+/* A status-carrying PDU with StatSN sn arrived (header and data good).
+ * hold: its task still misses Data-In: record it but do not acknowledge
+ * it (nor anything after it) until erl_stat_release(). */
+enum erl_stat_verdict erl_stat_rx(struct erl_stat *s, uint32_t sn, bool hold);
 
 /* A PDU says sn is the next StatSN (R2T, NOP-In with ITT 0xffffffff):
  * every StatSN below it exists. */
@@ -63,10 +72,8 @@ void erl_stat_next(struct erl_stat *s, uint32_t sn);
  * in a response): it exists and is missing. */
 void erl_stat_lost(struct erl_stat *s, uint32_t sn);
 
-/* Holds / releases the acknowledgment of a status that arrived. Return 0,
- * or -EINVAL when sn did not arrive (or, for release, is not held) or is
- * outside the window. */
-int erl_stat_hold(struct erl_stat *s, uint32_t sn);
+/* The held status sn may be acknowledged now (its data is complete, or
+ * its task was given up). Returns 0, or -EINVAL when sn is not held. */
 int erl_stat_release(struct erl_stat *s, uint32_t sn);
 
 /* The ExpStatSN to put in the next PDU. */

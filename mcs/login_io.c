@@ -48,7 +48,8 @@ static enum login_auth auth_mode(const struct lgio_target *t)
  * set) or -errno. */
 static int login_once(const struct lgio_target *t, const struct url_portal *portal,
 		      struct ctl_conn *c, uint8_t *rx, size_t rx_cap,
-		      struct lgio_status *st, struct url_portal *next)
+		      struct lgio_status *st, struct url_portal *next,
+		      uint8_t *sent, bool *have_sent)
 {
 	char peer[URL_PORTAL_STRMAX];
 	struct login l;
@@ -68,6 +69,7 @@ static int login_once(const struct lgio_target *t, const struct url_portal *port
 		.target_chap_name = t->target_chap_name,
 		.target_chap_secret = t->target_secret,
 		.target_chap_secret_len = t->target_secret_len,
+		.sent_challenge = *have_sent ? sent : NULL,
 		.wishes = &t->wishes,
 		.rx_buf = (char *)rx, .rx_cap = LGIO_TEXT_CAP,
 		.tx_buf = (char *)rx + LGIO_TEXT_CAP, .tx_cap = LGIO_TX_CAP,
@@ -148,6 +150,10 @@ static int login_once(const struct lgio_target *t, const struct url_portal *port
 		bool permanent = false;
 		const struct disc_address *a = login_redirect(&l, &permanent);
 		close(fd);
+		/* Remember a mutual challenge we sent: the next portal must
+		 * not offer it back (reflection). */
+		if (login_sent_challenge(&l, sent))
+			*have_sent = true;
 		char to[URL_PORTAL_STRMAX];
 		url_format_portal(&a->portal, to, sizeof(to));
 		log_peer_info(peer, "redirected %s to %s",
@@ -186,6 +192,9 @@ int lgio_login(const struct lgio_target *t, struct ctl_conn *c, uint8_t *rx,
 	       size_t rx_cap, struct lgio_status *st)
 {
 	struct url_portal portal = t->portal;
+	uint8_t sent[CHAP_CHALLENGE_LEN];
+	bool have_sent = false;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	c->fd = -1;
@@ -196,15 +205,18 @@ int lgio_login(const struct lgio_target *t, struct ctl_conn *c, uint8_t *rx,
 	for (;;) {
 		struct url_portal next;
 		st->portal = portal;
-		int rc = login_once(t, &portal, c, rx, rx_cap, st, &next);
+		rc = login_once(t, &portal, c, rx, rx_cap, st, &next, sent, &have_sent);
 		if (rc <= 0)
-			return rc;
+			break;
 		if (++st->redirects > LGIO_MAX_REDIRECTS) {
 			st->message = "too many redirections";
-			return -ELOOP;
+			rc = -ELOOP;
+			break;
 		}
 		portal = next;
 	}
+	explicit_bzero(sent, sizeof(sent));
+	return rc;
 }
 
 int lgio_probe(const struct lgio_target *t, uint8_t *rx, size_t rx_cap,

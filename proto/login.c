@@ -438,6 +438,15 @@ static int chap_answer(struct login *l, const struct neg_auth *a)
 	if (n <= 0)
 		return fail(l, -EPROTO, n == -ENOSPC ? "CHAP_C longer than 1024 bytes"
 			    : "malformed or empty CHAP_C", NEG_CHAP_C);
+	/* RFC 7143 12.1.3: our own challenge coming back, from a login
+	 * before a redirection, is a reflection: answering it would hand
+	 * the target the response it owes us. */
+	if (l->cfg.sent_challenge && (size_t)n == CHAP_CHALLENGE_LEN &&
+	    memcmp(challenge, l->cfg.sent_challenge, CHAP_CHALLENGE_LEN) == 0) {
+		explicit_bzero(challenge, sizeof(challenge));
+		return fail(l, -EACCES, "target sent back a CHAP challenge of ours "
+			    "(reflection)", NEG_CHAP_C);
+	}
 
 	rc = chap_response(l->alg, (uint8_t)id, l->cfg.chap_secret,
 			   l->cfg.chap_secret_len, challenge, (size_t)n, resp);
@@ -466,6 +475,7 @@ static int chap_answer(struct login *l, const struct neg_auth *a)
 				     "CHAP_I", l->chap_id);
 		if (!rc)
 			rc = append_hex(l, "CHAP_C", l->challenge, sizeof(l->challenge));
+		l->challenge_sent = rc == 0;
 	}
 	if (rc)
 		return fail(l, -ENOSPC, "CHAP answer does not fit tx_buf", -1);
@@ -831,6 +841,14 @@ const char *login_error_key(const struct login *l)
 uint32_t login_warnings(const struct login *l)
 {
 	return l->warnings;
+}
+
+bool login_sent_challenge(const struct login *l, uint8_t *out)
+{
+	if (l->phase != PH_REDIRECT || !l->challenge_sent)
+		return false;
+	memcpy(out, l->challenge, CHAP_CHALLENGE_LEN);
+	return true;
 }
 
 const struct disc_address *login_redirect(const struct login *l,

@@ -74,6 +74,12 @@ struct login_config {
 	 * as SHA-1). */
 	const uint8_t *chap_algs;
 	size_t n_chap_algs;
+	/* The mutual CHAP challenge (CHAP_CHALLENGE_LEN bytes) we sent in an
+	 * earlier login of the same attempt, before a redirection, or NULL
+	 * (borrowed). A target that offers it back as its own challenge is
+	 * reflecting it to have us compute its answer (RFC 7143 12.1.3):
+	 * the login fails with -EACCES. See login_sent_challenge(). */
+	const uint8_t *sent_challenge;
 	const struct iscsi_wishes *wishes;  /* NULL: neg_wishes_default() */
 	const struct iscsi_params *session; /* non-leading: the session's
 					     * negotiated values (required) */
@@ -125,6 +131,7 @@ struct login {
 	int error_key;                /* enum neg_key_id, or -1 */
 	enum chap_alg alg;
 	uint8_t chap_id;
+	bool challenge_sent;          /* challenge[] went out (mutual CHAP) */
 	uint8_t challenge[CHAP_CHALLENGE_LEN];
 };
 
@@ -189,6 +196,11 @@ const char *login_error(const struct login *l);
 const char *login_error_key(const struct login *l);
 /* LOGIN_WARN_* and NEG_WARN_* bits seen during the login. */
 uint32_t login_warnings(const struct login *l);
+/* After LOGIN_EV_REDIRECT: copies the mutual CHAP challenge this login
+ * sent into out (CHAP_CHALLENGE_LEN bytes) and returns true; false when
+ * none was sent or it is gone (wiped at the end of a login). The caller
+ * passes it as the next login's cfg.sent_challenge and wipes it after. */
+bool login_sent_challenge(const struct login *l, uint8_t *out);
 /* After LOGIN_EV_REDIRECT: where to log in again, else NULL. *permanent
  * (may be NULL) tells 0x0102 (moved permanently) from 0x0101. */
 const struct disc_address *login_redirect(const struct login *l,

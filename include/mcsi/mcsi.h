@@ -98,7 +98,7 @@ struct mcsi_opts {
 	unsigned nop_interval_ms;   /* idle time before a NOP-Out ping (5000); 0: off */
 	unsigned nop_timeout_ms;    /* ping answer deadline (5000) */
 	unsigned ua_retries;        /* UNIT ATTENTION retries (3) */
-	/* Bytes one receive may read beyond the PDU at hand (65536). What
+	/* Bytes one receive may read beyond the PDU at hand (262144). What
 	 * arrives is parsed in place, so many small PDUs cost one system
 	 * call; the part of a read's data found there is copied to the
 	 * caller's buffer, while a data segment longer than 16 KiB is
@@ -106,11 +106,11 @@ struct mcsi_opts {
 	 * copy data (one system call per PDU). */
 	unsigned rx_readahead;
 	/* Receive coalescing (io_uring): with at least 8 commands in flight
-	 * on a connection, the next receive waits for about a quarter of
-	 * them to be answered (estimated from the recent arrival rate), at
-	 * most this many microseconds (500), so that one wake-up and one
-	 * system call serve several responses. It only delays responses
-	 * when the target is the bottleneck. 0: receive at once. */
+	 * on a connection, the next receive waits until about half of them
+	 * should be answered (steered by what the previous receives found),
+	 * at most this many microseconds (500), so that one wake-up and one
+	 * system call serve many responses. It only holds responses back
+	 * while the target has work queued. 0: receive at once. */
 	unsigned coalesce_us;
 	/* Large writes (64 KiB and more per send) leave from the caller's
 	 * pages without a copy (io_uring send_zc) where the kernel offers

@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct disc_target targets[8], targets2[8];
 	static struct disc_address addrs[16], addrs2[16];
 	static char joined[65536];
-	struct disc_result r = { targets, 8, 0, addrs, 16, 0, 0 };
+	struct disc_result r = { .targets = targets, .max_targets = 8,
+				 .addrs = addrs, .max_addrs = 16 };
 	const char *t = (const char *)data;
 	const char *why;
 
@@ -74,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rx.len != size || (size && memcmp(joined, t, size)))
 		abort();
-	struct disc_result r2 = { targets2, 8, 0, addrs2, 16, 0, 0 };
+	struct disc_result r2 = { .targets = targets2, .max_targets = 8,
+				  .addrs = addrs2, .max_addrs = 16 };
 	if (parse(joined, rx.len, &r2) != rc || r2.n_targets != r.n_targets ||
 	    r2.n_addrs != r.n_addrs || r2.skipped != r.skipped)
 		abort();

@@ -33,6 +33,7 @@ static const char usage[] =
 "  --blocks N                    blocks per command (default 16)\n"
 "  --timeout MS                  command timeout (default 3000)\n"
 "  --nop MS                      NOP-Out interval (default 0: off)\n"
+"  --pause MS                    sleep between rounds (default 0)\n"
 "  --healthy URL                 a second session, verified meanwhile\n"
 "  --hold MS                     keep the healthy session busy at least\n"
 "                                this long (default 1000)\n"
@@ -128,6 +129,7 @@ int main(int argc, char **argv)
 		{ "blocks", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "nop", required_argument, NULL, 'N' },
+		{ "pause", required_argument, NULL, 'p' },
 		{ "healthy", required_argument, NULL, 'H' },
 		{ "hold", required_argument, NULL, 'h' },
 		{ "chap", required_argument, NULL, 'c' },
@@ -136,7 +138,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *op = "verify", *healthy_url = NULL;
-	unsigned iterations = 4, blocks = 16, hold = 1000;
+	unsigned iterations = 4, blocks = 16, hold = 1000, pause = 0;
 	struct mcsi_opts o;
 	int c;
 
@@ -151,6 +153,7 @@ int main(int argc, char **argv)
 		case 't': o.cmd_timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'N': o.nop_interval_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'H': healthy_url = optarg; break;
+		case 'p': pause = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'h': hold = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'c':
 			if (split_cred(optarg, &o.chap_user, &o.chap_secret))
@@ -164,7 +167,7 @@ int main(int argc, char **argv)
 		default: goto bad;
 		}
 	}
-	if (optind != argc - 1 || blocks == 0 || blocks > 2048)
+	if (optind != argc - 1 || blocks == 0 || blocks > 65536)
 		goto bad;
 
 	/* The healthy session first, busy before the attack starts. */
@@ -249,6 +252,8 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("io %u: ok\n", i);
+		if (pause)
+			usleep(pause * 1000u);
 	}
 	free(w);
 	free(r);

@@ -170,10 +170,7 @@ def reinstate_write():
 
 
 def alone():
-    """LIO_READ_KIB sets the read's size (64); with a read LIO has sent in
-    full (status included) before the cut, LIO 6.1 often crashes when the
-    reassigned command is acknowledged; with one it could not have sent
-    yet (8 MiB), it does not."""
+    """LIO_READ_KIB sets the read's size (64)."""
     size = int(os.environ.get("LIO_READ_KIB", "64")) * 1024
     a = login(dict(KEYS, MaxConnections="1"))
     pat = bytes((i * 3) & 0xFF for i in range(size))
@@ -199,6 +196,7 @@ def close_reissue():
     a, b = pair(KEYS)
     pat = bytes((i * 11) & 0xFF for i in range(65536))
     cut_read(a, pat)
+    b.cmdsn = a.cmdsn
     time.sleep(0.3)
     lo = b.logout(1, cid=0)
     print("Logout reason 1 for CID 0 -> response %d, ExpCmdSN %d" % (lo.bhs[2], lo.expcmdsn))
@@ -256,6 +254,7 @@ def logout2():
     a, b = pair(KEYS)
     pat = bytes((i * 5) & 0xFF for i in range(65536))
     itt, got = cut_read(a, pat)
+    b.cmdsn = a.cmdsn                   # CmdSN is session-wide
     time.sleep(0.3)
     lo = b.logout(2, cid=0)
     print("Logout reason 2 -> response %d Time2Wait %d Time2Retain %d"

@@ -278,7 +278,8 @@ static int do_discover(struct ictx *x, struct resolved *r, struct ctl_conn *c,
 		goto out;
 	int len = lgio_sendtargets(c, text, cap);
 	if (len < 0) {
-		fprintf(stderr, "iscsictl: SendTargets failed: %s\n", strerror(-len));
+		fprintf(stderr, "iscsictl: %s: SendTargets failed: %s\n", c->peer,
+			len == -ENOSPC ? "the answer is longer than 1 MiB" : strerror(-len));
 		goto out;
 	}
 	struct disc_result res = { .targets = targets, .max_targets = MAX_T,

@@ -77,7 +77,8 @@ static void discover(struct probe *p, const char *target, int32_t tpgt, uint8_t 
 	static char text[1u << 16];
 	struct disc_target targets[MAX_T];
 	struct disc_address addrs[MAX_A];
-	struct disc_result res = { targets, MAX_T, 0, addrs, MAX_A, 0, 0 };
+	struct disc_result res = { .targets = targets, .max_targets = MAX_T,
+				   .addrs = addrs, .max_addrs = MAX_A };
 	struct lgio_target t = p->lead_t;
 	struct lgio_status st;
 	struct ctl_conn c;

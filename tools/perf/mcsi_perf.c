@@ -46,7 +46,7 @@ static const char usage[] =
 "  -H, --header-digest   require CRC32C header digests\n"
 "  -D, --data-digest     require CRC32C data digests\n"
 "      --coalesce US     longest receive coalescing delay (default 500, 0 off)\n"
-"      --readahead BYTES receive read-ahead (default 64k; 0: never copy data)\n"
+"      --readahead BYTES receive read-ahead (default 256k; 0: never copy data)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
 "  -h, --help            this text\n"

@@ -320,7 +320,7 @@ static void test_batch_of_responses(void **state)
 }
 
 /* Receive coalescing: with 8 or more commands in flight, a receive that
- * finds fewer than a quarter of them answered makes the next one wait
+ * finds fewer than half of them answered makes the next one wait
  * longer (up to coalesce_us, 500 here), one that finds more makes it
  * wait less; no waiting while a write waits for an R2T, with fewer
  * commands in flight, or without read-ahead (one PDU per receive). */
@@ -345,7 +345,7 @@ static void test_coalescing_delay(void **state)
 		itt[i] = pdu_itt(pdu.bhs);
 	}
 	assert_int_equal(xport_fake_last_delay(ft_xc(&F)), 0);
-	/* One response per receive, a quarter (3 or 4) wanted: growing. */
+	/* One response per receive, half (6 to 8) wanted: growing. */
 	for (unsigned i = 0; i < 4; i++) {
 		ft_data_in(&F, itt[i], 0, 0, src, 512, 0x80 | DATA_IN_STATUS, 0, 0);
 		d = xport_fake_last_delay(ft_xc(&F));

@@ -35,10 +35,10 @@ static void test_in_order_and_dup(void **state)
 	erl_stat_init(&s, 100);
 	assert_int_equal(erl_stat_expstatsn(&s), 100);
 	for (uint32_t sn = 100; sn < 110; sn++)
-		assert_int_equal(erl_stat_rx(&s, sn), ERL_STAT_NEW);
+		assert_int_equal(erl_stat_rx(&s, sn, false), ERL_STAT_NEW);
 	assert_int_equal(erl_stat_expstatsn(&s), 110);
-	assert_int_equal(erl_stat_rx(&s, 105), ERL_STAT_DUP);
-	assert_int_equal(erl_stat_rx(&s, 109), ERL_STAT_DUP);
+	assert_int_equal(erl_stat_rx(&s, 105, false), ERL_STAT_DUP);
+	assert_int_equal(erl_stat_rx(&s, 109, false), ERL_STAT_DUP);
 	assert_int_equal(erl_stat_gaps(&s, r, 4), 0);
 	assert_int_equal(erl_stat_snack(&s, MS, 10 * MS, r, 4), 0);
 }
@@ -52,18 +52,18 @@ static void test_gap_from_later_status(void **state)
 	struct erl_run r[4];
 
 	erl_stat_init(&s, 3);
-	assert_int_equal(erl_stat_rx(&s, 5), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_rx(&s, 6), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 5, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 6, false), ERL_STAT_NEW);
 	assert_int_equal(erl_stat_expstatsn(&s), 3);
 	expect_runs(r, erl_stat_snack(&s, 10 * MS, 100 * MS, r, 4),
 		    (const struct erl_run[]){ { 3, 2 } }, 1);
 	assert_int_equal(erl_stat_snack(&s, 20 * MS, 100 * MS, r, 4), 0);
-	assert_int_equal(erl_stat_rx(&s, 4), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 4, false), ERL_STAT_NEW);
 	assert_int_equal(erl_stat_expstatsn(&s), 3);
-	assert_int_equal(erl_stat_rx(&s, 3), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 3, false), ERL_STAT_NEW);
 	assert_int_equal(erl_stat_expstatsn(&s), 7);
 	/* The target resent 5 too: a duplicate. */
-	assert_int_equal(erl_stat_rx(&s, 5), ERL_STAT_DUP);
+	assert_int_equal(erl_stat_rx(&s, 5, false), ERL_STAT_DUP);
 }
 
 /* An idle connection: only the NOP-In's "next StatSN" reveals that the
@@ -75,7 +75,7 @@ static void test_gap_from_next(void **state)
 	struct erl_run r[4];
 
 	erl_stat_init(&s, 10);
-	assert_int_equal(erl_stat_rx(&s, 10), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 10, false), ERL_STAT_NEW);
 	erl_stat_next(&s, 11);                 /* nothing missing */
 	assert_int_equal(erl_stat_gaps(&s, r, 4), 0);
 	erl_stat_next(&s, 13);                 /* 11 and 12 were lost */
@@ -97,13 +97,13 @@ static void test_lost_response(void **state)
 
 	erl_stat_init(&s, 0);
 	erl_stat_lost(&s, 0);
-	assert_int_equal(erl_stat_rx(&s, 1), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 1, false), ERL_STAT_NEW);
 	expect_runs(r, erl_stat_snack(&s, MS, 100 * MS, r, 4),
 		    (const struct erl_run[]){ { 0, 1 } }, 1);
 	/* Not answered in time: asked again. */
 	expect_runs(r, erl_stat_snack(&s, 200 * MS, 100 * MS, r, 4),
 		    (const struct erl_run[]){ { 0, 1 } }, 1);
-	assert_int_equal(erl_stat_rx(&s, 0), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 0, false), ERL_STAT_NEW);
 	assert_int_equal(erl_stat_expstatsn(&s), 2);
 	/* Lost reports for what arrived are ignored. */
 	erl_stat_lost(&s, 1);
@@ -119,26 +119,33 @@ static void test_hold_release(void **state)
 	(void)state;
 	struct erl_stat s;
 
+	/* In order, held at once: ExpStatSN stays. */
 	erl_stat_init(&s, 20);
-	assert_int_equal(erl_stat_rx(&s, 20), ERL_STAT_NEW);
-	/* Held in the same callback, before ExpStatSN is sent again: it is
-	 * below ack already, too late. */
-	assert_int_equal(erl_stat_hold(&s, 20), -EINVAL);
-	assert_int_equal(erl_stat_rx(&s, 22), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_rx(&s, 21), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 20, true), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_expstatsn(&s), 20);
+	assert_int_equal(erl_stat_rx(&s, 20, false), ERL_STAT_DUP);
+	assert_int_equal(erl_stat_rx(&s, 21, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 22, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_expstatsn(&s), 20);
+	assert_int_equal(erl_stat_release(&s, 21), -EINVAL);   /* not held */
+	assert_int_equal(erl_stat_release(&s, 20), 0);
 	assert_int_equal(erl_stat_expstatsn(&s), 23);
+	assert_int_equal(erl_stat_release(&s, 20), -EINVAL);   /* passed */
 
+	/* Behind a gap; the gap fills first, the hold still stops it. */
 	erl_stat_init(&s, 30);
-	assert_int_equal(erl_stat_rx(&s, 31), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_hold(&s, 31), 0);
-	assert_int_equal(erl_stat_hold(&s, 33), -EINVAL);     /* not arrived */
-	assert_int_equal(erl_stat_rx(&s, 30), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_rx(&s, 32), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_expstatsn(&s), 31);        /* held at 31 */
-	assert_int_equal(erl_stat_release(&s, 32), -EINVAL);  /* not held */
+	assert_int_equal(erl_stat_rx(&s, 31, true), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 30, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 32, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_expstatsn(&s), 31);
+	assert_int_equal(erl_stat_release(&s, 33), -EINVAL);   /* not arrived */
 	assert_int_equal(erl_stat_release(&s, 31), 0);
 	assert_int_equal(erl_stat_expstatsn(&s), 33);
-	assert_int_equal(erl_stat_release(&s, 31), -EINVAL);
+	/* A hold does not make it missing: no SNACK for it. */
+	struct erl_run r[2];
+	erl_stat_init(&s, 40);
+	assert_int_equal(erl_stat_rx(&s, 40, true), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_gaps(&s, r, 2), 0);
 }
 
 static void test_window(void **state)
@@ -146,18 +153,27 @@ static void test_window(void **state)
 	(void)state;
 	struct erl_stat s;
 	struct erl_run r[4];
+	const uint32_t W = ERL_STAT_WINDOW;
 
 	erl_stat_init(&s, 0);
-	assert_int_equal(erl_stat_rx(&s, ERL_STAT_WINDOW - 1), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_rx(&s, ERL_STAT_WINDOW), ERL_STAT_FAR);
-	assert_int_equal(erl_stat_hold(&s, ERL_STAT_WINDOW), -EINVAL);
+	assert_int_equal(erl_stat_rx(&s, W - 1, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, W, false), ERL_STAT_FAR);
 	expect_runs(r, erl_stat_gaps(&s, r, 4),
-		    (const struct erl_run[]){ { 0, ERL_STAT_WINDOW - 1 } }, 1);
+		    (const struct erl_run[]){ { 0, W - 1 } }, 1);
 	/* "next" far ahead: all beyond the window counts as missing. */
-	erl_stat_next(&s, 100);
+	erl_stat_next(&s, W + 100);
 	expect_runs(r, erl_stat_gaps(&s, r, 4),
-		    (const struct erl_run[]){ { 0, ERL_STAT_WINDOW - 1 },
-					      { ERL_STAT_WINDOW, 100 - ERL_STAT_WINDOW } }, 2);
+		    (const struct erl_run[]){ { 0, W - 1 }, { W, 100 } }, 2);
+	/* The ring comes round: once ack moves, the slots are clean. */
+	for (uint32_t sn = 0; sn < W - 1; sn++)
+		assert_int_equal(erl_stat_rx(&s, sn, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_expstatsn(&s), W);
+	assert_int_equal(erl_stat_rx(&s, W, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 2 * W, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 2 * W + 1, false), ERL_STAT_FAR);
+	assert_int_equal(erl_stat_expstatsn(&s), W + 1);
+	expect_runs(r, erl_stat_gaps(&s, r, 4),
+		    (const struct erl_run[]){ { W + 1, W - 1 } }, 1);
 }
 
 static void test_snack_bounded(void **state)
@@ -167,9 +183,9 @@ static void test_snack_bounded(void **state)
 	struct erl_run r[1];
 
 	erl_stat_init(&s, 0);
-	erl_stat_rx(&s, 1);
-	erl_stat_rx(&s, 3);
-	erl_stat_rx(&s, 5);
+	erl_stat_rx(&s, 1, false);
+	erl_stat_rx(&s, 3, false);
+	erl_stat_rx(&s, 5, false);
 	expect_runs(r, erl_stat_snack(&s, MS, 100 * MS, r, 1),
 		    (const struct erl_run[]){ { 0, 1 } }, 1);
 	expect_runs(r, erl_stat_snack(&s, 2 * MS, 100 * MS, r, 1),
@@ -187,13 +203,13 @@ static void test_serial_wrap(void **state)
 	struct erl_run r[2];
 
 	erl_stat_init(&s, 0xfffffffeu);
-	assert_int_equal(erl_stat_rx(&s, 0xfffffffeu), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_rx(&s, 1), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 0xfffffffeu, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 1, false), ERL_STAT_NEW);
 	expect_runs(r, erl_stat_gaps(&s, r, 2),
 		    (const struct erl_run[]){ { 0xffffffffu, 2 } }, 1);
-	assert_int_equal(erl_stat_rx(&s, 0xfffffff0u), ERL_STAT_DUP);
-	assert_int_equal(erl_stat_rx(&s, 0xffffffffu), ERL_STAT_NEW);
-	assert_int_equal(erl_stat_rx(&s, 0), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 0xfffffff0u, false), ERL_STAT_DUP);
+	assert_int_equal(erl_stat_rx(&s, 0xffffffffu, false), ERL_STAT_NEW);
+	assert_int_equal(erl_stat_rx(&s, 0, false), ERL_STAT_NEW);
 	assert_int_equal(erl_stat_expstatsn(&s), 2);
 }
 
@@ -208,12 +224,12 @@ static uint32_t rnd(uint32_t n)
 	return rng % n;
 }
 
-#define N 500u
+#define N 3000u
 
 static void test_random(void **state)
 {
 	(void)state;
-	for (unsigned round = 0; round < 40; round++) {
+	for (unsigned round = 0; round < 20; round++) {
 		struct erl_stat s;
 		unsigned got[N];
 		bool held[N];
@@ -235,7 +251,7 @@ static void test_random(void **state)
 				for (unsigned k = 0; k < n; k++)
 					for (uint32_t j = 0; j < r[k].runlength; j++) {
 						uint32_t x = r[k].begrun + j;
-						if (erl_stat_rx(&s, x) == ERL_STAT_NEW)
+						if (erl_stat_rx(&s, x, false) == ERL_STAT_NEW)
 							got[x - base]++;
 					}
 				/* Held statuses get their data eventually. */
@@ -250,17 +266,12 @@ static void test_random(void **state)
 					erl_stat_lost(&s, sn);
 				continue;
 			}
-			assert_int_equal(erl_stat_rx(&s, sn), ERL_STAT_NEW);
+			/* Some statuses must wait for their data. */
+			held[i] = rnd(9) == 0;
+			assert_int_equal(erl_stat_rx(&s, sn, held[i]), ERL_STAT_NEW);
 			got[i]++;
-			if (rnd(9) == 0) {
-				/* Only a status not yet acknowledged (one
-				 * behind a gap) can still be held. */
-				bool acked = (int32_t)(sn - erl_stat_expstatsn(&s)) < 0;
-				assert_int_equal(erl_stat_hold(&s, sn), acked ? -EINVAL : 0);
-				held[i] = !acked;
-			}
 			if (rnd(11) == 0)                /* a duplicate */
-				assert_int_equal(erl_stat_rx(&s, sn), ERL_STAT_DUP);
+				assert_int_equal(erl_stat_rx(&s, sn, false), ERL_STAT_DUP);
 		}
 		erl_stat_next(&s, base + N);
 		for (unsigned turns = 0; erl_stat_expstatsn(&s) != base + N; turns++) {
@@ -270,7 +281,7 @@ static void test_random(void **state)
 			for (unsigned k = 0; k < n; k++)
 				for (uint32_t j = 0; j < r[k].runlength; j++) {
 					uint32_t x = r[k].begrun + j;
-					if (erl_stat_rx(&s, x) == ERL_STAT_NEW)
+					if (erl_stat_rx(&s, x, false) == ERL_STAT_NEW)
 						got[x - base]++;
 				}
 			for (uint32_t j = 0; j < N; j++)

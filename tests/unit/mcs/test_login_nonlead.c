@@ -334,7 +334,8 @@ static void test_portals_from_sendtargets(void **state)
 		"TargetAddress=10.0.0.1:3260,1\0";
 	struct disc_target targets[4];
 	struct disc_address addrs[8];
-	struct disc_result r = { targets, 4, 0, addrs, 8, 0, 0 };
+	struct disc_result r = { .targets = targets, .max_targets = 4,
+				 .addrs = addrs, .max_addrs = 8 };
 	const char *why = NULL;
 	struct url_portal lead, out[NLOGIN_MAX_PORTALS];
 

@@ -217,6 +217,7 @@ static void test_async_renegotiate(void **state)
 	struct ft_pdu pdu;
 	static const char mrdsl[] = "MaxRecvDataSegmentLength=16384";
 	static const char other[] = "X-vendor=1";
+	static uint8_t wbuf[32768];
 
 	ft_default_params(&p);
 	ft_open(&F, &p);
@@ -239,7 +240,7 @@ static void test_async_renegotiate(void **state)
 	ft_text_rsp(&F, itt, PDU_RESERVED_TAG, true, other, sizeof(other));
 	assert_null(ft_conn(&F)->text);
 	assert_int_equal(ft_conn(&F)->state, CONN_UP);
-	ft_submit_write(&F, &w, buf, 32768, 0);
+	ft_submit_write(&F, &w, wbuf, sizeof(wbuf), 0);
 	assert_true(ft_recv(&F, &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
 	assert_int_equal(pdu.dsl, 16384);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Leaks and limits (docs/hostile.md): 10,000 login/logout cycles and 1,000
+# forced reconnections (the test target drops the connection on the first
+# command) through the public API, in one process whose resident memory,
+# open file descriptors and threads must stay bounded; then the same
+# for the control path (iscsictl), watched from outside.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/targets.sh"
+source "$here/../lib/assert.sh"
+source "$MCSI_SRC/tests/hostile/lib.sh"
+targets_init
+hostile_need
+LEAK=$MCSI_BUILD/tests/hostile/mcsi-leak-cycles
+[[ -x $LEAK ]] || { echo "missing $LEAK"; exit 1; }
+
+tt_start
+LOGINS=${HOSTILE_LOGINS:-10000}
+RECONNECTS=${HOSTILE_RECONNECTS:-1000}
+run 170 "$LEAK" --logins "$LOGINS" --reconnects "$RECONNECTS" --control "$TT_SOCK" "$TT_URL"
+printf '%s\n' "$OUT" | sed 's/^/    /'
+PEER=127.0.0.1:$TT_PORT
+judge "$LOGINS logins and $RECONNECTS forced reconnects with bounded RSS, fds, threads" \
+	0 "^bounded$"
+expect_match "every reconnect saw its connection lost" \
+	"reconnects: $RECONNECTS forced \($RECONNECTS seen as lost\)"
+expect_match "and was told why, naming the peer" \
+	"last: $PEER: connection 0 closed: the target closed the connection"
+
+# The test target is not ours to judge, but a leak of connections on our
+# side would show there too: it must be back to no connection.
+conns=$(ss -Htn state established "( sport = :$TT_PORT )" | wc -l)
+((conns == 0)) && pass "no connection left open at the target" ||
+	fail "$conns connections still open at the target"
+
+finish
