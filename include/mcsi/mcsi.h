@@ -23,7 +23,8 @@
  *   -EIO         the target answered with another status (res.status,
  *                sense in res.sense), or iSCSI response "target failure"
  *   -ETIMEDOUT   no answer within the command timeout; the task was aborted
- *   -ECANCELED   aborted by a task management function or by mcsi_close()
+ *   -ECANCELED   aborted by a task management function, by mcsi_close(),
+ *                or by a logout the target asked for before it was answered
  *   -ECONNRESET  the connection carrying the command was lost
  *   -EPROTO      the target broke the protocol; its connection was closed
  *                (mcsi_last_error() names the defect)
@@ -57,10 +58,14 @@ struct mcsi_cmd;
 
 enum mcsi_event_type {
 	MCSI_EV_SCSI_EVENT = 1,     /* target's asynchronous SCSI event (sense) */
-	MCSI_EV_LOGOUT_REQUESTED,   /* target asks for a logout within param s */
+	MCSI_EV_LOGOUT_REQUESTED,   /* target asks for a logout within param[2]
+				     * s: mcsi stops sending on that connection
+				     * and logs it out when its commands are
+				     * done (the session, if it was the last) */
 	MCSI_EV_CONN_DROP,          /* target will drop a connection */
 	MCSI_EV_SESSION_DROP,       /* target will drop the whole session */
-	MCSI_EV_RENEGOTIATE,        /* target asks for parameter renegotiation */
+	MCSI_EV_RENEGOTIATE,        /* target asks for parameter renegotiation:
+				     * mcsi runs the Text exchange itself */
 	MCSI_EV_CONN_FAILED,        /* a connection was closed: err, reason */
 	MCSI_EV_REJECT,             /* target rejected a PDU: code = reason */
 };

@@ -173,11 +173,11 @@ class ChapRefusedNone(Conn):
 
 
 class SlowAfterAuth(Conn):
-    desc = ("authenticates normally, then takes 3 s over the operational stage "
+    desc = ("authenticates normally, then takes 5 s over the operational stage "
             "(the initiator's process can be inspected meanwhile)")
 
     def operational(self, keys):
-        time.sleep(3)
+        time.sleep(5)
         return super().operational(keys)
 
 

@@ -47,7 +47,7 @@ def scan(pid, secrets):
         if s in env:
             print("pid %d: secret in the environment" % pid)
             bad += 1
-    dd_maps = 0
+    dd_maps = unreadable = 0
     with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
         for start, end, perms, name, flags in mappings(pid):
             if "dd" in flags:
@@ -58,6 +58,7 @@ def scan(pid, secrets):
                 mem.seek(start)
                 data = mem.read(end - start)
             except (OSError, ValueError, OverflowError):
+                unreadable += 1
                 continue
             for s in secrets:
                 i = data.find(s)
@@ -72,8 +73,8 @@ def scan(pid, secrets):
                               % (pid, i, where))
                         bad += 1
                     i = data.find(s, i + 1)
-    print("pid %d: %d occurrence(s), %d dumpable or exposed, %d MADV_DONTDUMP mapping(s)"
-          % (pid, found, bad, dd_maps))
+    print("pid %d: %d occurrence(s), %d dumpable or exposed, %d MADV_DONTDUMP "
+          "mapping(s), %d unreadable" % (pid, found, bad, dd_maps, unreadable))
     return bad
 
 
