@@ -231,6 +231,7 @@ static int seg_rx_header(struct seg_rx *r, const char **why)
 
 	memcpy(h, r->buf + r->head, len);
 	r->head += len;
+	r->bhs_judged = false;
 	if (r->hdigest && digest_crc32c(h, base) != digest_load(h + base)) {
 		*why = "header digest mismatch";
 		return -EBADMSG;
@@ -303,6 +304,19 @@ static int seg_rx_tail_done(struct seg_rx *r, const char **why)
 	return seg_rx_pdu_done(r, why);
 }
 
+/* A header is incomplete: if its BHS is there and announces an AHS, let
+ * the owner judge the BHS now (once). */
+static int seg_rx_bhs(struct seg_rx *r, const char **why)
+{
+	const uint8_t *b = r->buf + r->head;
+
+	if (!r->ops->on_bhs || r->tail - r->head < PDU_BHS_LEN || pdu_ahs_bytes(b) == 0 ||
+	    r->bhs_judged)
+		return 0;
+	r->bhs_judged = true;
+	return r->ops->on_bhs(r->ctx, b, why);
+}
+
 /* Walks the staging bytes: headers in place, data copied out. */
 static int seg_rx_parse(struct seg_rx *r, const char **why)
 {
@@ -311,8 +325,10 @@ static int seg_rx_parse(struct seg_rx *r, const char **why)
 	while (rc == 0 && r->head < r->tail) {
 		uint32_t avail = r->tail - r->head;
 		if (r->stage == SEG_HDR) {
-			if (seg_rx_hdr_missing(r) > 0)
+			if (seg_rx_hdr_missing(r) > 0) {
+				rc = seg_rx_bhs(r, why);
 				break;
+			}
 			rc = seg_rx_header(r, why);
 		} else if (r->stage == SEG_DATA) {
 			uint32_t take = r->data_len - r->got;

@@ -89,6 +89,11 @@ struct seg_rx_ops {
 	/* The whole PDU arrived (data digest checked). Return 0 or -errno
 	 * with *why; an error stops the stream. */
 	int (*on_pdu)(void *ctx, const uint8_t *hdr, const char **why);
+	/* Optional: a BHS that announces an AHS arrived, before the cursor
+	 * waits for the AHS (and before any digest check): a peer that
+	 * never sends the AHS it announced is refused at once instead of
+	 * stalling the stream. Return 0 or -EPROTO with *why. */
+	int (*on_bhs)(void *ctx, const uint8_t *bhs, const char **why);
 };
 
 enum seg_stage { SEG_HDR, SEG_DATA, SEG_TAIL };
@@ -108,6 +113,7 @@ struct seg_rx {
 	uint32_t head, tail;       /* buf[head, tail): received, unparsed */
 	enum seg_stage stage;      /* SEG_HDR: a header is next, in buf */
 	bool direct_only;          /* last segment was long: header-only read-ahead */
+	bool bhs_judged;           /* on_bhs ran for the pending header */
 	uint32_t data_len, got;    /* current data segment, bytes placed */
 	struct seg_data dst;
 	int di;

@@ -455,9 +455,24 @@ static int rx_pdu(void *ctx, const uint8_t *hdr, const char **why)
 	return rc;
 }
 
+/* Targets send no AHS (RFC 7143 11.2.1.2 defines it for SCSI Commands):
+ * refuse the BHS before waiting for bytes a hostile peer never sends. */
+static int rx_bhs(void *ctx, const uint8_t *bhs, const char **why)
+{
+	struct conn *c = ctx;
+	struct pdu_limits lim = { .max_recv_dsl = c->params.max_recv_dsl };
+
+	if (pdu_check_target_pdu(bhs, &lim, why) < 0)
+		return -EPROTO;
+	*why = rx_why(c, "%s announces %u bytes of AHS", pdu_opcode_name(pdu_opcode(bhs)),
+		      pdu_ahs_bytes(bhs));
+	return -EPROTO;
+}
+
 const struct seg_rx_ops conn_rx_ops = {
 	.on_header = rx_header,
 	.on_pdu = rx_pdu,
+	.on_bhs = rx_bhs,
 };
 
 /* Receive coalescing: when the target is the bottleneck, responses trickle

@@ -330,6 +330,11 @@ static void reactor_scan(struct reactor *r)
 			continue;
 		if (t->state == TASK_QUEUED) {
 			/* Never sent (window closed): nothing to abort. */
+			uint64_t w = atomic_load(&s->window);
+			sess_log(s, 4, "%s: command ITT 0x%08x timed out waiting for the CmdSN "
+				 "window (next CmdSN %u, ExpCmdSN %u, MaxCmdSN %u)",
+				 t->conn->peer, t->itt, sess_cmdsn_peek(s),
+				 sess_win_exp(w), sess_win_max(w));
 			t->cmd->res.err = -ETIMEDOUT;
 			reactor_finish(r, t, -ETIMEDOUT);
 			t->conn->st.timeouts++;

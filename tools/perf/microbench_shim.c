@@ -185,7 +185,7 @@ static int mb_on_pdu(void *ctx, const uint8_t *hdr, const char **why)
 	return 0;
 }
 
-static const struct seg_rx_ops mb_rx_ops = { mb_on_header, mb_on_pdu };
+static const struct seg_rx_ops mb_rx_ops = { .on_header = mb_on_header, .on_pdu = mb_on_pdu };
 
 /* n Data-In PDUs of len bytes, as a target would send them. */
 static int mb_stream(unsigned n, size_t len, int digests)

@@ -127,7 +127,7 @@ static int on_pdu(void *ctx, const uint8_t *hdr, const char **why)
 	return 0;
 }
 
-static const struct seg_rx_ops rx_ops = { on_header, on_pdu };
+static const struct seg_rx_ops rx_ops = { .on_header = on_header, .on_pdu = on_pdu };
 
 static size_t build_two(bool hd, bool dd, uint8_t *payload, uint32_t len)
 {
@@ -377,6 +377,51 @@ static void test_rx_digest_errors(void **state)
 	}
 }
 
+static int bhs_calls;
+
+static int refuse_bhs(void *ctx, const uint8_t *bhs, const char **why)
+{
+	(void)ctx;
+	bhs_calls++;
+	*why = pdu_ahs_bytes(bhs) ? "AHS refused" : "?";
+	return -EPROTO;
+}
+
+/* A BHS announcing an AHS is shown to on_bhs as soon as it is complete,
+ * before the cursor waits for the AHS; without the hook it waits. */
+static void test_rx_bhs_hook(void **state)
+{
+	(void)state;
+	static const struct seg_rx_ops ops = { .on_header = on_header, .on_pdu = on_pdu,
+					       .on_bhs = refuse_bhs };
+	struct rx_ctx c = { 0 };
+	struct seg_rx r;
+	struct iovec v[4];
+	const char *why = NULL;
+
+	for (uint32_t ahead = 0; ahead <= 4096; ahead += 4096) {
+		bhs_calls = 0;
+		seg_rx_init(&r, &ops, &c, hbuf, stage, sizeof(stage), ahead, false, false);
+		seg_rx_fill(&r, v, 4);
+		make_bhs(stage, PDU_OP_SCSI_RSP, 3);
+		stage[4] = 255;                       /* 1020 bytes of AHS, never sent */
+		assert_int_equal(seg_rx_advance(&r, 40, &why), 0);   /* BHS incomplete */
+		assert_int_equal(bhs_calls, 0);
+		assert_int_equal(seg_rx_advance(&r, 8, &why), -EPROTO);
+		assert_string_equal(why, "AHS refused");
+		assert_int_equal(bhs_calls, 1);
+		assert_int_equal(c.headers, 0);
+	}
+	/* Without the hook the cursor asks for the AHS. */
+	seg_rx_init(&r, &rx_ops, &c, hbuf, stage, sizeof(stage), 0, false, false);
+	seg_rx_fill(&r, v, 4);
+	make_bhs(stage, PDU_OP_SCSI_RSP, 3);
+	stage[4] = 255;
+	assert_int_equal(seg_rx_advance(&r, 48, &why), 0);
+	assert_int_equal(seg_rx_fill(&r, v, 4), 1);
+	assert_int_equal(v[0].iov_len, 1020);
+}
+
 static void test_rx_buffer_too_small(void **state)
 {
 	(void)state;
@@ -405,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_rx_no_readahead_layout),
 		cmocka_unit_test(test_rx_readahead_batches),
 		cmocka_unit_test(test_rx_long_segment_direct),
+		cmocka_unit_test(test_rx_bhs_hook),
 		cmocka_unit_test(test_rx_digest_errors),
 		cmocka_unit_test(test_rx_buffer_too_small),
 	};

@@ -231,6 +231,22 @@ static void test_bad_header_digest(void **state)
 	expect_closed(&fc, -EBADMSG, "header digest mismatch");
 }
 
+/* A target PDU announcing an AHS (targets send none) is refused on its
+ * BHS, not after waiting for AHS bytes that never come. */
+static void test_bad_ahs_announced(void **state)
+{
+	(void)state;
+	struct ft_cmd fc;
+	uint32_t itt = open_and_read(&fc, 4096, false);
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_SCSI_RSP, 0x80 };
+
+	pdu_put32(&((struct bhs_scsi_rsp *)h)->rsp_itt, itt);
+	h[4] = 255;
+	xport_fake_inject(ft_xc(&F), h, sizeof(h));
+	ft_turn(&F);
+	expect_closed(&fc, -EPROTO, "AHS");
+}
+
 static void test_bad_opcode_and_eof(void **state)
 {
 	(void)state;
@@ -404,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_bad_segment_too_long),
 		cmocka_unit_test(test_bad_data_digest),
 		cmocka_unit_test(test_bad_header_digest),
+		cmocka_unit_test(test_bad_ahs_announced),
 		cmocka_unit_test(test_bad_opcode_and_eof),
 		cmocka_unit_test(test_partial_receives),
 		cmocka_unit_test(test_batch_of_responses),
