@@ -75,7 +75,7 @@ ffp F20 r2t-unknown write "R2T for unknown ITT" closed
 ffp F21 r2tsn-gap write "R2TSN gap" closed
 # Solicits 16 MiB and stops reading: our send blocks; the command times out
 # and the connection is dropped.
-BLOCKS=32768 ffp F22 stop-reading write "timed out|LUN RESET" closed
+BLOCKS=32766 ffp F22 stop-reading write "timed out|LUN RESET" closed
 
 # --- NOP-In, Reject, Async ---------------------------------------------------------------------
 ffp F23 nop-flood read "too many NOP-In pings left unanswered" closed

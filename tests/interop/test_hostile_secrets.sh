@@ -130,7 +130,7 @@ nob=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 [[ $(stat -c %a "$RUN/mcsid.sock") == 600 ]] && pass "S10 control socket is 0600" ||
 	fail "S10 control socket mode $(stat -c %a "$RUN/mcsid.sock")"
 run 10 "${nob[@]}" "$bin/mcsi-ctlreq" "$RUN/mcsid.sock" '{"op":"list-sessions"}'
-judge "S10 nobody cannot open the 0600 socket" 1 "permission denied" nopeer
+judge "S10 nobody cannot open the 0600 socket" 2 "permission denied" nopeer
 kill "$MCSID_PID"
 wait "$MCSID_PID" 2>/dev/null
 start_mcsid --socket-mode 0666 || fail "S11 mcsid restarts with --socket-mode 0666"
