@@ -36,6 +36,10 @@ static int parse(const char *t, size_t len, struct disc_result *r)
 			abort();
 		next += d->n_addrs;
 	}
+	/* A skipped (forged) name is reported inside the text, for escaping. */
+	if (r->skipped_names &&
+	    (!r->bad_name || r->bad_name < t || r->bad_name + r->bad_name_len > t + len))
+		abort();
 	for (size_t i = 0; i < r->n_addrs; i++) {
 		const struct disc_address *a = &r->addrs[i];
 		if (a->portal.port == 0 || a->tpgt > 65535 || a->tpgt < -1 ||

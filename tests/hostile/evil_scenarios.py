@@ -3,12 +3,11 @@
 well-behaved Conn where it misbehaves. SCENARIOS maps the names used on the
 command line and in target names (iqn.2026-11.org.mcsi.test:evil.NAME) to
 them; docs/hostile.md lists what the initiator must do for each."""
-import os
 import socket
 import struct
 import time
 
-from evil_target import (ASYNC, Closed, Conn, DATA_IN, IQN, LOGIN_RSP, NOP_IN,
+from evil_target import (ASYNC, Closed, Conn, LOGIN_RSP, NOP_IN,
                          R2T, REJECT, RSVD, SCSI_RSP, TEXT_RSP, kv_text, u32)
 
 
@@ -478,10 +477,13 @@ class R2tTooMany(Conn):
     desc = "two outstanding R2Ts when MaxOutstandingR2T is 1"
 
     def start_write(self, bhs):
+        # Both in one segment, so that the second arrives before any data
+        # for the first can have been sent.
         itt, edtl = u32(bhs, 16), u32(bhs, 20)
         half = max(512, edtl // 2)
-        self.send(self.r2t_pdu(itt, 0, half, 0))
-        self.send(self.r2t_pdu(itt, half, edtl - half, 1))
+        self.s.sendall(bytes(self.r2t_pdu(itt, 0, half, 0)) +
+                       bytes(self.r2t_pdu(itt, half, edtl - half, 1)))
+        self.writes[itt][3:5] = [edtl, 2]
 
 
 class R2tUnknown(Conn):
@@ -500,7 +502,7 @@ class R2tSnGap(Conn):
 
 
 class StopReading(Conn):
-    desc = "solicits 16 MiB of write data, then never reads again"
+    desc = "solicits all of a large write's data, then never reads again"
     burst = 16 * 1024 * 1024 - 1
 
     def start_write(self, bhs):

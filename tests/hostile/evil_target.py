@@ -29,7 +29,6 @@ import socket
 import struct
 import sys
 import threading
-import time
 
 IQN = "iqn.2026-11.org.mcsi.test:evil"
 BLOCK = 512

@@ -73,8 +73,8 @@ ffp F18 r2t-offset write "R2T beyond the command's length .*offset 4294963200" c
 ffp F19 r2t-too-many write "too many outstanding R2Ts" closed
 ffp F20 r2t-unknown write "R2T for unknown ITT" closed
 ffp F21 r2tsn-gap write "R2TSN gap" closed
-# Solicits 16 MiB and stops reading: our send blocks; the command times out
-# and the connection is dropped.
+# Solicits 16 MiB (less 1 KiB: within MaxBurstLength) and stops reading: our
+# send blocks; the command times out and the connection is dropped.
 BLOCKS=32766 ffp F22 stop-reading write "timed out|LUN RESET" closed
 
 # --- NOP-In, Reject, Async ---------------------------------------------------------------------

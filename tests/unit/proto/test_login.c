@@ -586,6 +586,41 @@ static void test_chap_mutual(void **state)
 		    "target's CHAP challenge equals ours (reflection)");
 }
 
+/* A target that redirects after our mutual challenge went out, then (as the
+ * next portal) offers that challenge back as its own: the login that
+ * follows the redirection must refuse to answer it. */
+static void test_chap_reflection_across_redirect(void **state)
+{
+	(void)state;
+	uint8_t sent[CHAP_CHALLENGE_LEN];
+	static const char addr[] = "TargetAddress=192.0.2.7:3260,1";
+
+	struct t *t = mutual();
+	struct rsp r = { .cls = 1, .det = 1, .text = addr, .len = sizeof(addr) };
+	assert_int_equal(feed(t, &r), 0);
+	assert_int_equal(t->ev, LOGIN_EV_REDIRECT);
+	assert_true(login_sent_challenge(&t->l, sent));
+	assert_memory_equal(sent, our_challenge, sizeof(sent));
+
+	t = setup(LOGIN_AUTH_MUTUAL, TNAME);
+	t->cfg.sent_challenge = sent;
+	to_chap(t);
+	char refl[256];
+	size_t n = (size_t)sprintf(refl, "CHAP_A=5") + 1;
+	n += (size_t)sprintf(refl + n, "CHAP_I=7") + 1;
+	n += (size_t)sprintf(refl + n, "CHAP_C=");
+	n += hex(our_challenge, sizeof(our_challenge), refl + n) + 1;
+	expect_fail(t, reply(t, 0, false, refl, n), -EACCES,
+		    "target sent back a CHAP challenge of ours (reflection)");
+	assert_string_equal(login_error_key(&t->l), "CHAP_C");
+
+	/* A one-way login sends no challenge: nothing to remember. */
+	t = begin(LOGIN_AUTH_NONE);
+	assert_int_equal(feed(t, &r), 0);
+	assert_int_equal(t->ev, LOGIN_EV_REDIRECT);
+	assert_false(login_sent_challenge(&t->l, sent));
+}
+
 /* ---- Continue bit ------------------------------------------------------------- */
 
 static void test_continue_outgoing(void **state)
@@ -989,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(test_chap_one_way),
 		cmocka_unit_test(test_chap_refusals),
 		cmocka_unit_test(test_chap_mutual),
+		cmocka_unit_test(test_chap_reflection_across_redirect),
 		cmocka_unit_test(test_continue_outgoing),
 		cmocka_unit_test(test_continue_incoming),
 		cmocka_unit_test(test_status_classes),
