@@ -333,14 +333,14 @@ int ctl_text(struct ctl_conn *c, const char *text, size_t len, char *out,
 	return ctl_mark(c, ctl_text_once(c, text, len, out, cap));
 }
 
-static int ctl_logout_once(struct ctl_conn *c)
+static int ctl_logout_once(struct ctl_conn *c, enum logout_reason reason,
+			   uint16_t cid, uint8_t *response)
 {
 	struct bhs_logout_req l;
 	uint32_t itt = ctl_itt(c);
 
-	pdu_build_logout(&l, LOGOUT_CLOSE_SESSION, itt, c->cid);
+	pdu_build_logout(&l, reason, itt, cid);
 	pdu_stamp_cmdsn(&l, c->cmdsn, c->expstatsn);
-	l.lgo_opcode |= PDU_IMMEDIATE;
 	int rc = ctl_send(c, &l, NULL, 0);
 	if (rc)
 		return rc;
@@ -350,25 +350,34 @@ static int ctl_logout_once(struct ctl_conn *c)
 		if (rc)
 			return rc;
 		const struct bhs_logout_rsp *r = (const void *)p.bhs;
-		if (pdu_opcode(r) != PDU_OP_LOGOUT_RSP) {
+		if (pdu_opcode(r) != PDU_OP_LOGOUT_RSP || pdu_itt(r) != itt) {
 			rc = ctl_unsolicited(c, &p);
 			if (rc)
 				return rc;
 			continue;
 		}
 		ctl_update_sn(c, (const void *)r, true);
-		if (r->lgor_response != LOGOUT_RSP_OK) {
-			log_peer_err(c->peer, "logout refused (response %u)",
-				     r->lgor_response);
-			return -EIO;
-		}
-		return 0;
+		if (response)
+			*response = r->lgor_response;
+		if (r->lgor_response == LOGOUT_RSP_OK)
+			return 0;
+		log_peer_err(c->peer, "logout (reason %u, connection %u) refused "
+			     "(response %u)", reason, cid, r->lgor_response);
+		return r->lgor_response == LOGOUT_RSP_CID_NOT_FOUND ? -ENOENT : -EIO;
 	}
+}
+
+int ctl_logout_conn(struct ctl_conn *c, enum logout_reason reason, uint16_t cid,
+		    uint8_t *response)
+{
+	if (response)
+		*response = 0xff;
+	if (c->broken)
+		return -ENOTCONN;
+	return ctl_mark(c, ctl_logout_once(c, reason, cid, response));
 }
 
 int ctl_logout(struct ctl_conn *c)
 {
-	if (c->broken)
-		return -ENOTCONN;
-	return ctl_mark(c, ctl_logout_once(c));
+	return ctl_logout_conn(c, LOGOUT_CLOSE_SESSION, c->cid, NULL);
 }

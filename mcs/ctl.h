@@ -15,6 +15,7 @@
 
 #include "mcs/net.h"
 #include "proto/neg.h"
+#include "proto/pdu.h"
 
 #define CTL_PEER_MAX   URL_PORTAL_STRMAX
 #define CTL_SENSE_MAX  252
@@ -81,6 +82,15 @@ int ctl_text(struct ctl_conn *c, const char *text, size_t len, char *out,
  * Returns 0, or -errno (-ENOTCONN at once when the connection is broken);
  * the socket is left open for ctl_close(). */
 int ctl_logout(struct ctl_conn *c);
+
+/* Logs out with any reason for connection cid (which may be another of
+ * the session's connections, RFC 7143 section 11.14), immediate, with
+ * c->cmdsn, answering NOP-In pings met meanwhile. *response (may be NULL)
+ * gets the target's Logout response code, 0xff if none arrived. Returns
+ * 0, -ENOENT (the target does not know cid), -EIO (another refusal),
+ * -ENOTCONN (c is broken), or the transport's -errno. */
+int ctl_logout_conn(struct ctl_conn *c, enum logout_reason reason, uint16_t cid,
+		    uint8_t *response);
 
 /* Closes the socket. */
 void ctl_close(struct ctl_conn *c);

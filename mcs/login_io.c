@@ -17,6 +17,7 @@
 #define LGIO_TX_CAP    (16u * 1024)         /* our text */
 #define LGIO_SEG_CAP   (64u * 1024)         /* one received segment */
 #define LGIO_SCRATCH   (LGIO_TEXT_CAP + LGIO_TX_CAP + LGIO_SEG_CAP)
+_Static_assert(LGIO_SCRATCH == LGIO_RX_MIN, "login_io.h states the scratch size");
 
 void lgio_target_init(struct lgio_target *t)
 {
@@ -44,19 +45,19 @@ static enum login_auth auth_mode(const struct lgio_target *t)
 	return t->mutual ? LOGIN_AUTH_MUTUAL : LOGIN_AUTH_CHAP;
 }
 
-/* One login attempt on one portal. Returns 0 (DONE), 1 (REDIRECT: *next
- * set) or -errno. */
-static int login_once(const struct lgio_target *t, const struct url_portal *portal,
-		      struct ctl_conn *c, uint8_t *rx, size_t rx_cap,
-		      struct lgio_status *st, struct url_portal *next,
-		      uint8_t *sent, bool *have_sent)
+/* The login's ITT, and the first of the control path's after it. Each
+ * connection (CID) gets its own range, so that ITTs stay unique within the
+ * session when several connections log in. */
+static uint32_t lgio_itt_base(uint16_t cid)
 {
-	char peer[URL_PORTAL_STRMAX];
-	struct login l;
-	uint32_t itt = 0x10000000u;
+	return 0x10000000u + ((uint32_t)cid << 12);
+}
 
-	url_format_portal(portal, peer, sizeof(peer));
-	struct login_config cfg = {
+/* The login machine's configuration for t, scratch carved from rx. */
+static void lgio_config(struct login_config *cfg, const struct lgio_target *t,
+			uint32_t itt, uint8_t *rx, const char *peer)
+{
+	*cfg = (struct login_config){
 		.initiator_name = t->initiator_name,
 		.initiator_alias = t->initiator_alias,
 		.target_name = t->target_name,
@@ -69,13 +70,29 @@ static int login_once(const struct lgio_target *t, const struct url_portal *port
 		.target_chap_name = t->target_chap_name,
 		.target_chap_secret = t->target_secret,
 		.target_chap_secret_len = t->target_secret_len,
-		.sent_challenge = *have_sent ? sent : NULL,
 		.wishes = &t->wishes,
 		.rx_buf = (char *)rx, .rx_cap = LGIO_TEXT_CAP,
 		.tx_buf = (char *)rx + LGIO_TEXT_CAP, .tx_cap = LGIO_TX_CAP,
-		.warn = lgio_warn, .hook_arg = peer,
+		.warn = lgio_warn, .hook_arg = (void *)peer,
 	};
-	memcpy(cfg.isid, t->isid, sizeof(cfg.isid));
+	memcpy(cfg->isid, t->isid, sizeof(cfg->isid));
+}
+
+/* One login attempt on one portal. Returns 0 (DONE), 1 (REDIRECT: *next
+ * set) or -errno. */
+static int login_once(const struct lgio_target *t, const struct url_portal *portal,
+		      struct ctl_conn *c, uint8_t *rx, size_t rx_cap,
+		      struct lgio_status *st, struct url_portal *next,
+		      uint8_t *sent, bool *have_sent)
+{
+	char peer[URL_PORTAL_STRMAX];
+	struct login l;
+	struct login_config cfg;
+	uint32_t itt = lgio_itt_base(t->cid);
+
+	url_format_portal(portal, peer, sizeof(peer));
+	lgio_config(&cfg, t, itt, rx, peer);
+	cfg.sent_challenge = *have_sent ? sent : NULL;
 	uint8_t *seg = rx + LGIO_TEXT_CAP + LGIO_TX_CAP;
 
 	int rc = login_init(&l, &cfg);
@@ -208,6 +225,13 @@ int lgio_login(const struct lgio_target *t, struct ctl_conn *c, uint8_t *rx,
 		rc = login_once(t, &portal, c, rx, rx_cap, st, &next, sent, &have_sent);
 		if (rc <= 0)
 			break;
+		if (t->tsih != 0) {
+			/* A connection joining a session stays in its portal
+			 * group: a redirect elsewhere is not followed. */
+			st->message = "the target redirected a non-leading login (not followed)";
+			rc = -EAGAIN;
+			break;
+		}
 		if (++st->redirects > LGIO_MAX_REDIRECTS) {
 			st->message = "too many redirections";
 			rc = -ELOOP;
@@ -237,17 +261,20 @@ int lgio_probe(const struct lgio_target *t, uint8_t *rx, size_t rx_cap,
 		/* Offer None,CHAP with placeholder credentials: the first
 		 * request carries only the offer, and we stop after the
 		 * target's first answer, so nothing secret is ever sent. */
-		struct login_config cfg = {
-			.initiator_name = t->initiator_name,
-			.target_name = t->target_name,
-			.itt = 0x10000000u, .auth = LOGIN_AUTH_OPTIONAL,
-			.chap_name = "probe", .chap_secret = "probe-not-sent",
-			.chap_secret_len = 14, .wishes = &t->wishes,
-			.rx_buf = (char *)rx, .rx_cap = LGIO_TEXT_CAP,
-			.tx_buf = (char *)rx + LGIO_TEXT_CAP, .tx_cap = LGIO_TX_CAP,
-			.warn = lgio_warn, .hook_arg = peer,
-		};
-		memcpy(cfg.isid, t->isid, sizeof(cfg.isid));
+		struct lgio_target probe = *t;
+		probe.initiator_alias = NULL;
+		probe.tsih = 0;
+		probe.session = NULL;
+		probe.mutual = false;
+		probe.target_chap_name = probe.target_secret = NULL;
+		probe.target_secret_len = 0;
+		probe.chap = true;
+		probe.chap_name = "probe";
+		probe.chap_secret = "probe-not-sent";
+		probe.chap_secret_len = 14;
+		struct login_config cfg;
+		lgio_config(&cfg, &probe, lgio_itt_base(0), rx, peer);
+		cfg.auth = LOGIN_AUTH_OPTIONAL;
 		uint8_t *seg = rx + LGIO_TEXT_CAP + LGIO_TX_CAP;
 		int rc = login_init(&l, &cfg);
 		if (rc) {

@@ -16,7 +16,9 @@
 #include "proto/url.h"
 
 #define LGIO_MAX_REDIRECTS 8
-#define LGIO_RX_MIN        (64u * 1024)  /* login text across C-bit PDUs */
+/* Scratch a login needs: the target's joined text (C-bit PDUs, 64 KiB),
+ * our text (16 KiB) and one received segment (64 KiB). */
+#define LGIO_RX_MIN        (64u * 1024 + 16u * 1024 + 64u * 1024)
 
 /* What to log in to and with what. Every pointer is borrowed for the
  * duration of the call; secrets are never copied or logged. */
@@ -66,8 +68,10 @@ void lgio_target_init(struct lgio_target *t);
  * or -errno: -ECONNREFUSED/-ETIMEDOUT/-ENOENT (network), -EACCES
  * (authentication failed or the target failed mutual authentication),
  * -ENOENT (target not found), -EBUSY (too many connections, service
- * unavailable), -ELOOP (too many redirections), -EPROTO (the target broke
- * the protocol); st says why. */
+ * unavailable), -ELOOP (too many redirections), -EAGAIN (a non-leading
+ * login, tsih != 0, was redirected: not followed), -EPROTO (the target
+ * broke the protocol); st says why. Each CID logs in with its own ITT
+ * range, so connections of one session never share an ITT. */
 int lgio_login(const struct lgio_target *t, struct ctl_conn *c, uint8_t *rx,
 	       size_t rx_cap, struct lgio_status *st);
 

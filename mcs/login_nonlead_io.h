@@ -1,16 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A non-leading login over a blocking socket, and the logout of one
- * connection, for the control path.
- *
- * STOPGAP (MC/S phase 1): lgio_login() cannot log in a non-leading
- * connection yet, because struct lgio_target has no way to pass the
- * session's negotiated parameters (login_config.session, which
- * login_init() requires when tsih != 0) nor the session's current CmdSN
- * (login_config.cmdsn; RFC 7143 section 11.12.8: a connection joining a
- * session carries the session's current CmdSN). Once lgio_target has
- * `session` and `cmdsn`, nlogin (mcs/login_nonlead.h) calls lgio_login()
- * and nlio_login() goes away; it follows no redirection.
+ * connection, for the control path: thin entry points over lgio_login()
+ * and ctl_logout_conn() with the argument checks a joining connection
+ * needs.
  */
 #ifndef MCSI_MCS_LOGIN_NONLEAD_IO_H
 #define MCSI_MCS_LOGIN_NONLEAD_IO_H
@@ -24,7 +17,7 @@
 
 /* Scratch nlio_login() needs in rx: the target's joined text, our text
  * and one received segment. */
-#define NLIO_SCRATCH  (64u * 1024 + 16u * 1024 + 64u * 1024)
+#define NLIO_SCRATCH  LGIO_RX_MIN
 
 /*
  * Logs in the connection t->cid into the session t->tsih (non-zero) at
