@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "proto/text.h"
+
 const enum chap_alg chap_offer_order[CHAP_NUM_ALGS] = {
 	CHAP_SHA3_256, CHAP_SHA256, CHAP_SHA1, CHAP_MD5,
 };
@@ -79,17 +81,6 @@ int chap_parse_alg(const char *v, size_t len, enum chap_alg *alg)
 
 /* ---- binary values ------------------------------------------------------ */
 
-static int chap_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int chap_b64val(char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -115,13 +106,13 @@ static int chap_decode_hex(const char *d, size_t n, uint8_t *out, size_t cap)
 	 * first byte takes a single digit. */
 	size_t i = 0, o = 0;
 	if (n & 1) {
-		int lo = chap_hexval(d[i++]);
+		int lo = text_hex_digit(d[i++]);
 		if (lo < 0)
 			return -EPROTO;
 		out[o++] = (uint8_t)lo;
 	}
 	while (i < n) {
-		int hi = chap_hexval(d[i]), lo = chap_hexval(d[i + 1]);
+		int hi = text_hex_digit(d[i]), lo = text_hex_digit(d[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EPROTO;
 		out[o++] = (uint8_t)(hi << 4 | lo);

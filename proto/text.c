@@ -131,17 +131,6 @@ bool text_key_is(const struct text_pair *p, const char *key)
 	return p->key_len == n && memcmp(p->key, key, n) == 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int text_parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
 {
 	uint64_t acc = 0;
@@ -152,7 +141,7 @@ int text_parse_u32(const char *v, size_t len, uint32_t max, uint32_t *out)
 		/* hex-constant; leading zeros allowed, so no length cap
 		 * beyond the value check */
 		for (size_t i = 2; i < len; i++) {
-			int d = hex_digit(v[i]);
+			int d = text_hex_digit(v[i]);
 			if (d < 0)
 				return -EINVAL;
 			acc = acc * 16 + (unsigned)d;

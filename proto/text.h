@@ -42,6 +42,17 @@ int text_append_u32(char *buf, size_t cap, size_t *len, const char *key,
 		    uint32_t value);
 
 /* Helpers for values. */
+/* The value of one hexadecimal digit (either case), or -1. */
+static inline int text_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 bool text_key_is(const struct text_pair *p, const char *key);
 /* Parses a decimal or 0x-hex number value (RFC "numerical-value");
  * -EINVAL if malformed or above max. */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/text.h"
+
 static char fold(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
@@ -14,17 +16,8 @@ static char fold(char c)
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static bool is_hex(char c)
-{
-	c = fold(c);
-	return is_digit(c) || (c >= 'a' && c <= 'f');
-}
-
-static unsigned hex_val(char c)
-{
-	c = fold(c);
-	return is_digit(c) ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
-}
+static bool is_hex(char c) { return text_hex_digit(c) >= 0; }
+static unsigned hex_val(char c) { return (unsigned)text_hex_digit(c); }
 
 static bool fail(const char **why, const char *reason)
 {

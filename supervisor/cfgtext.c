@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/text.h"
+
 void cfgtext_init(struct cfgtext_iter *it, const char *buf, size_t len)
 {
 	it->buf = buf;
@@ -173,17 +175,6 @@ int cfgtext_next(struct cfgtext_iter *it, struct cfgtext_line *l,
 	return parse_pair(l, s, len, i, why);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int cfgtext_decode(const char *raw, size_t raw_len, char *dst,
 		   size_t *out_len, const char **why)
 {
@@ -221,8 +212,8 @@ int cfgtext_decode(const char *raw, size_t raw_len, char *dst,
 			case 'r':  c = '\r'; break;
 			case 't':  c = '\t'; break;
 			case 'x': {
-				int hi = i + 2 < raw_len - 1 ? hexval(raw[i + 1]) : -1;
-				int lo = hi >= 0 ? hexval(raw[i + 2]) : -1;
+				int hi = i + 2 < raw_len - 1 ? text_hex_digit(raw[i + 1]) : -1;
+				int lo = hi >= 0 ? text_hex_digit(raw[i + 2]) : -1;
 				if (lo < 0)
 					return bad(why, "\\x needs two hex "
 							"digits");

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/text.h"
+
 /* ---- reader ------------------------------------------------------------ */
 
 struct jp {
@@ -44,17 +46,6 @@ static int new_tok(struct jp *p, enum json_type type, size_t *idx)
 	p->toks[*idx].type = (uint8_t)type;
 	p->toks[*idx].start = (uint32_t)p->pos;
 	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
@@ -111,7 +102,7 @@ static int parse_string(struct jp *p, size_t *idx)
 				if (p->len - p->pos < 5)
 					return fail(p, "short \\u escape");
 				for (int i = 1; i <= 4; i++)
-					if (hexval(p->s[p->pos + (size_t)i]) < 0)
+					if (text_hex_digit(p->s[p->pos + (size_t)i]) < 0)
 						return fail(p, "bad \\u escape");
 				p->pos += 5;
 				continue;
@@ -339,7 +330,7 @@ static uint32_t hex4(const char *h)
 {
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++)
-		v = v << 4 | (uint32_t)hexval(h[i]);
+		v = v << 4 | (uint32_t)text_hex_digit(h[i]);
 	return v;
 }
 
