@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/scsi.h"
+
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -101,20 +103,20 @@ int kern_vpd83_identity(const uint8_t *page, size_t len, char *out, size_t out_l
 
 int kern_parse_rc16(const uint8_t *d, size_t len, struct kern_capacity *cap)
 {
-	uint32_t bs;
+	struct scsi_capacity c;
 
-	if (len < 12)
+	if (scsi_parse_read_capacity16(d, len, &c, NULL))
 		return -EPROTO;
-	bs = be32(d + 8);
-	if (bs < 512 || bs > (1u << 20) || (bs & (bs - 1)) || be64(d) == UINT64_MAX)
+	/* What a loop device and a FUSE file can present: a power of two
+	 * from 512 to 1 MiB, and a block count that fits. */
+	uint32_t bs = c.block_len;
+	if (bs < 512 || bs > (1u << 20) || (bs & (bs - 1)) || c.last_lba == UINT64_MAX)
 		return -EPROTO;
 	memset(cap, 0, sizeof(*cap));
-	cap->blocks = be64(d) + 1;    /* the device returns the last LBA */
+	cap->blocks = c.last_lba + 1;    /* the device returns the last LBA */
 	cap->block_size = bs;
-	if (len >= 15) {
-		cap->lbpme = d[14] & 0x80;
-		cap->lbprz = d[14] & 0x40;
-	}
+	cap->lbpme = c.lbpme;
+	cap->lbprz = c.lbprz;
 	return 0;
 }
 
