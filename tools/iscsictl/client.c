@@ -69,22 +69,15 @@ void client_connect_error(int err)
 		: strerror(-err));
 }
 
-/* One request, one reply. The reply text and its tokens are malloc'd
- * (free both). Returns 0 (see r->ok) or -errno (printed). */
-struct call {
-	char *text;
-	size_t len;
-	struct json_tok *toks;
-	struct cp_reply r;
-};
-
-static void call_free(struct call *c)
+void client_reply_free(struct client_reply *c)
 {
 	free(c->text);
 	free(c->toks);
+	c->text = NULL;
+	c->toks = NULL;
 }
 
-static int call(int fd, const struct cp_request *req, int timeout_ms, struct call *c)
+static int call(int fd, const struct cp_request *req, int timeout_ms, struct client_reply *c)
 {
 	char buf[1024];
 	const char *why = NULL;
@@ -110,14 +103,29 @@ static int call(int fd, const struct cp_request *req, int timeout_ms, struct cal
 		rc = src;
 	if (rc == 0 && cp_reply_parse(c->text, c->len, c->toks, CP_TOKENS_MAX, &c->r, &why)) {
 		fprintf(stderr, "iscsictl: mcsid sent a malformed reply: %s\n", why);
-		call_free(c);
+		client_reply_free(c);
 		return -EPROTO;
 	}
 	if (rc == 0)
 		return 0;
 fail:
 	fprintf(stderr, "iscsictl: mcsid did not answer: %s\n", strerror(-rc));
-	call_free(c);
+	client_reply_free(c);
+	return rc;
+}
+
+int client_request(const struct cp_request *req, int timeout_ms,
+		   struct client_reply *c)
+{
+	int fd, rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = client_connect(&fd))) {
+		client_connect_error(rc);
+		return rc;
+	}
+	rc = call(fd, req, timeout_ms, c);
+	close(fd);
 	return rc;
 }
 
@@ -192,8 +200,7 @@ static void print_members(struct out *o, const char *s, const struct json_tok *t
 	free(v);
 }
 
-/* "<iqn>[,<portal>]" or an iscsi:// URL into a request. */
-static int parse_target(const char *arg, struct cp_request *r, bool creds_ok)
+int client_parse_target(const char *arg, struct cp_request *r, bool creds_ok)
 {
 	const char *why = NULL;
 
@@ -231,7 +238,7 @@ static int parse_target(const char *arg, struct cp_request *r, bool creds_ok)
 	return 0;
 }
 
-static int failed(const char *target, const struct call *c)
+static int failed(const char *target, const struct client_reply *c)
 {
 	fprintf(stderr, "iscsictl: %s%s%s\n", target ? target : "", target ? ": " : "",
 		c->r.error);
@@ -241,8 +248,8 @@ static int failed(const char *target, const struct call *c)
 int client_login(const struct ctl_opts *o, int fd, const char *arg)
 {
 	struct cp_request r = { .op = CP_OP_LOGIN };
-	struct call c;
-	int rc = parse_target(arg, &r, false);
+	struct client_reply c;
+	int rc = client_parse_target(arg, &r, false);
 
 	r.has_lun = false;
 	if (rc == 0)
@@ -252,7 +259,7 @@ int client_login(const struct ctl_opts *o, int fd, const char *arg)
 		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	if (!c.r.ok) {
 		rc = failed(r.target, &c);
-		call_free(&c);
+		client_reply_free(&c);
 		return rc;
 	}
 	struct out out;
@@ -277,15 +284,15 @@ int client_login(const struct ctl_opts *o, int fd, const char *arg)
 	out_record_end(&out);
 	out_list_end(&out);
 	out_done(&out);
-	call_free(&c);
+	client_reply_free(&c);
 	return EXIT_OK;
 }
 
 int client_logout(const struct ctl_opts *o, int fd, const char *arg)
 {
 	struct cp_request r = { .op = CP_OP_LOGOUT };
-	struct call c;
-	int rc = parse_target(arg, &r, true);
+	struct client_reply c;
+	int rc = client_parse_target(arg, &r, true);
 	(void)o;
 
 	if (rc == 0)
@@ -302,14 +309,14 @@ int client_logout(const struct ctl_opts *o, int fd, const char *arg)
 		       r.target);
 		rc = EXIT_OK;
 	}
-	call_free(&c);
+	client_reply_free(&c);
 	return rc;
 }
 
 int client_list_sessions(const struct ctl_opts *o, int fd)
 {
 	struct cp_request r = { .op = CP_OP_LIST_SESSIONS };
-	struct call c;
+	struct client_reply c;
 	int rc = call(fd, &r, QUERY_WAIT_MS, &c);
 
 	close(fd);
@@ -317,7 +324,7 @@ int client_list_sessions(const struct ctl_opts *o, int fd)
 		return EXIT_FAIL;
 	if (!c.r.ok) {
 		rc = failed(NULL, &c);
-		call_free(&c);
+		client_reply_free(&c);
 		return rc;
 	}
 	int arr = json_get(c.text, c.toks, 0, "sessions");
@@ -334,15 +341,15 @@ int client_list_sessions(const struct ctl_opts *o, int fd)
 	out_done(&out);
 	if (!o->json && (arr < 0 || c.toks[arr].count == 0))
 		printf("no sessions\n");
-	call_free(&c);
+	client_reply_free(&c);
 	return EXIT_OK;
 }
 
 int client_list_luns(const struct ctl_opts *o, int fd, const char *arg)
 {
 	struct cp_request r = { .op = CP_OP_LIST_LUNS };
-	struct call c;
-	int rc = parse_target(arg, &r, true);
+	struct client_reply c;
+	int rc = client_parse_target(arg, &r, true);
 
 	if (rc == 0)
 		rc = call(fd, &r, QUERY_WAIT_MS, &c);
@@ -351,7 +358,7 @@ int client_list_luns(const struct ctl_opts *o, int fd, const char *arg)
 		return rc == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	if (!c.r.ok) {
 		rc = c.r.err == -ENOENT ? -1 : failed(r.target, &c);
-		call_free(&c);
+		client_reply_free(&c);
 		return rc;
 	}
 	struct out out;
@@ -362,6 +369,6 @@ int client_list_luns(const struct ctl_opts *o, int fd, const char *arg)
 	out_record_end(&out);
 	out_list_end(&out);
 	out_done(&out);
-	call_free(&c);
+	client_reply_free(&c);
 	return EXIT_OK;
 }

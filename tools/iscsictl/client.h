@@ -12,8 +12,30 @@
 #define MCSI_ISCSICTL_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "supervisor/ctlproto.h"
 #include "tools/iscsictl/iscsictl.h"
+
+/* One request to mcsid and its parsed reply; text and toks are malloc'd
+ * and freed by client_reply_free(). */
+struct client_reply {
+	char *text;
+	size_t len;
+	struct json_tok *toks;
+	struct cp_reply r;
+};
+
+/* Connects, sends req, waits up to timeout_ms for the reply and parses
+ * it. Returns 0 (see c->r.ok) or -errno (already printed). */
+int client_request(const struct cp_request *req, int timeout_ms,
+		   struct client_reply *c);
+void client_reply_free(struct client_reply *c);
+
+/* "<iqn>[,<portal>]" or an iscsi:// URL into a request (r->lun and
+ * r->has_lun from the URL). A URL carrying credentials is refused unless
+ * creds_ok. Returns 0 or -EINVAL (printed). */
+int client_parse_target(const char *arg, struct cp_request *r, bool creds_ok);
 
 /* Connects to mcsid. Returns 0 and *fd; -ENOENT or -ECONNREFUSED when
  * mcsid does not run (see client_absent()); -EPERM when the socket file

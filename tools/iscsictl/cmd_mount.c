@@ -40,93 +40,14 @@ struct mlun {
 	char mount[PATH_MAX];
 };
 
-/* One request to mcsid and its parsed reply (text and tokens malloc'd). */
-struct mcall {
-	char *text;
-	size_t len;
-	struct json_tok *toks;
-	struct cp_reply r;
-};
-
-static void mcall_free(struct mcall *c)
-{
-	free(c->text);
-	free(c->toks);
-	c->text = NULL;
-	c->toks = NULL;
-}
-
-/* Returns 0 (see c->r.ok) or -errno (printed). */
-static int mcall(const struct cp_request *req, int timeout_ms, struct mcall *c)
-{
-	char buf[1024];
-	const char *why = NULL;
-	int fd, rc, n = cp_request_encode(req, buf, sizeof(buf));
-
-	memset(c, 0, sizeof(*c));
-	if (n < 0)
-		return n;
-	if ((rc = client_connect(&fd))) {
-		client_connect_error(rc);
-		return rc;
-	}
-	c->text = malloc(CP_FRAME_MAX + 1);
-	c->toks = malloc(CP_TOKENS_MAX * sizeof(*c->toks));
-	rc = !c->text || !c->toks ? -ENOMEM : 0;
-	if (rc == 0) {
-		int src = usock_send_frame(fd, buf, (size_t)n, 5000);
-		rc = usock_recv_frame(fd, c->text, CP_FRAME_MAX + 1, &c->len, timeout_ms);
-		if (rc && src)
-			rc = src;
-	}
-	close(fd);
-	if (rc == 0 && cp_reply_parse(c->text, c->len, c->toks, CP_TOKENS_MAX, &c->r, &why)) {
-		fprintf(stderr, "iscsictl: mcsid sent a malformed reply: %s\n", why);
-		rc = -EPROTO;
-	} else if (rc) {
-		fprintf(stderr, "iscsictl: mcsid did not answer: %s\n", strerror(-rc));
-	}
-	if (rc)
-		mcall_free(c);
-	return rc;
-}
-
-/* "<iqn>[,<portal>]" or an iscsi:// URL (its LUN, if any, in *lun). */
+/* "<iqn>[,<portal>]" or an iscsi:// URL without credentials (its LUN, if
+ * any, in *lun). */
 static int parse_target(const char *arg, struct cp_request *r, long *lun)
 {
-	const char *why = NULL;
-
-	if (strncasecmp(arg, "iscsi://", 8) == 0) {
-		struct url_iscsi u;
-		int rc = url_parse_iscsi(arg, strlen(arg), &u, &why);
-
-		if (rc == 0 && u.has_target) {
-			snprintf(r->target, sizeof(r->target), "%s", u.target);
-			r->portal = u.portal;
-			r->has_portal = true;
-			if (u.has_lun)
-				*lun = (long)u.lun;
-		}
-		bool ok = rc == 0 && u.has_target && !u.has_user;
-		url_iscsi_wipe(&u);
-		if (!ok) {
-			fprintf(stderr, "iscsictl: '%s': %s\n", arg,
-				why ? why : "names no target, or carries credentials");
-			return -EINVAL;
-		}
-	} else {
-		struct url_target t;
-
-		if (url_parse_target(arg, strlen(arg), &t, &why)) {
-			fprintf(stderr, "iscsictl: target '%s': %s\n", arg, why);
-			return -EINVAL;
-		}
-		snprintf(r->target, sizeof(r->target), "%s", t.name);
-		r->portal = t.portal;
-		r->has_portal = t.has_portal;
-	}
-	r->has_target = true;
-	return 0;
+	int rc = client_parse_target(arg, r, false);
+	if (rc == 0 && r->has_lun)
+		*lun = (long)r->lun;
+	return rc;
 }
 
 /* The target's LUNs as its session process presents them. Returns the
@@ -134,18 +55,18 @@ static int parse_target(const char *arg, struct cp_request *r, long *lun)
 static int list_luns(const struct cp_request *t, struct mlun *out, size_t max)
 {
 	struct cp_request r = *t;
-	struct mcall c;
+	struct client_reply c;
 	int rc;
 
 	r.op = CP_OP_LIST_LUNS;
 	r.has_lun = false;
-	if ((rc = mcall(&r, QUERY_WAIT_MS, &c)))
+	if ((rc = client_request(&r, QUERY_WAIT_MS, &c)))
 		return rc;
 	if (!c.r.ok) {
 		rc = c.r.err;
 		if (rc != -ENOENT)
 			fprintf(stderr, "iscsictl: %s: %s\n", t->target, c.r.error);
-		mcall_free(&c);
+		client_reply_free(&c);
 		return rc ? rc : -EIO;
 	}
 	int arr = json_get(c.text, c.toks, 0, "luns");
@@ -164,7 +85,7 @@ static int list_luns(const struct cp_request *t, struct mlun *out, size_t max)
 		json_get_str(c.text, c.toks, e, "mount", l->mount, sizeof(l->mount));
 		n++;
 	}
-	mcall_free(&c);
+	client_reply_free(&c);
 	return (int)n;
 }
 
@@ -176,20 +97,20 @@ static int ensure_session(const struct cp_request *t, struct mlun *luns, size_t 
 	if (n != -ENOENT)
 		return n;
 	struct cp_request r = *t;
-	struct mcall c;
+	struct client_reply c;
 	int rc;
 
 	r.op = CP_OP_LOGIN;
 	r.has_lun = false;
-	if ((rc = mcall(&r, LOGIN_WAIT_MS, &c)))
+	if ((rc = client_request(&r, LOGIN_WAIT_MS, &c)))
 		return rc;
 	if (!c.r.ok) {
 		fprintf(stderr, "iscsictl: %s: login: %s\n", t->target, c.r.error);
 		rc = c.r.err ? c.r.err : -EIO;
-		mcall_free(&c);
+		client_reply_free(&c);
 		return rc;
 	}
-	mcall_free(&c);
+	client_reply_free(&c);
 	return list_luns(t, luns, max);
 }
 
