@@ -40,6 +40,7 @@ bool sess_window_update(struct mcsi_session *s, uint32_t exp, uint32_t max)
 	return sess_win_max(nw) != sess_win_max(old);
 }
 
+__attribute__((format(printf, 3, 0)))
 static void sess_vlog(struct mcsi_session *s, int level, const char *fmt, va_list ap)
 {
 	char msg[SESS_ERR_MAX];

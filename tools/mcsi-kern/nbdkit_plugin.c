@@ -177,4 +177,6 @@ static struct nbdkit_plugin plugin = {
 	.zero = plug_zero,
 };
 
+/* nbdkit looks this entry point up by name; the macro below defines it. */
+struct nbdkit_plugin *plugin_init(void);
 NBDKIT_REGISTER_PLUGIN(plugin)
