@@ -220,7 +220,7 @@ static int start(struct sessiond *d, int launch_fd)
 		return EXIT_LOGIN;
 	}
 	log_peer_info(d->who, "logged in at %s", d->portal);
-	if ((rc = sd_scan(d->s, d->luns, SD_MAX_LUNS, &d->nluns))) {
+	if ((rc = sd_scan(d->s, d->luns, LUNSCAN_MAX_LUNS, &d->nluns))) {
 		log_peer_err(d->who, "LUN scan failed: %s", strerror(-rc));
 		launch_reply_error(d, launch_fd, rc, "the LUN scan failed");
 		return EXIT_LOGIN;
@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 	d.pid = getpid();
 	snprintf(d.who, sizeof(d.who), "session[%d]", (int)d.pid);
 	signal(SIGPIPE, SIG_IGN);
-	d.luns = calloc(SD_MAX_LUNS, sizeof(*d.luns));
+	d.luns = calloc(LUNSCAN_MAX_LUNS, sizeof(*d.luns));
 	d.reply = malloc(CP_FRAME_MAX);
 	d.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -19,25 +19,15 @@
 #include <sys/types.h>
 
 #include "mcsi/mcsi.h"
+#include "proto/lunscan.h"
 #include "supervisor/ctlproto.h"
 #include "supervisor/json.h"
 
-#define SD_MAX_LUNS       256u
+#define LUNSCAN_MAX_LUNS       256u
 #define SD_HEALTH_MS      30000    /* TEST UNIT READY when idle this long */
 #define SD_REQ_TIMEOUT_MS 5000
 
 /* What the scan learnt about one LUN; strings are printable. */
-struct sd_lun {
-	uint32_t lun;
-	uint8_t device_type, qualifier;
-	char vendor[9], product[17], revision[5];
-	char serial[256];
-	char designator[300];
-	uint64_t blocks;
-	uint32_t block_size;
-	bool thin, has_capacity;
-};
-
 struct sd_export_ops;
 
 struct sessiond {
@@ -50,7 +40,7 @@ struct sessiond {
 	char portal[URL_PORTAL_STRMAX];
 	int64_t since;                    /* unix time of the login */
 	mcsi_session *s;
-	struct sd_lun *luns;              /* SD_MAX_LUNS entries */
+	struct lunscan_lun *luns;              /* LUNSCAN_MAX_LUNS entries */
 	size_t nluns;
 	int epfd, sigfd, lfd, evfd;
 	int64_t last_check_ms;
@@ -68,7 +58,7 @@ struct sessiond {
 /* REPORT LUNS (LUN 0 alone when the target does not support it), then per
  * LUN: INQUIRY, VPD 0x80 and 0x83, READ CAPACITY. Fills out[0..*n).
  * Returns 0 or the session's -errno (-ENOTCONN, ...). */
-int sd_scan(mcsi_session *s, struct sd_lun *out, size_t max, size_t *n);
+int sd_scan(mcsi_session *s, struct lunscan_lun *out, size_t max, size_t *n);
 /* TEST UNIT READY: 0 when the target answered at all (any SCSI status),
  * else the transport's -errno. */
 int sd_ping(mcsi_session *s, uint32_t lun);
@@ -76,11 +66,11 @@ int sd_ping(mcsi_session *s, uint32_t lun);
  * lba with a pattern derived from (seed, lun, lba) and writes it; without,
  * reads them back and compares. *match, *bad_lba (first mismatch).
  * Returns 0 (the I/O worked; see *match) or -errno. */
-int sd_io_check(mcsi_session *s, const struct sd_lun *l, uint64_t lba,
+int sd_io_check(mcsi_session *s, const struct lunscan_lun *l, uint64_t lba,
 		uint32_t blocks, uint32_t seed, bool write, bool *match,
 		uint64_t *bad_lba);
 /* Adds the LUN's members to the object being written. */
-void sd_lun_json(struct json_w *w, const struct sd_lun *l);
+void sd_lun_json(struct json_w *w, const struct lunscan_lun *l);
 
 /* ---- sessiond_req.c: the session socket -------------------------------- */
 

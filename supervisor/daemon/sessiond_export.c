@@ -26,14 +26,14 @@ static int none_create(const char *run_dir, const char *target, void **priv)
 	return 0;
 }
 
-static int none_attach(void *priv, mcsi_session *s, const struct sd_lun *luns,
+static int none_attach(void *priv, mcsi_session *s, const struct lunscan_lun *luns,
 		       size_t n)
 {
 	(void)priv; (void)s; (void)luns; (void)n;
 	return 0;
 }
 
-static int none_update(void *priv, const struct sd_lun *luns, size_t n)
+static int none_update(void *priv, const struct lunscan_lun *luns, size_t n)
 {
 	(void)priv; (void)luns; (void)n;
 	return 0;
@@ -85,9 +85,9 @@ struct kx {
 	char dir[PATH_MAX - 32];   /* leaves room for "/lun<N>" */
 	mcsi_session *s;
 	struct kern_fs *fs;
-	struct kx_lun luns[SD_MAX_LUNS];
+	struct kx_lun luns[LUNSCAN_MAX_LUNS];
 	size_t n;
-	uint32_t reported[SD_MAX_LUNS];   /* last REPORT LUNS, for poll */
+	uint32_t reported[LUNSCAN_MAX_LUNS];   /* last REPORT LUNS, for poll */
 	size_t nreported;
 };
 
@@ -122,17 +122,17 @@ static void kx_path(const struct kx *x, const struct kx_lun *l, char *buf, size_
 }
 
 /* Only direct-access block devices (type 0) become files. */
-static bool kx_wanted(const struct sd_lun *l)
+static bool kx_wanted(const struct lunscan_lun *l)
 {
 	return l->qualifier == 0 && l->device_type == 0 && l->has_capacity;
 }
 
-static int kx_add(struct kx *x, const struct sd_lun *sl)
+static int kx_add(struct kx *x, const struct lunscan_lun *sl)
 {
 	struct kx_lun *l = &x->luns[x->n];
 	int rc;
 
-	if (x->n >= SD_MAX_LUNS)
+	if (x->n >= LUNSCAN_MAX_LUNS)
 		return -ENOSPC;
 	memset(l, 0, sizeof(*l));
 	l->lun = sl->lun;
@@ -153,14 +153,14 @@ static int kx_add(struct kx *x, const struct sd_lun *sl)
 	return 0;
 }
 
-static void kx_remember(struct kx *x, const struct sd_lun *luns, size_t n)
+static void kx_remember(struct kx *x, const struct lunscan_lun *luns, size_t n)
 {
-	x->nreported = n < SD_MAX_LUNS ? n : SD_MAX_LUNS;
+	x->nreported = n < LUNSCAN_MAX_LUNS ? n : LUNSCAN_MAX_LUNS;
 	for (size_t i = 0; i < x->nreported; i++)
 		x->reported[i] = luns[i].lun;
 }
 
-static int kx_attach(void *priv, mcsi_session *s, const struct sd_lun *luns, size_t n)
+static int kx_attach(void *priv, mcsi_session *s, const struct lunscan_lun *luns, size_t n)
 {
 	struct kx *x = priv;
 	struct kern_fs_opts fo = { .mountpoint = x->dir, .fsname = "mcsi" };
@@ -198,7 +198,7 @@ static void kx_resized(struct kx *x, struct kx_lun *l)
 		kern_mount_resize(mnt);
 }
 
-static int kx_update(void *priv, const struct sd_lun *luns, size_t n)
+static int kx_update(void *priv, const struct lunscan_lun *luns, size_t n)
 {
 	struct kx *x = priv;
 
@@ -236,9 +236,9 @@ static int kx_update(void *priv, const struct sd_lun *luns, size_t n)
 static int kx_poll(void *priv)
 {
 	struct kx *x = priv;
-	uint32_t now[SD_MAX_LUNS];
+	uint32_t now[LUNSCAN_MAX_LUNS];
 	size_t n = 0;
-	int rc = kern_mcsi_report_luns(x->s, now, SD_MAX_LUNS, &n);
+	int rc = kern_mcsi_report_luns(x->s, now, LUNSCAN_MAX_LUNS, &n);
 
 	if (rc)
 		return rc;

@@ -31,10 +31,10 @@ struct sd_export_ops {
 	/* After login and the LUN scan: present the LUNs (s and luns are
 	 * borrowed until detach; luns may change, see update). Returns 0 or
 	 * -errno (the login is then undone). */
-	int (*attach)(void *priv, mcsi_session *s, const struct sd_lun *luns,
+	int (*attach)(void *priv, mcsi_session *s, const struct lunscan_lun *luns,
 		      size_t n);
 	/* After a rescan: luns is the new list (LUNs added, gone, resized). */
-	int (*update)(void *priv, const struct sd_lun *luns, size_t n);
+	int (*update)(void *priv, const struct lunscan_lun *luns, size_t n);
 	/* Called every SD_EXPORT_POLL_MS on the main thread, and at once
 	 * after the target sent an asynchronous SCSI event: looks for LUNs
 	 * added or gone (REPORT LUNS) and resized (READ CAPACITY), and deals

@@ -52,7 +52,7 @@ int sd_logout(struct sessiond *d)
 	return rc;
 }
 
-static const struct sd_lun *find_lun(const struct sessiond *d, uint32_t lun)
+static const struct lunscan_lun *find_lun(const struct sessiond *d, uint32_t lun)
 {
 	for (size_t i = 0; i < d->nluns; i++)
 		if (d->luns[i].lun == lun)
@@ -102,10 +102,10 @@ static void write_status(struct sessiond *d, struct json_w *w)
 int sd_rescan(struct sessiond *d)
 {
 	size_t n = 0;
-	struct sd_lun *fresh = calloc(SD_MAX_LUNS, sizeof(*fresh));
+	struct lunscan_lun *fresh = calloc(LUNSCAN_MAX_LUNS, sizeof(*fresh));
 	if (!fresh)
 		return -ENOMEM;
-	int rc = sd_scan(d->s, fresh, SD_MAX_LUNS, &n);
+	int rc = sd_scan(d->s, fresh, LUNSCAN_MAX_LUNS, &n);
 	if (rc == 0) {
 		memcpy(d->luns, fresh, n * sizeof(*fresh));
 		d->nluns = n;
@@ -162,7 +162,7 @@ static int answer(struct sessiond *d, const struct cp_request *r, bool *ended,
 		cp_reply_ok_begin(&w, d->reply, CP_FRAME_MAX);
 		break;
 	case CP_OP_IO: {
-		const struct sd_lun *l = find_lun(d, r->lun);
+		const struct lunscan_lun *l = find_lun(d, r->lun);
 		bool match;
 		uint64_t bad;
 		if (!l) {

@@ -9,7 +9,6 @@
 #include "proto/sense.h"
 #include "supervisor/daemon/sessiond.h"
 
-#define SCAN_BUF   4096u
 #define CMD_TRIES  5
 
 /* A data-in command retried on UNIT ATTENTION (tgt reports one on the
@@ -41,101 +40,23 @@ static int scsi_in(mcsi_session *s, uint32_t lun, const uint8_t *cdb, int cdb_le
 	return rc ? rc : (int)res.data_in;
 }
 
-static int scan_one(mcsi_session *s, uint32_t lun, uint8_t *buf, struct sd_lun *out)
+/* lunscan_ops.data_in over the public API. */
+static int scan_cmd(void *ctx, uint32_t lun, const uint8_t *cdb, size_t cdb_len,
+		    uint8_t *buf, uint32_t len)
 {
-	uint8_t cdb[SCSI_CDB_MAX];
-	const char *why = NULL;
-	int n;
-
-	memset(out, 0, sizeof(*out));
-	out->lun = lun;
-	n = scsi_in(s, lun, cdb, scsi_build_inquiry(cdb, sizeof(cdb), 96), buf, 96);
-	if (n < 0)
-		return n == -EIO ? 0 : n;
-	struct scsi_inquiry inq;
-	if (scsi_parse_inquiry(buf, (size_t)n, &inq, &why))
-		return 0;
-	out->device_type = inq.device_type;
-	out->qualifier = inq.qualifier;
-	memcpy(out->vendor, inq.vendor, sizeof(out->vendor));
-	memcpy(out->product, inq.product, sizeof(out->product));
-	memcpy(out->revision, inq.revision, sizeof(out->revision));
-
-	n = scsi_in(s, lun, cdb, scsi_build_inquiry_vpd(cdb, sizeof(cdb), 0x80, 255),
-		    buf, 255);
-	if (n < 0 && n != -EIO)
-		return n;
-	if (n >= 0 && scsi_parse_vpd_serial(buf, (size_t)n, out->serial,
-					    sizeof(out->serial), &why) < 0)
-		out->serial[0] = '\0';
-	n = scsi_in(s, lun, cdb, scsi_build_inquiry_vpd(cdb, sizeof(cdb), 0x83, 1024),
-		    buf, 1024);
-	if (n < 0 && n != -EIO)
-		return n;
-	struct scsi_desig d;
-	if (n >= 0 && (scsi_vpd83_best(buf, (size_t)n, &d, &why) != 0 ||
-		       scsi_desig_format(&d, out->designator, sizeof(out->designator)) < 0))
-		out->designator[0] = '\0';
-	if (out->device_type != SCSI_TYPE_DISK)
-		return 0;
-
-	struct scsi_capacity cap;
-	n = scsi_in(s, lun, cdb, scsi_build_read_capacity16(cdb, sizeof(cdb), 32), buf, 32);
-	if (n >= 0 && scsi_parse_read_capacity16(buf, (size_t)n, &cap, &why) == 0) {
-		out->has_capacity = true;
-	} else if (n >= 0 || n == -EIO) {
-		n = scsi_in(s, lun, cdb, scsi_build_read_capacity10(cdb, sizeof(cdb)), buf, 8);
-		if (n >= 0 && scsi_parse_read_capacity10(buf, (size_t)n, &cap, &why) == 0)
-			out->has_capacity = true;
-	}
-	if (n < 0 && n != -EIO)
-		return n;
-	if (out->has_capacity) {
-		out->blocks = cap.last_lba + 1;
-		out->block_size = cap.block_len;
-		out->thin = cap.lbpme;
-	}
-	return 0;
+	return scsi_in(ctx, lun, cdb, (int)cdb_len, buf, len);
 }
 
-int sd_scan(mcsi_session *s, struct sd_lun *out, size_t max, size_t *n)
-{
-	uint8_t cdb[SCSI_CDB_MAX];
-	uint32_t len = 8 + 8 * SD_MAX_LUNS, total = 0;
-	uint8_t *buf = malloc(len > SCAN_BUF ? len : SCAN_BUF);
-	uint64_t *raw = calloc(SD_MAX_LUNS, sizeof(*raw));
-	const char *why = NULL;
-	int rc = 0, count = 0;
+static const struct lunscan_ops scan_ops = { .data_in = scan_cmd };
 
+int sd_scan(mcsi_session *s, struct lunscan_lun *out, size_t max, size_t *n)
+{
+	struct lunscan_work *w = malloc(sizeof(*w));
 	*n = 0;
-	if (!buf || !raw) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	int got = scsi_in(s, 0, cdb, scsi_build_report_luns(cdb, sizeof(cdb), 0, len),
-			  buf, len);
-	if (got < 0 && got != -EIO) {
-		rc = got;
-		goto out;
-	}
-	if (got >= 0)
-		count = scsi_parse_report_luns(buf, (size_t)got, raw, SD_MAX_LUNS,
-					       &total, &why);
-	if (got == -EIO || count <= 0) {
-		raw[0] = 0;                      /* LUN 0 is all we can assume */
-		count = 1;
-	}
-	for (int i = 0; i < count && *n < max; i++) {
-		uint32_t lun;
-		if (scsi_lun_decode(raw[i], &lun))
-			continue;
-		if ((rc = scan_one(s, lun, buf, &out[*n])))
-			goto out;
-		(*n)++;
-	}
-out:
-	free(buf);
-	free(raw);
+	if (!w)
+		return -ENOMEM;
+	int rc = lunscan_all(&scan_ops, s, w, out, max, n);
+	free(w);
 	return rc;
 }
 
@@ -167,7 +88,7 @@ static void fill_block(uint8_t *b, uint32_t size, uint32_t seed, uint32_t lun,
 	}
 }
 
-int sd_io_check(mcsi_session *s, const struct sd_lun *l, uint64_t lba,
+int sd_io_check(mcsi_session *s, const struct lunscan_lun *l, uint64_t lba,
 		uint32_t blocks, uint32_t seed, bool write, bool *match,
 		uint64_t *bad_lba)
 {
@@ -214,7 +135,7 @@ int sd_io_check(mcsi_session *s, const struct sd_lun *l, uint64_t lba,
 	return rc;
 }
 
-void sd_lun_json(struct json_w *w, const struct sd_lun *l)
+void sd_lun_json(struct json_w *w, const struct lunscan_lun *l)
 {
 	json_w_u64(w, "lun", l->lun);
 	json_w_str(w, "type", scsi_type_name(l->device_type));

@@ -9,6 +9,7 @@
 
 #include "mcs/login_io.h"
 #include "mcs/scan.h"
+#include "proto/scsi.h"
 #include "proto/discovery.h"
 #include "proto/text.h"
 #include "proto/url.h"
@@ -210,11 +211,11 @@ static void print_params(struct out *o, const struct iscsi_params *p)
 	out_u64(o, "DefaultTime2Retain", p->default_time2retain);
 }
 
-static void print_lun(struct out *o, const struct scan_lun *l)
+static void print_lun(struct out *o, const struct lunscan_lun *l)
 {
 	out_record_begin(o, NULL);
 	out_u64(o, "lun", l->lun);
-	out_str(o, "type", scan_device_type_name(l->device_type));
+	out_str(o, "type", scsi_type_name(l->device_type));
 	out_str(o, "vendor", l->vendor);
 	out_str(o, "product", l->product);
 	out_str(o, "revision", l->revision);
@@ -348,7 +349,7 @@ int cmd_discover(const struct ctl_opts *o, int argc, char **argv)
 static int print_luns(struct ictx *x, struct resolved *r, struct ctl_conn *c,
 		      struct out *o)
 {
-	struct scan_lun *luns = calloc(SCAN_MAX_LUNS, sizeof(*luns));
+	struct lunscan_lun *luns = calloc(LUNSCAN_MAX_LUNS, sizeof(*luns));
 	size_t n = 0;
 	int rc;
 	(void)x;
@@ -359,7 +360,7 @@ static int print_luns(struct ictx *x, struct resolved *r, struct ctl_conn *c,
 		rc = scan_lun(c, r->lun, &luns[0]);
 		n = rc == 0;
 	} else {
-		rc = scan_luns(c, luns, SCAN_MAX_LUNS, &n);
+		rc = scan_luns(c, luns, LUNSCAN_MAX_LUNS, &n);
 	}
 	if (rc == 0) {
 		out_sublist_begin(o, "luns");
