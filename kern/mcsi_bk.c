@@ -264,7 +264,7 @@ int kern_mcsi_bk_create(mcsi_session *s, uint32_t lun,
 			const struct kern_mcsi_bk_opts *o, struct kern_backend **out)
 {
 	struct mbk *m = calloc(1, sizeof(*m));
-	uint8_t page[512];
+	uint8_t page[1024];                 /* as much VPD 0x83 as the LUN scan asks */
 	char id[300];
 	int rc, n;
 

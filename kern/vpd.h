@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Picks the best logical-unit designator of a VPD 0x83 page (NAA, then
- * EUI-64, UUID, SCSI name string, T10 vendor ID) and formats it:
- * "naa.<hex>", "eui.<hex>", "uuid.<hex>", the name string itself, or
- * "t10.<text>" (non-printable bytes become '_'). Returns 0, -ENOENT (no
- * logical-unit designator), -EPROTO (malformed page, out stays ""), or
+/* The identity of a LUN for multipath: the designator proto/scsi.h's
+ * scsi_vpd83_best() picks from a whole VPD 0x83 page, formatted by
+ * scsi_desig_format() ("naa.<hex>", "eui.<hex>", "uuid.<...>", a SCSI name
+ * string, "t10.<text>", ...). Returns 0, -ENOENT (no valid logical-unit
+ * designator), -EPROTO (malformed or truncated page; out stays ""), or
  * -ENAMETOOLONG (out too small). */
 int kern_vpd83_identity(const uint8_t *page, size_t len, char *out, size_t out_len);
 

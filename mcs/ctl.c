@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fastpath/log.h"
+#include "proto/discovery.h"
 #include "proto/pdu.h"
 #include "proto/serial.h"
 
@@ -264,9 +265,7 @@ static int ctl_text_once(struct ctl_conn *c, const char *text, size_t len,
 {
 	uint32_t itt = ctl_itt(c), ttt = PDU_RESERVED_TAG;
 	uint32_t seg = c->params.max_xmit_dsl ? c->params.max_xmit_dsl : 8192;
-	size_t sent = 0, got = 0;
-	bool first = true;
-
+	size_t sent = 0;
 	/* Our request, split with the C bit where it exceeds one PDU. */
 	do {
 		size_t n = len - sent > seg ? seg : len - sent;
@@ -290,13 +289,15 @@ static int ctl_text_once(struct ctl_conn *c, const char *text, size_t len,
 			ctl_update_sn(c, (const void *)p.bhs, true);
 			ttt = pdu_get32(&((const struct bhs_text_rsp *)(void *)p.bhs)->txtr_ttt);
 		}
-		first = false;
 	} while (sent < len);
-	(void)first;
 	c->cmdsn++;
 
+	struct disc_rx rx;
+	disc_rx_init(&rx, out, cap, itt);
 	for (;;) {
 		struct net_pdu p = { 0 };
+		const char *why = NULL;
+		bool more;
 		int rc = ctl_recv(c, &p);
 		if (rc)
 			return rc;
@@ -308,16 +309,17 @@ static int ctl_text_once(struct ctl_conn *c, const char *text, size_t len,
 			continue;
 		}
 		ctl_update_sn(c, (const void *)r, true);
-		if (p.data_len > cap - got)
-			return -ENOSPC;
-		memcpy(out + got, p.data, p.data_len);
-		got += p.data_len;
-		if (r->txtr_flags & PDU_FINAL)
-			return (int)got;
+		rc = disc_rx_feed(&rx, r, p.data, p.data_len, &more, &why);
+		if (rc == -EPROTO)
+			log_peer_err(c->peer, "closing the connection: %s", why);
+		if (rc)
+			return rc;
+		if (!more)
+			return (int)rx.len;
 		/* More to come: ask for it with an empty request echoing the
 		 * TTT (RFC 7143 section 11.10.4). */
 		struct bhs_text_req t;
-		pdu_build_text(&t, itt, pdu_get32(&r->txtr_ttt), 0, true, false);
+		disc_build_continue(&t, itt, rx.ttt);
 		pdu_stamp_cmdsn(&t, c->cmdsn, c->expstatsn);
 		rc = ctl_send(c, &t, NULL, 0);
 		if (rc)

@@ -35,7 +35,12 @@ static void test_other_designators(void **state)
 {
 	static const uint8_t t10_only[] = {
 		0x00, 0x83, 0x00, 0x10,
-		0x02, 0x01, 0x00, 0x0c, 'I', 'E', 'T', ' ', 'v', 'o', 'l', 0x01, ' ', ' ', ' ', ' ',
+		0x02, 0x01, 0x00, 0x0c, 'I', 'E', 'T', ' ', ' ', ' ', ' ', ' ', 'v', 'o', 'l', 0x01,
+	};
+	/* a T10 vendor ID with nothing past the vendor name names nothing */
+	static const uint8_t t10_empty[] = {
+		0x00, 0x83, 0x00, 0x10,
+		0x02, 0x01, 0x00, 0x0c, 'I', 'E', 'T', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
 	};
 	static const uint8_t eui[] = {
 		0x00, 0x83, 0x00, 0x0c,
@@ -52,7 +57,9 @@ static void test_other_designators(void **state)
 
 	(void)state;
 	assert_int_equal(kern_vpd83_identity(t10_only, sizeof(t10_only), id, sizeof(id)), 0);
-	assert_string_equal(id, "t10.IET_vol_");
+	assert_string_equal(id, "t10.IET_____vol\\x01");
+	assert_int_equal(kern_vpd83_identity(t10_empty, sizeof(t10_empty), id, sizeof(id)),
+			 -ENOENT);
 	assert_int_equal(kern_vpd83_identity(eui, sizeof(eui), id, sizeof(id)), 0);
 	assert_string_equal(id, "eui.0102030405060708");
 	assert_int_equal(kern_vpd83_identity(name, sizeof(name), id, sizeof(id)), 0);
@@ -75,9 +82,10 @@ static void test_malformed(void **state)
 	bad[4 + 3] = 0x40;                           /* descriptor runs past the page */
 	assert_int_equal(kern_vpd83_identity(bad, sizeof(bad), id, sizeof(id)), -EPROTO);
 	assert_int_equal(kern_vpd83_identity(page_tgt, 3, id, sizeof(id)), -EPROTO);
-	/* a page cut by the allocation length: what came whole is used */
-	assert_int_equal(kern_vpd83_identity(page_tgt, 20, id, sizeof(id)), 0);
-	assert_string_equal(id, "t10.IET_____disk");
+	/* a page cut by the allocation length is refused, not half used: the
+	 * identity must not depend on how much of the page was asked for */
+	assert_int_equal(kern_vpd83_identity(page_tgt, 20, id, sizeof(id)), -EPROTO);
+	assert_string_equal(id, "");
 }
 
 static void test_rc16(void **state)
