@@ -22,6 +22,7 @@
 #include "fastpath/log.h"
 #include "mcs/login_io.h"
 #include "proto/discovery.h"
+#include "proto/text.h"
 #include "supervisor/daemon/mcsid.h"
 #include "supervisor/secrets.h"
 
@@ -106,6 +107,23 @@ static int ask_portal(const struct mcsid *d, const struct url_portal *p,
 	return rc == -ENOSPC ? 0 : rc;     /* keep what fitted */
 }
 
+/* What the answer had that we could not use, for the daemon's log: the
+ * counts and the first invalid target name, escaped here (the name may
+ * hold terminal escapes or bytes that are not UTF-8). */
+static void skipped_json(struct json_w *w, const struct disc_result *res)
+{
+	char esc[4 * 223 + 1];
+
+	if (res->skipped)
+		json_w_u64(w, "skipped-addresses", res->skipped);
+	if (res->skipped_names) {
+		json_w_u64(w, "skipped-names", res->skipped_names);
+		json_w_str(w, "first-bad-name",
+			   text_escape(esc, sizeof(esc), res->bad_name,
+				       res->bad_name_len > 223 ? 223 : res->bad_name_len));
+	}
+}
+
 static void child_portal(const struct mcsid *d, const struct cfg_portal *cp, int fd,
 			 struct disc_bufs *b)
 {
@@ -146,6 +164,7 @@ static void child_portal(const struct mcsid *d, const struct cfg_portal *cp, int
 			json_w_end(&w);
 		}
 		json_w_end(&w);
+		skipped_json(&w, &res);
 	}
 	json_w_end(&w);
 	int n = json_w_finish(&w);
@@ -318,6 +337,17 @@ static void portal_answer(struct mcsid *d, const char *msg, uint32_t len)
 	for (uint32_t i = 0; arr >= 0 && i < t[arr].count; i++)
 		record(d, msg, t, json_elem(t, (size_t)arr, i));
 	log_peer_info(portal, "SendTargets: %u targets", arr >= 0 ? t[arr].count : 0);
+	uint64_t addrs = 0, names = 0;
+	char bad[4 * 223 + 1] = "";
+	json_get_u64(msg, t, 0, "skipped-addresses", UINT32_MAX, &addrs);
+	json_get_u64(msg, t, 0, "skipped-names", UINT32_MAX, &names);
+	json_get_str(msg, t, 0, "first-bad-name", bad, sizeof(bad));
+	if (addrs)
+		log_peer_warn(portal, "SendTargets: %llu unreadable TargetAddress values skipped",
+			      (unsigned long long)addrs);
+	if (names)
+		log_peer_warn(portal, "SendTargets: %llu target(s) with an invalid name skipped, "
+			      "first \"%s\"", (unsigned long long)names, bad);
 	free(t);
 }
 

@@ -120,6 +120,28 @@ if grep -q $'[\x1b\x07\x9b]' <<<"$OUT"; then
 else
 	pass "L27 INQUIRY vendor/product and serial printed without control bytes"
 fi
+# The same answer through mcsid's periodic discovery: its log says what
+# was skipped, escaped, and holds no raw control byte.
+MCSID_RUN="$TEST_TMP/run"
+MCSID_LOG="$TEST_TMP/mcsid.log"
+mkdir -p -m 0700 "$MCSID_RUN"
+"${c[@]}" add discovery-portal "127.0.0.1:$EVIL_PORT" >/dev/null 2>&1
+"${c[@]}" modify discovery-config -SendTargets enable >/dev/null 2>&1
+"$MCSI_BUILD/supervisor/daemon/mcsid" --run-dir "$MCSID_RUN" >"$MCSID_LOG" 2>&1 &
+MCSID_PID=$!
+_target_pids+=("$MCSID_PID")
+for _ in $(seq 100); do
+	grep -q "invalid name skipped" "$MCSID_LOG" && break
+	sleep 0.1
+done
+grep -qF 'target(s) with an invalid name skipped, first "iqn.2026-11.org.mcsi.test:\x1b[31mred' \
+	"$MCSID_LOG" && pass "L26 mcsid logs the skipped name, escaped" ||
+	fail "L26 mcsid's log: $(tail -5 "$MCSID_LOG")"
+grep -q $'[\x1b\x07]' "$MCSID_LOG" && fail "L26 raw control bytes in mcsid's log" ||
+	pass "L26 no raw control byte in mcsid's log"
+kill "$MCSID_PID" 2>/dev/null
+wait "$MCSID_PID" 2>/dev/null
+"${c[@]}" remove discovery-portal "127.0.0.1:$EVIL_PORT" >/dev/null 2>&1
 evil_stop
 evil_start --scenario sendtargets-endless
 run 20 "${c[@]}" discover "127.0.0.1:$EVIL_PORT"
