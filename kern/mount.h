@@ -19,6 +19,10 @@
 
 #include "kern/loop.h"
 
+/* Where `iscsictl mount` and mcsid's auto-mount put a LUN by default:
+ * KERN_MNT_ROOT/<iSCSI name>/lun<N>. */
+#define KERN_MNT_ROOT "/mnt/mcsi"
+
 struct kern_mount_req {
 	const char *lun_file;       /* the LUN's file (or any file) */
 	const char *mountpoint;     /* created with parents if missing */

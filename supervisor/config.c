@@ -37,6 +37,7 @@ static const struct cfg_key target_keys[] = {
 	{ "portal",         CFG_K_PORTAL, offsetof(struct cfg_target, portals), 0, 0 },
 	{ "auto-login",     CFG_K_BOOL, offsetof(struct cfg_target, auto_login), 0, 0 },
 	{ "persistent",     CFG_K_BOOL, offsetof(struct cfg_target, persistent), 0, 0 },
+	{ "auto-mount",     CFG_K_BOOL, offsetof(struct cfg_target, auto_mount), 0, 0 },
 	{ "max-connections", CFG_K_UINT, offsetof(struct cfg_target, max_connections),
 	  1, CFG_MAXCONN_MAX },
 	{ "error-recovery-level", CFG_K_UINT, offsetof(struct cfg_target, erl),

@@ -88,6 +88,7 @@ struct cfg_target {
 	struct cfg_portals portals;
 	bool auto_login;          /* log in when mcsid starts */
 	bool persistent;          /* reconnect after a connection loss */
+	bool auto_mount;          /* mount its filesystems after auto-login */
 	uint32_t max_connections; /* 1..65535 */
 	uint32_t erl;             /* 0..2 */
 	enum cfg_digest header_digest, data_digest;

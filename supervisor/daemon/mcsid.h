@@ -201,4 +201,13 @@ void disc_readable(struct mcsid *d);
 int64_t disc_timers(struct mcsid *d, int64_t now);
 void disc_stop(struct mcsid *d);
 
+/* ---- mcsid_mount.c -------------------------------------------------------- */
+
+struct json_tok;
+/* After an auto-login: if the target's configuration says auto-mount,
+ * mounts its disk LUNs that hold a filesystem (luns: the token of the
+ * session process's "luns" array in json), in a child process. */
+void mcsid_automount(struct mcsid *d, const char *target, const char *json,
+		     const struct json_tok *t, int luns);
+
 #endif

@@ -254,6 +254,7 @@ static void launch_answer(struct mcsid *d, struct msess *s, const char *p, uint3
 	snprintf(name, sizeof(name), "%d.json", (int)s->pid);
 	du_path(s->state_path, sizeof(s->state_path), d->sessions_dir, name);
 	s->state = MS_UP;
+	bool auto_login = s->auto_login;
 	s->auto_login = false;
 	s->last_error[0] = '\0';
 	backoff_reset(&s->bo);
@@ -265,6 +266,8 @@ static void launch_answer(struct mcsid *d, struct msess *s, const char *p, uint3
 	close_launch(d, s);
 	log_peer_info(s->target, "logged in: session process %d, %u LUNs", (int)s->pid,
 		      s->nluns);
+	if (auto_login)
+		mcsid_automount(d, s->target, p, t, luns);
 	if (s->waiter) {
 		struct mclient *c = s->waiter;
 		struct json_w w;

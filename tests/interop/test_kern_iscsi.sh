@@ -73,8 +73,10 @@ P="127.0.0.1:$TGT_PORT"
 MNT="$TEST_TMP/mnt"
 
 MCSID_PID= KERN_PID= TT_PID=
+AMNT="/mnt/mcsi/$IQN2/lun1"        # where auto-mount puts IQN2's LUN 1
 cleanup_all() {
 	local m
+	grep -q " $AMNT " /proc/mounts && umount -l "$AMNT"
 	for m in $(awk -v t="$TEST_TMP" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
 		umount -l "$m"
 	done
@@ -155,6 +157,27 @@ ok_match "mount --mkfs on it again does not format" "ext4, /dev/loop" \
 (cd "$MNT" && sha256sum -c --quiet "$TEST_TMP/sums2") && pass "existing filesystem's files intact" ||
 	fail "checksums on the existing filesystem"
 expect_ok "logout" c logout "$IQN2,$P"
+
+# --- auto-mount: mcsid restarted logs IQN2 in and mounts its filesystem ---------
+c add target "$IQN2,$P" >/dev/null 2>&1
+expect_ok "target-config -auto-login -auto-mount" \
+	c modify target-config "$IQN2" -auto-login enable -auto-mount enable
+kill "$MCSID_PID" && wait "$MCSID_PID" 2>/dev/null
+"$bin/mcsid" --run-dir "$RUN" >>"$LOG" 2>&1 &
+MCSID_PID=$!
+for _ in $(seq 300); do
+	grep -q " $AMNT " /proc/mounts && break
+	sleep 0.1
+done
+grep -q " $AMNT ext4 " /proc/mounts && pass "mcsid auto-mounted $AMNT at start" ||
+	fail "no auto-mount: $(grep auto-mount "$LOG" | tail -3)"
+(cd "$AMNT" 2>/dev/null && sha256sum -c --quiet "$TEST_TMP/sums2") &&
+	pass "auto-mounted filesystem's files intact" || fail "checksums on the auto-mount"
+ok_match "list luns shows the auto-mount" "mount +$AMNT" c list luns "$IQN2"
+expect_ok "logout of the auto-mounted target" c logout "$IQN2,$P"
+! grep -q " $AMNT " /proc/mounts && pass "logout unmounted the auto-mount" ||
+	fail "auto-mount left after logout"
+c modify target-config "$IQN2" -auto-login disable -auto-mount disable >/dev/null
 
 # --- NBD export of a tgtd LUN (mcsi-kern) with fio verify ----------------------
 if fio --enghelp 2>/dev/null | grep -qw nbd; then

@@ -30,6 +30,7 @@ static const struct opt_map opt_map[] = {
 	{ "-interval", "interval", S_D },
 	{ "-auto-login", "auto-login", S_T },
 	{ "-persistent", "persistent", S_T },
+	{ "-auto-mount", "auto-mount", S_T },
 	{ "-MaxConnections", "max-connections", S_T },
 	{ "-ErrorRecoveryLevel", "error-recovery-level", S_T },
 	{ "-HeaderDigest", "header-digest", S_T },
@@ -48,7 +49,8 @@ static const char *section_verb(enum cfg_section s)
 static const char *bool_value(const char *key, const char *v)
 {
 	bool enable_key = strcmp(key, "sendtargets") == 0;
-	bool yes_key = strcmp(key, "auto-login") == 0 || strcmp(key, "persistent") == 0;
+	bool yes_key = strcmp(key, "auto-login") == 0 || strcmp(key, "persistent") == 0 ||
+		       strcmp(key, "auto-mount") == 0;
 	if (yes_key && strcmp(v, "enable") == 0)
 		return "yes";
 	if (yes_key && strcmp(v, "disable") == 0)
@@ -365,6 +367,7 @@ int cmd_list_config(const struct ctl_opts *o, int argc, char **argv)
 			out_str(&out, "config-type", t->origin == CFG_ORIGIN_STATIC ? "static" : "discovered");
 			out_bool(&out, "auto-login", t->auto_login);
 			out_bool(&out, "persistent", t->persistent);
+			out_bool(&out, "auto-mount", t->auto_mount);
 			out_sublist_begin(&out, "portals");
 			for (size_t j = 0; j < t->portals.n; j++) {
 				char buf[URL_PORTAL_STRMAX + 32];

@@ -27,7 +27,6 @@
 #include "tools/iscsictl/client.h"
 #include "tools/iscsictl/iscsictl.h"
 
-#define MNT_ROOT        "/mnt/mcsi"
 #define LOGIN_WAIT_MS   150000
 #define QUERY_WAIT_MS   100000
 #define LUNS_MAX        256
@@ -213,7 +212,7 @@ int cmd_mount(const struct ctl_opts *o, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (!mnt) {
-		snprintf(defmnt, sizeof(defmnt), "%s/%s/lun%u", MNT_ROOT, t.target, l->lun);
+		snprintf(defmnt, sizeof(defmnt), "%s/%s/lun%u", KERN_MNT_ROOT, t.target, l->lun);
 		mnt = defmnt;
 	}
 	if (l->mount[0]) {

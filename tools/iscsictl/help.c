@@ -31,8 +31,8 @@ static const char overview[] =
 "  remove discovery-portal <portal>  remove a SendTargets portal\n"
 "  modify initiator-config ...       -node-name, -node-alias, -authentication,\n"
 "                                    -CHAP-name, -CHAP-secret\n"
-"  modify target-config <iqn> ...    -auto-login, -persistent, -MaxConnections,\n"
-"                                    -ErrorRecoveryLevel, -HeaderDigest,\n"
+"  modify target-config <iqn> ...    -auto-login, -persistent, -auto-mount,\n"
+"                                    -MaxConnections, -ErrorRecoveryLevel, -HeaderDigest,\n"
 "                                    -DataDigest, -authentication, -CHAP-name,\n"
 "                                    -CHAP-secret\n"
 "  modify discovery-config ...       -SendTargets, -interval\n"
@@ -156,7 +156,8 @@ static const struct verb_help pages[] = {
 "                      [-authentication None|CHAP] [-CHAP-name NAME]\n"
 "                      [-CHAP-secret]\n"
 "       iscsictl modify target-config <iqn> [-auto-login enable|disable]\n"
-"                      [-persistent enable|disable] [-MaxConnections N]\n"
+"                      [-persistent enable|disable] [-auto-mount enable|disable]\n"
+"                      [-MaxConnections N]\n"
 "                      [-ErrorRecoveryLevel 0|1|2] [-HeaderDigest None|CRC32C|CRC32C,None|None,CRC32C]\n"
 "                      [-DataDigest ...] [-authentication None|CHAP]\n"
 "                      [-CHAP-name NAME] [-CHAP-secret]\n"
@@ -169,7 +170,10 @@ static const struct verb_help pages[] = {
 "command line is visible in ps(1); it is refused unless the value follows\n"
 "--insecure-secret-argument, e.g. -CHAP-secret --insecure-secret-argument\n"
 "S3cretS3cret. For a target, -CHAP-name/-CHAP-secret are the target's own\n"
-"credentials, checked in mutual CHAP. -interval is 30 to 32767 seconds.\n" },
+"credentials, checked in mutual CHAP. -interval is 30 to 32767 seconds.\n"
+"-auto-mount: when mcsid logs the target in at start (-auto-login), it\n"
+"mounts every disk LUN holding a filesystem on /mnt/mcsi/<iqn>/lun<N>, as\n"
+"`iscsictl mount` would; it never creates a filesystem.\n" },
 };
 
 void help_print(FILE *f, const char *verb)
