@@ -58,6 +58,31 @@ evil redirect-loop
 run 20 "${c[@]}" probe "$EVIL_TARGET"
 judge "L16 probe of an endless redirection" 1 "too many redirections"
 
+# --- the same through the library, beside a healthy session ----------------------------
+# mcsi_open() in mcsi-hostile-client logs in with the same login code as
+# iscsictl; a second session in that process, against the project's test
+# target, verifies its data all along: a hostile login must not disturb it.
+tt_start
+HEALTHY=(--healthy "$TT_URL" --hold 400)
+lib_case() {
+	evil "$2"
+	run 30 "$CLIENT" --timeout 2000 --op open "${HEALTHY[@]}" "$EVIL_URL"
+	judge "$1 $2 (library, healthy session beside it)" 2 "$3" healthy
+}
+lib_case L1 keys-never-offered "offered keys in its final login response"
+lib_case L2 out-of-range "MaxRecvDataSegmentLength outside 512-16777215"
+lib_case L3 duplicate-keys "key appears twice"
+lib_case L4 key-without-equals "without '='"
+lib_case L5 non-utf8-key "outside the RFC 7143 key alphabet"
+lib_case L6 huge-continue "login text exceeds our buffer"
+lib_case L7 huge-segment "longer than our MaxRecvDataSegmentLength"
+lib_case L8 login-wrong-itt "another ITT"
+lib_case L9 login-bad-opcode "non-login PDU"
+lib_case L10 login-close-mid-pdu "closed the connection"
+lib_case L13 redirect-loop "too many redirections"
+lib_case L14 redirect-invalid "invalid IPv4 address"
+lib_case L15 redirect-no-address "redirect without a TargetAddress"
+
 # --- CHAP -------------------------------------------------------------------------------
 "${c[@]}" modify initiator-config -authentication CHAP -CHAP-name iu >/dev/null
 printf '%s\n' "$ISECRET" | "${c[@]}" modify initiator-config -CHAP-secret >/dev/null
