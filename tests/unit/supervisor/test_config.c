@@ -301,7 +301,7 @@ static void test_key_names(void **state)
 	size_t n = 0;
 	while (cfg_key_name(CFG_SECT_TARGET, n))
 		n++;
-	assert_int_equal(n, 11);
+	assert_int_equal(n, 12);
 	assert_null(cfg_key_name((enum cfg_section)7, 0));
 	assert_string_equal(cfg_digest_offer(CFG_DIGEST_NONE), "None");
 	assert_string_equal(cfg_digest_offer(CFG_DIGEST_CRC32C), "CRC32C");

@@ -304,6 +304,7 @@ static void test_format_golden(void **state)
 		"portal = [fe80::1%eth0]:3260 interface=eth0\n"
 		"auto-login = no\n"
 		"persistent = no\n"
+		"auto-mount = no\n"
 		"max-connections = 4\n"
 		"error-recovery-level = 0\n"
 		"header-digest = None\n"
