@@ -260,6 +260,28 @@ int ctl_scsi_read_retry(struct ctl_conn *c, uint32_t lun, const uint8_t *cdb,
 	return rc;
 }
 
+/* Receives until the answer to itt arrives as a PDU of opcode op; what
+ * comes before it (NOP-In, Async, Reject) goes to ctl_unsolicited(). The
+ * answer's sequence numbers are taken. */
+static int ctl_recv_answer(struct ctl_conn *c, enum pdu_opcode op, uint32_t itt,
+			   struct net_pdu *p)
+{
+	for (;;) {
+		*p = (struct net_pdu){ 0 };
+		int rc = ctl_recv(c, p);
+		if (rc)
+			return rc;
+		const struct pdu_bhs *h = (const void *)p->bhs;
+		if (pdu_opcode(h) == op && pdu_itt(h) == itt) {
+			ctl_update_sn(c, h, true);
+			return 0;
+		}
+		rc = ctl_unsolicited(c, p);
+		if (rc)
+			return rc;
+	}
+}
+
 static int ctl_text_once(struct ctl_conn *c, const char *text, size_t len,
 			 char *out, size_t cap)
 {
@@ -280,13 +302,10 @@ static int ctl_text_once(struct ctl_conn *c, const char *text, size_t len,
 		if (more) {
 			/* The target acknowledges each part with an empty
 			 * response carrying a TTT. */
-			struct net_pdu p = { 0 };
-			rc = ctl_recv(c, &p);
+			struct net_pdu p;
+			rc = ctl_recv_answer(c, PDU_OP_TEXT_RSP, itt, &p);
 			if (rc)
 				return rc;
-			if (pdu_opcode(p.bhs) != PDU_OP_TEXT_RSP)
-				return -EPROTO;
-			ctl_update_sn(c, (const void *)p.bhs, true);
 			ttt = pdu_get32(&((const struct bhs_text_rsp *)(void *)p.bhs)->txtr_ttt);
 		}
 	} while (sent < len);
@@ -295,20 +314,13 @@ static int ctl_text_once(struct ctl_conn *c, const char *text, size_t len,
 	struct disc_rx rx;
 	disc_rx_init(&rx, out, cap, itt);
 	for (;;) {
-		struct net_pdu p = { 0 };
+		struct net_pdu p;
 		const char *why = NULL;
 		bool more;
-		int rc = ctl_recv(c, &p);
+		int rc = ctl_recv_answer(c, PDU_OP_TEXT_RSP, itt, &p);
 		if (rc)
 			return rc;
 		const struct bhs_text_rsp *r = (const void *)p.bhs;
-		if (pdu_opcode(r) != PDU_OP_TEXT_RSP || pdu_itt(r) != itt) {
-			rc = ctl_unsolicited(c, &p);
-			if (rc)
-				return rc;
-			continue;
-		}
-		ctl_update_sn(c, (const void *)r, true);
 		rc = disc_rx_feed(&rx, r, p.data, p.data_len, &more, &why);
 		if (rc == -EPROTO)
 			log_peer_err(c->peer, "closing the connection: %s", why);
@@ -346,27 +358,18 @@ static int ctl_logout_once(struct ctl_conn *c, enum logout_reason reason,
 	int rc = ctl_send(c, &l, NULL, 0);
 	if (rc)
 		return rc;
-	for (;;) {
-		struct net_pdu p = { 0 };
-		rc = ctl_recv(c, &p);
-		if (rc)
-			return rc;
-		const struct bhs_logout_rsp *r = (const void *)p.bhs;
-		if (pdu_opcode(r) != PDU_OP_LOGOUT_RSP || pdu_itt(r) != itt) {
-			rc = ctl_unsolicited(c, &p);
-			if (rc)
-				return rc;
-			continue;
-		}
-		ctl_update_sn(c, (const void *)r, true);
-		if (response)
-			*response = r->lgor_response;
-		if (r->lgor_response == LOGOUT_RSP_OK)
-			return 0;
-		log_peer_err(c->peer, "logout (reason %u, connection %u) refused "
-			     "(response %u)", reason, cid, r->lgor_response);
-		return r->lgor_response == LOGOUT_RSP_CID_NOT_FOUND ? -ENOENT : -EIO;
-	}
+	struct net_pdu p;
+	rc = ctl_recv_answer(c, PDU_OP_LOGOUT_RSP, itt, &p);
+	if (rc)
+		return rc;
+	const struct bhs_logout_rsp *r = (const void *)p.bhs;
+	if (response)
+		*response = r->lgor_response;
+	if (r->lgor_response == LOGOUT_RSP_OK)
+		return 0;
+	log_peer_err(c->peer, "logout (reason %u, connection %u) refused (response %u)",
+		     reason, cid, r->lgor_response);
+	return r->lgor_response == LOGOUT_RSP_CID_NOT_FOUND ? -ENOENT : -EIO;
 }
 
 int ctl_logout_conn(struct ctl_conn *c, enum logout_reason reason, uint16_t cid,
