@@ -281,17 +281,6 @@ static int cmd_export(int argc, char **argv)
 		unlink(pidfile);
 	return rc ? 1 : 0;
 bad:
-	if (strcmp(argv[1], "where") == 0 && argc == 3) {
-		char dev[KERN_LOOP_NAME_MAX], mnt[4096];
-
-		rc = kern_mount_lookup(argv[2], dev, sizeof(dev), mnt, sizeof(mnt));
-		if (rc) {
-			fprintf(stderr, "mcsi-kern: where %s: %s\n", argv[2], strerror(-rc));
-			return 1;
-		}
-		printf("%s %s\n", *dev ? dev : "-", *mnt ? mnt : "-");
-		return 0;
-	}
 	fputs(usage, stderr);
 	return 2;
 }
