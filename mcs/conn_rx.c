@@ -151,6 +151,15 @@ static void rx_set_status(struct task *t, uint8_t response, uint8_t status)
 		t->ua_left--;
 		t->retry = true;
 		t->conn->st.retries++;
+		/* The retry hides the UNIT ATTENTION from the caller; the
+		 * application still hears of it, as of an asynchronous SCSI
+		 * event (REPORTED LUNS DATA HAS CHANGED, CAPACITY DATA HAS
+		 * CHANGED, ...: time to rescan). */
+		struct mcsi_event ev = {
+			.type = MCSI_EV_SCSI_EVENT, .cid = t->conn->cid, .lun = t->cmd->lun,
+			.sense = res->sense, .sense_len = res->sense_len,
+		};
+		sess_event(t->conn->sess, &ev);
 	}
 }
 

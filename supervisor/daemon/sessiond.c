@@ -18,6 +18,7 @@
 
 #include "fastpath/log.h"
 #include "mcsi/version.h"
+#include "proto/sense.h"
 #include "proto/text.h"
 #include "supervisor/daemon/dutil.h"
 #include "supervisor/daemon/sessiond.h"
@@ -43,12 +44,19 @@ static void on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
 	(void)s;
 
 	switch (ev->type) {
-	case MCSI_EV_SCSI_EVENT:
-		/* REPORTED LUNS DATA or CAPACITY DATA HAS CHANGED, typically:
-		 * the main loop asks the export to look. */
-		log_peer_info(d->who, "asynchronous SCSI event: rescanning");
+	case MCSI_EV_SCSI_EVENT: {
+		/* REPORTED LUNS DATA or CAPACITY DATA HAS CHANGED, typically
+		 * (an Async message, or a UNIT ATTENTION the library retried):
+		 * the main loop asks the export to look. Not for the power-on
+		 * or reset attention (ASC 0x29) every login brings. */
+		struct sense_info si;
+		if (ev->sense && sense_parse(ev->sense, ev->sense_len, &si, NULL) == 0 &&
+		    si.asc == 0x29)
+			break;
+		log_peer_info(d->who, "SCSI event on LUN %u: rescanning", ev->lun);
 		atomic_store(&d->poll_due, true);
 		break;
+	}
 	case MCSI_EV_CONN_FAILED:
 		/* The library has logged why; the main loop decides what it means. */
 		log_peer_debug(d->who, "connection %u failed", ev->cid);

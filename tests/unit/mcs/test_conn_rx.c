@@ -116,6 +116,10 @@ static void test_unit_attention_retried(void **state)
 	F.expcmdsn = 11;
 	ft_rsp(&F, itt, 0x02, 0, 0, ua, sizeof(ua));
 	assert_int_equal(fc.done, 0);
+	/* ... and still reported to the application, with its sense. */
+	assert_int_equal(F.nevents, 1);
+	assert_int_equal(F.events[0], MCSI_EV_SCSI_EVENT);
+	assert_int_equal(F.last_ev.sense_len, 18);
 	/* Re-issued: next CmdSN, a new ITT (the old one is stale). */
 	assert_true(ft_recv(&F, &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
