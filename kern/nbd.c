@@ -277,6 +277,27 @@ static int exports_snapshot(struct kern_nbd *n, struct nbdp_export *e,
 	return (int)cnt;
 }
 
+/* The export chosen from a snapshot may have been removed since: bind the
+ * connection to it only if it is still there (under the lock that
+ * kern_nbd_remove() takes, which refuses a backend a connection holds). */
+static int bind_export(struct nbd_conn *c, const struct nbdp_export *e,
+		       struct kern_backend *b)
+{
+	struct kern_nbd *n = c->srv;
+	bool still = false;
+
+	pthread_mutex_lock(&n->lock);
+	for (unsigned i = 0; i < n->nexp && !still; i++)
+		still = n->exps[i].b == b;
+	if (still) {
+		c->exp = *e;
+		c->exp.name = NULL;         /* the snapshot's name is not ours */
+		c->b = b;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return still ? 0 : -ECONNRESET;
+}
+
 /* Runs the option haggling; on success c->b and c->exp are chosen. */
 static int handshake(struct nbd_conn *c)
 {
@@ -324,11 +345,8 @@ static int handshake(struct nbd_conn *c)
 			return -ECONNRESET;
 		if (rc == NBDP_CLOSE)
 			return -ECONNRESET;
-		if (rc == NBDP_TRANSMIT) {
-			c->exp = exps[chosen];
-			c->b = bk[chosen];
-			return 0;
-		}
+		if (rc == NBDP_TRANSMIT)
+			return bind_export(c, &exps[chosen], bk[chosen]);
 		rc = 0;
 	}
 	return rc;
@@ -585,6 +603,28 @@ int kern_nbd_add(struct kern_nbd *n, const char *name, struct kern_backend *b)
 			n->exps[n->nexp++].b = b;
 		else
 			rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+int kern_nbd_remove(struct kern_nbd *n, const char *name)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&n->lock);
+	for (unsigned i = 0; i < n->nexp; i++) {
+		if (strcmp(n->exps[i].name, name) != 0)
+			continue;
+		rc = 0;
+		for (struct nbd_conn *c = n->conns; c && rc == 0; c = c->next)
+			if (c->b == n->exps[i].b)
+				rc = -EBUSY;
+		if (rc == 0) {
+			free(n->exps[i].name);
+			n->exps[i] = n->exps[--n->nexp];
+		}
+		break;
 	}
 	pthread_mutex_unlock(&n->lock);
 	return rc;

@@ -39,4 +39,10 @@ void kern_nbd_destroy(struct kern_nbd *n);
  * -ENOSPC, -ENOMEM. */
 int kern_nbd_add(struct kern_nbd *n, const char *name, struct kern_backend *b);
 
+/* Stops exporting `name` (its backend may then be destroyed). Returns 0,
+ * -ENOENT, or -EBUSY while a client is connected to it (nothing changes;
+ * try again after the client went). A client still choosing among the
+ * exports cannot pick it any more. */
+int kern_nbd_remove(struct kern_nbd *n, const char *name);
+
 #endif

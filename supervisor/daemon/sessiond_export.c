@@ -67,9 +67,13 @@ static const struct sd_export_ops none_ops = {
 #ifdef MCSI_HAVE_KERN
 #include <limits.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "kern/fs.h"
 #include "kern/mcsi_bk.h"
 #include "kern/mount.h"
+#include "kern/nbd.h"
 
 /* One presented LUN. */
 struct kx_lun {
@@ -85,6 +89,8 @@ struct kx {
 	char dir[PATH_MAX - 32];   /* leaves room for "/lun<N>" */
 	mcsi_session *s;
 	struct kern_fs *fs;
+	struct kern_nbd *nbd;       /* NULL when it could not be started */
+	char nbd_path[108];         /* <run-dir>/nbd/<pid>.sock: sun_path */
 	struct kx_lun luns[LUNSCAN_MAX_LUNS];
 	size_t n;
 	uint32_t reported[LUNSCAN_MAX_LUNS];   /* last REPORT LUNS, for poll */
@@ -103,6 +109,14 @@ static int kx_create(const char *run_dir, const char *target, void **priv)
 		free(x);
 		return rc;
 	}
+	/* The NBD socket is named by process, not by target: a UNIX socket
+	 * path is short. No socket (no NBD export) if it cannot be made. */
+	char d[sizeof(x->nbd_path)];
+	int n = snprintf(d, sizeof(d), "%s/nbd", run_dir);
+	if (n < 0 || (size_t)n >= sizeof(d) || (mkdir(d, 0700) && errno != EEXIST) ||
+	    (size_t)snprintf(x->nbd_path, sizeof(x->nbd_path), "%s/%d.sock", d,
+			     (int)getpid()) >= sizeof(x->nbd_path))
+		x->nbd_path[0] = '\0';
 	*priv = x;
 	return 0;
 }
@@ -146,6 +160,8 @@ static int kx_add(struct kx *x, const struct lunscan_lun *sl)
 		kern_backend_destroy(l->bk);
 		return rc;
 	}
+	if (x->nbd && (rc = kern_nbd_add(x->nbd, l->name, l->bk)))
+		log_peer_warn(x->who, "%s: no NBD export: %s", l->name, strerror(-rc));
 	l->size = kern_size(l->bk);
 	l->present = true;
 	x->n++;
@@ -170,6 +186,13 @@ static int kx_attach(void *priv, mcsi_session *s, const struct lunscan_lun *luns
 	if ((rc = kern_fs_create(&fo, &x->fs))) {
 		log_peer_err(x->who, "LUN filesystem on %s: %s", x->dir, strerror(-rc));
 		return rc;
+	}
+	/* The same LUNs over NBD on a UNIX socket (root only, like the run
+	 * directory), for qemu, nbd-client and fio; the files do not need it. */
+	struct kern_nbd_opts no = { .unix_path = x->nbd_path };
+	if (x->nbd_path[0] && (rc = kern_nbd_create(&no, &x->nbd))) {
+		log_peer_warn(x->who, "no NBD export on %s: %s", x->nbd_path, strerror(-rc));
+		x->nbd = NULL;
 	}
 	/* A LUN that cannot be presented is logged and left out: the others
 	 * still are, and the session stays usable through the API. */
@@ -220,8 +243,11 @@ static int kx_update(void *priv, const struct lunscan_lun *luns, size_t n)
 	 * their I/O fails with the target's error until the file is closed). */
 	for (size_t i = 0; i < x->n;) {
 		struct kx_lun *l = &x->luns[i];
+		int nrc = l->present || !x->nbd ? -ENOENT : kern_nbd_remove(x->nbd, l->name);
 
-		if (l->present || kern_fs_remove(x->fs, l->name) != 0) {
+		if (l->present || nrc == -EBUSY || kern_fs_remove(x->fs, l->name) != 0) {
+			if (nrc == 0)            /* the file is in use: keep both */
+				kern_nbd_add(x->nbd, l->name, l->bk);
 			i++;
 			continue;
 		}
@@ -267,6 +293,11 @@ static void kx_describe(void *priv, uint32_t lun, struct json_w *w)
 		return;
 	kx_path(x, l, path, sizeof(path));
 	json_w_str(w, "file", path);
+	if (x->nbd) {
+		char uri[sizeof(l->name) + sizeof(x->nbd_path) + 32];
+		snprintf(uri, sizeof(uri), "nbd+unix:///%s?socket=%s", l->name, x->nbd_path);
+		json_w_str(w, "nbd", uri);
+	}
 	if (kern_mount_lookup(path, dev, sizeof(dev), mnt, sizeof(mnt)) == 0) {
 		if (dev[0])
 			json_w_str(w, "loop", dev);
@@ -294,6 +325,8 @@ static void kx_detach(void *priv, bool alive)
 		if (alive && (rc = kern_flush(l->bk)))
 			log_peer_warn(x->who, "%s: cache flush: %s", l->name, strerror(-rc));
 	}
+	kern_nbd_destroy(x->nbd);          /* its clients' requests complete first */
+	x->nbd = NULL;
 	kern_fs_destroy(x->fs);
 	x->fs = NULL;
 	for (size_t i = 0; i < x->n; i++)

@@ -142,7 +142,17 @@ export MCSI_FIO_SIZE=32M
 expect_ok "fio verify on the LUN file" fio --output="$TEST_TMP/fio1" \
 	--filename="$(fio_name "$RUN/luns/$IQN/lun2")" --ioengine=libaio --direct=1 \
 	"$MCSI_SRC/tools/fio-profiles/verify.fio"
+# The session process also exports its LUNs over NBD; list luns names the URI.
+NBD_URI=$(c --json list luns "$IQN,$P" | grep -o 'nbd+unix:///lun2?socket=[^"]*')
+[[ -n $NBD_URI && -S ${NBD_URI#*socket=} ]] && pass "list luns names the session's NBD export" ||
+	fail "no NBD URI for LUN 2: $(c --json list luns "$IQN,$P")"
+if [[ -n $NBD_URI ]] && fio --enghelp 2>/dev/null | grep -qw nbd; then
+	expect_ok "fio verify on the session's NBD export" fio --output="$TEST_TMP/fio3" \
+		--ioengine=nbd --uri="$NBD_URI" "$MCSI_SRC/tools/fio-profiles/verify.fio"
+fi
 expect_ok "logout" c logout "$IQN,$P"
+[[ -n $NBD_URI && ! -e ${NBD_URI#*socket=} ]] && pass "NBD socket removed at logout" ||
+	fail "NBD socket left after logout"
 
 # --- a LUN that already has a filesystem -----------------------------------------
 ok_match "mount an existing filesystem (no mkfs)" "ext4, /dev/loop" \

@@ -108,22 +108,30 @@ static uint32_t reply(int fd, uint64_t cookie)
 	return (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
 }
 
-static void test_session(void **state)
+/* Greeting, client flags, NBD_OPT_GO "lun0" with no information
+ * requests; leaves the first reply header in rep. */
+static void go_lun0(int fd, uint8_t rep[20])
 {
-	struct rig *r = *state;
-	uint8_t greet[18], cf[4] = { 0, 0, 0, 3 }, opt[16 + 12], rep[20];
-	uint8_t data[1024], back[1024];
+	uint8_t greet[18], cf[4] = { 0, 0, 0, 3 }, opt[16 + 12];
 
-	xread(r->fd, greet, sizeof(greet));
+	xread(fd, greet, 18);
 	assert_memory_equal(greet, "NBDMAGICIHAVEOPT", 16);
-	xwrite(r->fd, cf, sizeof(cf));
-	/* NBD_OPT_GO "lun0" with no information requests */
+	xwrite(fd, cf, sizeof(cf));
 	memcpy(opt, "IHAVEOPT", 8);
 	put32(opt + 8, NBD_OPT_GO);
 	put32(opt + 12, 10);
 	memcpy(opt + 16, (uint8_t[]){ 0, 0, 0, 4, 'l', 'u', 'n', '0', 0, 0 }, 10);
-	xwrite(r->fd, opt, 26);
-	xread(r->fd, rep, sizeof(rep));        /* NBD_REP_INFO, export */
+	xwrite(fd, opt, 26);
+	xread(fd, rep, 20);
+}
+
+static void test_session(void **state)
+{
+	struct rig *r = *state;
+	uint8_t rep[20];
+	uint8_t data[1024], back[1024];
+
+	go_lun0(r->fd, rep);                   /* NBD_REP_INFO, export */
 	assert_int_equal(rep[15], NBD_REP_INFO);
 	assert_int_equal(rep[19], 12);
 	xread(r->fd, data, 12);
@@ -164,10 +172,45 @@ static void test_session(void **state)
 	assert_int_equal(read(r->fd, back, 1), 0);   /* the server hangs up */
 }
 
+/* An export in use cannot be removed; once its client is gone it can,
+ * and a new client cannot choose it any more. */
+static void test_remove(void **state)
+{
+	struct rig *r = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint8_t rep[20], data[12];
+	int rc = -EBUSY;
+
+	go_lun0(r->fd, rep);
+	assert_int_equal(rep[15], NBD_REP_INFO);
+	xread(r->fd, data, 12);
+	xread(r->fd, rep, sizeof(rep));
+	assert_int_equal(rep[15], NBD_REP_ACK);
+	assert_int_equal(kern_nbd_remove(r->n, "lun0"), -EBUSY);
+	assert_int_equal(kern_nbd_remove(r->n, "nope"), -ENOENT);
+	request(r->fd, NBD_CMD_DISC, 1, 0, 0);
+	assert_int_equal(read(r->fd, data, 1), 0);
+	for (int i = 0; i < 200 && rc == -EBUSY; i++) {   /* its thread ends */
+		rc = kern_nbd_remove(r->n, "lun0");
+		if (rc == -EBUSY)
+			usleep(5000);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(kern_nbd_remove(r->n, "lun0"), -ENOENT);
+
+	close(r->fd);
+	r->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, r->path);
+	assert_int_equal(connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	go_lun0(r->fd, rep);
+	assert_true(rep[12] & 0x80);           /* an error reply: no such export */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
