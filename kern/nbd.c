@@ -339,6 +339,9 @@ static int handshake(struct nbd_conn *c)
 		}
 		if (rc < 0)
 			break;
+		/* Bound before the client hears that it may start. */
+		if (rc == NBDP_TRANSMIT && bind_export(c, &exps[chosen], bk[chosen]))
+			return -ECONNRESET;
 		v.iov_base = outbuf;
 		v.iov_len = out.len;
 		if (out.len && send_full(c->fd, &v, 1) != 0)
@@ -346,7 +349,7 @@ static int handshake(struct nbd_conn *c)
 		if (rc == NBDP_CLOSE)
 			return -ECONNRESET;
 		if (rc == NBDP_TRANSMIT)
-			return bind_export(c, &exps[chosen], bk[chosen]);
+			return 0;
 		rc = 0;
 	}
 	return rc;
