@@ -5,11 +5,16 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcs/erl_timer.h"
 #include "mcs/reactor.h"
 #include "mcs/sess.h"
+#include "mcs/sess_mcs.h"
+#include "mcs/sess_rec.h"
 #include "proto/scsi.h"
 
 MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
@@ -28,6 +33,7 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->rx_readahead = 262144;
 	o->coalesce_us = 500;
 	o->zerocopy_send = true;
+	o->replacement_timeout_ms = ERL_REPLACEMENT_MS_DEFAULT;
 }
 
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
@@ -35,24 +41,42 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 {
 	struct mcsi_opts def;
 	struct sess_handoff h;
+	struct sess_rec *rec = NULL;
 	uint32_t lun = 0;
 	int rc;
 
 	if (!url || !out)
 		return -EINVAL;
-	if (!opts) {
-		mcsi_opts_init(&def);
-		opts = &def;
+	mcsi_opts_init(&def);
+	if (opts) {
+		/* An older caller's struct ends at log_priv: the fields it
+		 * does not know keep their defaults. */
+		size_t old = offsetof(struct mcsi_opts, replacement_timeout_ms);
+		size_t pre_mcs = offsetof(struct mcsi_opts, sched_policy);
+		if (opts->size != sizeof(*opts) && opts->size != old && opts->size != pre_mcs)
+			return -EINVAL;
+		memcpy(&def, opts, opts->size);
+		def.size = sizeof(def);
 	}
-	if (opts->size != sizeof(*opts) || opts->connections > 1 ||
+	opts = &def;
+	enum sched_policy policy = SCHED_LEAST_DEPTH;
+	if (opts->connections > CSET_MAX ||
+	    (opts->sched_policy && sched_policy_parse(opts->sched_policy, &policy) < 0) ||
 	    opts->max_outstanding_r2t < 1 || opts->max_outstanding_r2t > TASK_MAX_R2T)
 		return -EINVAL;
+	if (opts->connections == 0)
+		def.connections = 1;
 	if (opts->error_recovery_level > 0)
 		return -EOPNOTSUPP;
 	memset(&h, 0, sizeof(h));
 	h.fd = -1;
-	if ((rc = sess_login(url, opts, &h, &lun)) < 0)
+	if (opts->replacement_timeout_ms &&
+	    (rc = sess_rec_create(url, opts, opts->replacement_timeout_ms, &rec)) < 0)
 		return rc;
+	if ((rc = sess_login(url, opts, &h, &lun)) < 0) {
+		sess_rec_destroy(rec);
+		return rc;
+	}
 	struct sess_cfg cfg = {
 		.queues = opts->queues,
 		.queue_depth = opts->queue_depth,
@@ -67,8 +91,26 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		.event = opts->event, .event_priv = opts->event_priv,
 		.log = opts->log, .log_priv = opts->log_priv,
 		.default_lun = lun,
+		.rec = rec,
+		.connections = opts->connections,
+		.policy = policy,
 	};
-	return sess_create(&h, &cfg, out);
+	if ((rc = sess_create(&h, &cfg, out)) < 0)
+		return rc;
+	/* MC/S: the further connections; a refusal leaves the session with
+	 * what it has (sess_add_conn() logs why). */
+	if (sess_mcs_create(*out, url, opts, &h) == 0 && opts->connections > 1) {
+		unsigned n = 1 + sess_add_conns(*out, opts->connections - 1);
+		if (n < opts->connections)
+			sess_log(*out, 4, "MC/S: the session runs %u of the %u connections asked "
+				 "for (MaxConnections %u)", n, opts->connections,
+				 (*out)->params.max_connections);
+	}
+	if (rec && (rc = sess_rec_start(*out)) < 0) {
+		sess_destroy(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 MCSI_API int mcsi_close(mcsi_session *s)
@@ -182,6 +224,10 @@ MCSI_API int mcsi_prep_cdb(struct mcsi_cmd *c, uint32_t lun, const uint8_t *cdb,
 	return 0;
 }
 
+/* The submitter's own queue: the one asked for, the reactor whose callback
+ * submits (no hand-off at all), or its CPU's. The reactor then applies
+ * the session's scheduling policy, which may send the command to another
+ * queue's connection (reactor.c: reactor_route()). */
 static unsigned pick_queue(const mcsi_session *s, const struct mcsi_cmd *c)
 {
 	int cpu;
@@ -190,6 +236,10 @@ static unsigned pick_queue(const mcsi_session *s, const struct mcsi_cmd *c)
 		return 0;
 	if (c->queue >= 0)
 		return (unsigned)c->queue % s->nq;
+	uintptr_t self = (uintptr_t)pthread_self();
+	for (unsigned q = 0; q < s->nq; q++)
+		if (atomic_load_explicit(&s->q[q]->owner, memory_order_relaxed) == self)
+			return q;
 	cpu = sched_getcpu();
 	return cpu < 0 ? 0 : (unsigned)cpu % s->nq;
 }
@@ -198,12 +248,14 @@ MCSI_API int mcsi_submit(mcsi_session *s, struct mcsi_cmd *c)
 {
 	if (!s || !c || !c->done)
 		return -EINVAL;
-	if (atomic_load_explicit(&s->state, memory_order_acquire) != SESS_LIVE)
+	int st = atomic_load_explicit(&s->state, memory_order_acquire);
+	if (st != SESS_LIVE && st != SESS_RECOVERING)
 		return -ENOTCONN;
 	memset(c->internal, 0, sizeof(c->internal));
 	memset(&c->res, 0, sizeof(c->res));
-	atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
-	reactor_submit(s->q[pick_queue(s, c)], c);
+	struct reactor *r = s->q[pick_queue(s, c)];
+	reactor_count_submit(r);
+	reactor_submit(r, c);
 	return 0;
 }
 
@@ -211,7 +263,8 @@ MCSI_API int mcsi_run(mcsi_session *s, struct mcsi_cmd *c)
 {
 	if (!s || !c)
 		return -EINVAL;
-	if (atomic_load(&s->state) != SESS_LIVE)
+	int st = atomic_load(&s->state);
+	if (st != SESS_LIVE && st != SESS_RECOVERING)
 		return -ENOTCONN;
 	memset(c->internal, 0, sizeof(c->internal));
 	memset(&c->res, 0, sizeof(c->res));
@@ -433,4 +486,48 @@ MCSI_API int mcsi_get_stats(mcsi_session *s, struct mcsi_stats *st)
 		}
 	}
 	return 0;
+}
+
+/* ---- connections (MC/S) -------------------------------------------------- */
+
+MCSI_API const char *mcsi_conn_state_name(unsigned state)
+{
+	return cset_state_name((enum cset_state)state);
+}
+
+MCSI_API int mcsi_get_conn_stats(mcsi_session *s, struct mcsi_conn_stats *st,
+				 unsigned cap)
+{
+	struct cset_snap snap;
+
+	if (!s || (cap && !st))
+		return -EINVAL;
+	cset_snapshot(&s->cs, &snap);
+	for (unsigned i = 0; i < snap.n && i < cap; i++) {
+		const struct cset_conn *c = &snap.conn[i];
+		st[i] = (struct mcsi_conn_stats){
+			.cid = c->cid, .state = c->state, .queue = c->queue, .lead = c->lead,
+			.depth = c->depth, .weight = c->weight, .commands = c->commands,
+			.bytes_in = c->bytes_in, .bytes_out = c->bytes_out,
+			.lat_sum_ns = c->lat_sum_ns, .lat_count = c->lat_count,
+		};
+		snprintf(st[i].portal, sizeof(st[i].portal), "%s", sess_mcs_portal(s, c->slot));
+	}
+	return (int)snap.n;
+}
+
+MCSI_API int mcsi_add_connection(mcsi_session *s, const char *portal)
+{
+	uint16_t cid = 0;
+	int rc;
+
+	if (!s)
+		return -EINVAL;
+	rc = sess_add_conn(s, portal, &cid);
+	return rc < 0 ? rc : (int)cid;
+}
+
+MCSI_API int mcsi_remove_connection(mcsi_session *s, uint16_t cid)
+{
+	return s ? sess_remove_conn(s, cid) : -EINVAL;
 }

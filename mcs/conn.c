@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "mcs/reactor.h"
+#include "mcs/sess_mcs.h"
 
 #define HDR_BUF ((SEG_HDR_MAX + 63u) & ~63u)
 
@@ -168,28 +169,26 @@ void conn_fail(struct conn *c, int err, const char *fmt, ...)
 	va_end(ap);
 	c->state = CONN_FAILED;
 	c->fail_err = err;
+	if (atomic_load(&c->sess->state) == SESS_CLOSED) {
+		/* The session logged out: the target closes every connection. */
+		conn_close_socket(c);
+		conn_tx_release_all(c);
+		conn_fail_tasks(c, -ECANCELED);
+		return;
+	}
 	sess_error(c->sess, "%s: connection %u closed: %s", c->peer, c->cid, reason);
 	conn_close_socket(c);
 	conn_tx_release_all(c);
-	conn_fail_tasks(c, err);
 	struct mcsi_event ev = {
 		.type = MCSI_EV_CONN_FAILED, .cid = c->cid, .err = err,
 		.reason = reason,
 	};
 	sess_event(c->sess, &ev);
-	/* ERL 0: without a working connection the session is gone; session
-	 * reinstatement (issue 6) hooks in here. */
-	bool any = false;
-	for (unsigned q = 0; q < c->sess->nq; q++)
-		for (unsigned i = 0; c->sess->q[q] && i < c->sess->q[q]->nconns; i++)
-			any |= conn_usable(c->sess->q[q]->conns[i]);
-	if (!any) {
-		int live = SESS_LIVE;
-		if (!atomic_compare_exchange_strong(&c->sess->state, &live, SESS_FAILED)) {
-			int closing = SESS_CLOSING;
-			atomic_compare_exchange_strong(&c->sess->state, &closing, SESS_FAILED);
-		}
-	}
+	/* What the session does about it (ERL 0: reinstate or fail, and
+	 * the other connections go too) is mcs/sess_mcs.c's decision; held
+	 * SCSI tasks are off c when it returns. */
+	sess_conn_lost(c, err, reason);
+	conn_fail_tasks(c, err);
 }
 
 void conn_closed(struct conn *c)

@@ -98,6 +98,12 @@ struct conn {
 	struct task *text;           /* renegotiation in progress */
 	uint64_t logout_by_ns;       /* CONN_DRAIN: the target's deadline */
 	struct conn_stats st;
+	/* MC/S: the connection-set slot (mcs/connset.h); the API command
+	 * waiting for this connection's removal (Logout reason 1) and
+	 * whether the reactor frees it once it is closed. */
+	int slot;
+	struct mcsi_cmd *leave_cmd;
+	bool reap;
 	int fail_err;
 	char why[160];               /* reason text of the last defect */
 };

@@ -54,6 +54,25 @@ static struct task *rx_task(struct conn *c, uint32_t itt, enum task_kind kind,
 	return t;
 }
 
+/* MaxCmdSN grew: the queues whose commands wait for the window go on,
+ * whichever connection they are on (connset.h: cset_window_opened). */
+static void rx_window_opened(struct conn *c)
+{
+	struct mcsi_session *s = c->sess;
+	uint64_t m = cset_window_opened(&s->cs);
+
+	if (c->r->window_waiters)
+		m |= 1ull << c->r->index;
+	for (unsigned q = 0; m && q < s->nq; q++) {
+		if (!(m & (1ull << q)))
+			continue;
+		if (s->q[q] == c->r)
+			reactor_window_opened(c->r);
+		else
+			reactor_window_kick(s->q[q]);
+	}
+}
+
 /* ---- headers ------------------------------------------------------------- */
 
 static int rx_data_in_hdr(struct conn *c, const struct bhs_data_in *d,
@@ -87,6 +106,7 @@ static int rx_data_in_hdr(struct conn *c, const struct bhs_data_in *d,
 	t->exp_datasn++;
 	t->rx_bytes += dsl;
 	c->st.bytes_in += dsl;
+	cset_count_bytes(&c->sess->cs, c->slot, dsl, 0);
 	*dst = (struct seg_data){ t->riov, t->riovcnt, off };
 	return 0;
 }
@@ -113,8 +133,8 @@ static int rx_header(void *ctx, const uint8_t *hdr, uint32_t hdr_len,
 	/* Every target PDU in full feature phase carries ExpCmdSN and
 	 * MaxCmdSN at the same place. */
 	if (sess_window_update(c->sess, pdu_get32(&b->bhs_spec2[2]),
-			       pdu_get32(&b->bhs_spec2[3])) && c->r->window_waiters)
-		reactor_window_opened(c->r);
+			       pdu_get32(&b->bhs_spec2[3])))
+		rx_window_opened(c);
 	if (pdu_opcode(hdr) == PDU_OP_DATA_IN)
 		return rx_data_in_hdr(c, (const void *)hdr, dst, why);
 	if (dsl > 0)
@@ -364,6 +384,20 @@ static int rx_async(struct conn *c, const struct bhs_async *a, const char **why)
 		conn_logout_requested(c, ev.param[2]);
 		return 0;
 	case ASYNC_CONN_DROP:
+		/* Parameter1 names the connection (MC/S: maybe another). */
+		if (ev.param[0] != c->cid) {
+			ev.type = MCSI_EV_CONN_DROP;
+			ev.cid = (uint16_t)ev.param[0];
+			sess_event(c->sess, &ev);
+			int slot = cset_find(&c->sess->cs, (uint16_t)ev.param[0]);
+			unsigned q = slot >= 0 ? atomic_load(&c->sess->cs.slot[slot].queue) : 0;
+			sess_log(c->sess, 4, "%s: target drops connection %u (async event 2)",
+				 c->peer, ev.param[0]);
+			if (slot >= 0 && q < c->sess->nq)
+				reactor_request(c->sess->q[q], 1u << slot);
+			return 0;
+		}
+		/* fall through */
 	case ASYNC_SESSION_DROP:
 		ev.type = a->async_event == ASYNC_CONN_DROP ? MCSI_EV_CONN_DROP
 							    : MCSI_EV_SESSION_DROP;

@@ -28,14 +28,15 @@
 #define SVC_TEXT_ROUNDS  16u         /* Text Requests per exchange at most */
 #define SVC_TEXT_MS      10000u
 
+/* Whether the session keeps another connection: from the connection set,
+ * which any thread may read (other reactors' connections are theirs). */
 static bool other_usable(const struct conn *c)
 {
-	const struct mcsi_session *s = c->sess;
+	const struct connset *cs = &c->sess->cs;
 
-	for (unsigned q = 0; q < s->nq; q++)
-		for (unsigned i = 0; s->q[q] && i < s->q[q]->nconns; i++)
-			if (s->q[q]->conns[i] != c && conn_usable(s->q[q]->conns[i]))
-				return true;
+	for (unsigned i = 0; i < CSET_MAX; i++)
+		if ((int)i != c->slot && cset_usable(cs, (int)i))
+			return true;
 	return false;
 }
 
@@ -43,9 +44,8 @@ void conn_logout_requested(struct conn *c, unsigned secs)
 {
 	if (c->state != CONN_UP)
 		return;
-	c->state = CONN_DRAIN;
 	/* Parameter3 0 would leave no time at all: take one second. */
-	c->logout_by_ns = c->r->now + (uint64_t)(secs ? secs : 1) * 1000 * SVC_MS_NS;
+	reactor_conn_leave(c->r, c, c->r->now + (uint64_t)(secs ? secs : 1) * 1000 * SVC_MS_NS);
 }
 
 static void svc_logout_done(struct task *t, int err)
@@ -54,9 +54,12 @@ static void svc_logout_done(struct task *t, int err)
 	struct mcsi_session *s = c->sess;
 
 	if (err || t->tmf_response)
-		sess_log(s, 4, "%s: logout the target asked for failed (%d, response %u)",
-			 c->peer, err, t->tmf_response);
-	if (!other_usable(c)) {
+		sess_log(s, 4, "%s: logout of connection %u failed (%d, response %u)",
+			 c->peer, c->cid, err, t->tmf_response);
+	if (t->tmf_fn == LOGOUT_CLOSE_CONNECTION) {
+		/* MC/S: this connection alone is gone; the session goes on. */
+		reactor_conn_left(c, err ? err : (t->tmf_response ? -EIO : 0));
+	} else {
 		/* The session ended cleanly at the target's request. */
 		int live = SESS_LIVE;
 		atomic_compare_exchange_strong(&s->state, &live, SESS_CLOSED);

@@ -212,6 +212,19 @@ static void plan_unsolicited(struct conn *c, struct task *t)
 	t->unsol_datasn = 0;
 }
 
+/* A CmdSN from the session's window, or -EAGAIN: then this queue is
+ * registered as waiting (any connection's PDU that opens the window wakes
+ * it, connset.h), and the window is looked at once more in case it opened
+ * in between. */
+static int tx_reserve(struct conn *c, uint32_t *sn)
+{
+	if (sess_cmdsn_reserve(c->sess, sn) == 0)
+		return 0;
+	c->r->window_waiters = true;
+	cset_window_wait(&c->sess->cs, c->r->index);
+	return sess_cmdsn_reserve(c->sess, sn);
+}
+
 /* An empty Text Request (renegotiation, conn_svc.c): ordered like a
  * command, so it takes a CmdSN and waits for the window. */
 static int tx_text(struct conn *c, struct task *t)
@@ -219,10 +232,8 @@ static int tx_text(struct conn *c, struct task *t)
 	struct tx_slot *s;
 	uint32_t sn;
 
-	if (sess_cmdsn_reserve(c->sess, &sn) < 0) {
-		c->r->window_waiters = true;
+	if (tx_reserve(c, &sn) < 0)
 		return -EAGAIN;
-	}
 	t->cmdsn = sn;
 	t->text_rounds++;
 	s = slot_get(c, t);
@@ -243,10 +254,8 @@ static int tx_cmd(struct conn *c, struct task *t)
 	bool wr = cmd->dir == MCSI_DIR_WRITE || cmd->dir == MCSI_DIR_BIDI;
 	bool rd = cmd->dir == MCSI_DIR_READ || cmd->dir == MCSI_DIR_BIDI;
 
-	if (sess_cmdsn_reserve(c->sess, &sn) < 0) {
-		c->r->window_waiters = true;
+	if (tx_reserve(c, &sn) < 0)
 		return -EAGAIN;
-	}
 	t->cmdsn = sn;
 	if (!t->counted) {
 		t->counted = true;
@@ -288,6 +297,8 @@ static int tx_cmd(struct conn *c, struct task *t)
 	t->state = TASK_ACTIVE;
 	c->st.commands++;
 	c->st.bytes_out += t->imm_len;
+	cset_count_cmd(&c->sess->cs, c->slot);
+	cset_count_bytes(&c->sess->cs, c->slot, 0, t->imm_len);
 	if (wr) {
 		c->st.writes++;
 		if (t->unsol_sent < t->unsol_end)
@@ -333,6 +344,7 @@ static bool tx_dout(struct conn *c, struct task *t)
 	struct seg_data d = { t->cmd->iov, t->cmd->iovcnt, off };
 	slot_seal(c, s, 0, &d, len);
 	c->st.bytes_out += len;
+	cset_count_bytes(&c->sess->cs, c->slot, 0, len);
 	return true;
 }
 

@@ -14,51 +14,69 @@
 #include "mcs/login_io.h"
 #include "mcs/sess.h"
 
-int sess_login(const char *url, const struct mcsi_opts *o,
-	       struct sess_handoff *h, uint32_t *lun)
+int sess_target_prepare(const char *url, const struct mcsi_opts *o,
+			struct url_iscsi *u, struct lgio_target *t, char *iname,
+			size_t iname_cap)
+{
+	const char *why = NULL;
+	char host[64];
+
+	if (url_parse_iscsi(url, strlen(url), u, &why) < 0 || !u->has_target) {
+		url_iscsi_wipe(u);
+		return -EINVAL;
+	}
+	lgio_target_init(t);
+	t->portal = u->portal;
+	t->target_name = u->target;
+	if (o->initiator_name) {
+		t->initiator_name = o->initiator_name;
+	} else {
+		if (gethostname(host, sizeof(host)) < 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(iname, iname_cap, "iqn.2024-01.org.mcsi:%s", host);
+		t->initiator_name = iname;
+	}
+	const char *user = u->has_user ? u->user : o->chap_user;
+	const char *secret = u->has_password ? u->password : o->chap_secret;
+	if (user && secret) {
+		t->chap = true;
+		t->chap_name = user;
+		t->chap_secret = secret;
+		t->chap_secret_len = strlen(secret);
+		if (o->chap_target_user && o->chap_target_secret) {
+			t->mutual = true;
+			t->target_chap_name = o->chap_target_user;
+			t->target_secret = o->chap_target_secret;
+			t->target_secret_len = strlen(o->chap_target_secret);
+		}
+	}
+	t->wishes.header_digest = o->header_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
+	t->wishes.data_digest = o->data_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
+	/* Both checked by mcsi_open(): at most TASK_MAX_R2T, ERL 0. */
+	t->wishes.max_outstanding_r2t = o->max_outstanding_r2t;
+	t->wishes.error_recovery_level = o->error_recovery_level;
+	/* MC/S: the leading login asks for as many connections as wished
+	 * (the target answers with its own limit, the lower wins). */
+	t->wishes.max_connections = o->connections > 1 ? o->connections : 1;
+	return 0;
+}
+
+int sess_login_as(const char *url, const struct mcsi_opts *o, const uint8_t *isid,
+		  struct sess_handoff *h, uint32_t *lun, const char **msg)
 {
 	struct url_iscsi u;
 	struct lgio_target t;
 	struct lgio_status st;
 	struct ctl_conn c;
-	const char *why = NULL;
-	char host[64], iname[128];
+	char iname[128];
 	uint8_t *rx;
 	int rc;
 
-	if (url_parse_iscsi(url, strlen(url), &u, &why) < 0 || !u.has_target)
-		return -EINVAL;
-	lgio_target_init(&t);
-	t.portal = u.portal;
-	t.target_name = u.target;
-	if (o->initiator_name) {
-		t.initiator_name = o->initiator_name;
-	} else {
-		if (gethostname(host, sizeof(host)) < 0)
-			strcpy(host, "localhost");
-		host[sizeof(host) - 1] = '\0';
-		snprintf(iname, sizeof(iname), "iqn.2024-01.org.mcsi:%s", host);
-		t.initiator_name = iname;
-	}
-	const char *user = u.has_user ? u.user : o->chap_user;
-	const char *secret = u.has_password ? u.password : o->chap_secret;
-	if (user && secret) {
-		t.chap = true;
-		t.chap_name = user;
-		t.chap_secret = secret;
-		t.chap_secret_len = strlen(secret);
-		if (o->chap_target_user && o->chap_target_secret) {
-			t.mutual = true;
-			t.target_chap_name = o->chap_target_user;
-			t.target_secret = o->chap_target_secret;
-			t.target_secret_len = strlen(o->chap_target_secret);
-		}
-	}
-	t.wishes.header_digest = o->header_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
-	t.wishes.data_digest = o->data_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
-	/* Both checked by mcsi_open(): at most TASK_MAX_R2T, ERL 0. */
-	t.wishes.max_outstanding_r2t = o->max_outstanding_r2t;
-	t.wishes.error_recovery_level = o->error_recovery_level;
+	if ((rc = sess_target_prepare(url, o, &u, &t, iname, sizeof(iname))) < 0)
+		return rc;
+	if (isid)                          /* reinstatement: the same I_T nexus */
+		memcpy(t.isid, isid, sizeof(t.isid));
 	size_t cap = t.wishes.max_recv_dsl > LGIO_RX_MIN ? t.wishes.max_recv_dsl : LGIO_RX_MIN;
 	if (!(rx = malloc(cap))) {
 		url_iscsi_wipe(&u);
@@ -67,11 +85,11 @@ int sess_login(const char *url, const struct mcsi_opts *o,
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	*lun = u.has_lun ? u.lun : 0;
+	*msg = NULL;
 	rc = lgio_login(&t, &c, rx, cap, &st);
 	url_iscsi_wipe(&u);
 	if (rc < 0) {
-		if (st.message)
-			fprintf(stderr, "mcsi: login failed: %s\n", st.message);
+		*msg = st.message;
 		free(rx);
 		return rc;
 	}
@@ -88,4 +106,15 @@ int sess_login(const char *url, const struct mcsi_opts *o,
 	snprintf(h->peer, sizeof(h->peer), "%s", c.peer);
 	free(rx);
 	return 0;
+}
+
+int sess_login(const char *url, const struct mcsi_opts *o,
+	       struct sess_handoff *h, uint32_t *lun)
+{
+	const char *msg = NULL;
+	int rc = sess_login_as(url, o, NULL, h, lun, &msg);
+
+	if (rc < 0 && msg)
+		fprintf(stderr, "mcsi: login failed: %s\n", msg);
+	return rc;
 }

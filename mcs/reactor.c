@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "mcs/sess_rec.h"
 #include "proto/pdu.h"
 
 #define SCAN_NS     (100u * 1000000ull)
@@ -19,15 +21,18 @@
 int reactor_create(struct mcsi_session *s, unsigned index, const char *transport,
 		   unsigned depth, struct reactor **out)
 {
-	struct reactor *r = calloc(1, sizeof(*r));
+	/* aligned: the in-flight counters sit on their own cache lines */
+	struct reactor *r = aligned_alloc(64, (sizeof(*r) + 63u) & ~(size_t)63u);
 	struct xport_cfg xcfg = { .depth = REACTOR_MAX_CONNS * 2 + 4,
 				  .zerocopy = s->cfg.zerocopy };
 	int rc;
 
 	if (!r)
 		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
 	r->sess = s;
 	r->index = index;
+	sched_cursor_init(&r->cur, index);
 	r->scsi_max = depth;
 	r->backlog_tail = &r->backlog;
 	r->local_tail = &r->local;
@@ -70,17 +75,88 @@ void reactor_remove_conn(struct reactor *r, struct conn *c)
 	}
 }
 
-/* Scheduling hook (MC/S): round robin over the usable connections. */
-static struct conn *reactor_pick_conn(struct reactor *r)
+/* The session's scheduling policy over the connection set (mcs/sched.h),
+ * from this queue's point of view. The view is re-read only when the
+ * membership moved; otherwise only the depths. */
+static int reactor_pick_slot(struct reactor *r)
 {
-	for (unsigned i = 0; i < r->nconns; i++) {
-		struct conn *c = r->conns[(r->rr + i) % r->nconns];
-		if (conn_usable(c)) {
-			r->rr = (r->rr + i + 1) % r->nconns;
-			return c;
+	struct connset *cs = &r->sess->cs;
+
+	if (r->view.n == 0 || cset_gen(cs) != r->view.gen)
+		cset_view(cs, &r->view);
+	else
+		cset_refresh_depths(cs, &r->view);
+	return sched_pick(&r->sess->sched, &r->view, r->index, &r->cur);
+}
+
+static unsigned slot_queue(const struct reactor *r, int slot)
+{
+	return atomic_load_explicit(&r->sess->cs.slot[slot].queue, memory_order_relaxed);
+}
+
+/*
+ * The connection for a new SCSI command (allegiance starts here): the
+ * slot the command already holds if its connection is ours and UP, else
+ * a new pick. A pick on another queue forwards the command there (its
+ * reactor honours the slot) and returns NULL with *moved set; NULL
+ * without it: no connection is UP.
+ */
+static struct conn *reactor_route(struct reactor *r, struct mcsi_cmd *cmd, bool *moved)
+{
+	struct mcsi_session *s = r->sess;
+	struct cmd_priv *p = cmd_priv(cmd);
+
+	*moved = false;
+	for (unsigned tries = 0; tries < 4; tries++) {
+		if (p->slot1) {
+			int slot = p->slot1 - 1;
+			struct conn *c = r->slot_conn[slot];
+			if (c && conn_usable(c) && cset_usable(&s->cs, slot))
+				return c;
+			unsigned q = slot_queue(r, slot);
+			if (!c && q != r->index && q < s->nq && cset_usable(&s->cs, slot)) {
+				reactor_submit(s->q[q], cmd);
+				*moved = true;
+				return NULL;
+			}
+			cset_unsubmitted(&s->cs, slot);
+			p->slot1 = 0;
 		}
+		int slot = reactor_pick_slot(r);
+		if (slot < 0)
+			return NULL;
+		cset_submitted(&s->cs, slot);
+		p->slot1 = (int16_t)(slot + 1);
 	}
 	return NULL;
+}
+
+void reactor_request(struct reactor *r, uint32_t bits)
+{
+	atomic_fetch_or(&r->ctl_req, bits);
+	xport_wake(r->x);
+}
+
+void reactor_window_kick(struct reactor *r)
+{
+	atomic_store(&r->window_kick, true);
+	xport_wake(r->x);
+}
+
+uint64_t sess_inflight(const struct mcsi_session *s)
+{
+	uint64_t sub = 0, done = 0;
+
+	/* Completions first: a command counted in `completed` was counted
+	 * in some queue's `submitted` before, so the difference never goes
+	 * below the true count minus what completes meanwhile. */
+	for (unsigned q = 0; q < s->nq; q++)
+		if (s->q[q])
+			done += atomic_load(&s->q[q]->completed);
+	for (unsigned q = 0; q < s->nq; q++)
+		if (s->q[q])
+			sub += atomic_load(&s->q[q]->submitted);
+	return sub - done;
 }
 
 static inline uintptr_t self_id(void)
@@ -111,9 +187,23 @@ void reactor_submit(struct reactor *r, struct mcsi_cmd *cmd)
 
 static void complete_cmd(struct reactor *r, struct mcsi_cmd *cmd, int err)
 {
+	reactor_complete(r, cmd, err);
+}
+
+void reactor_complete(struct reactor *r, struct mcsi_cmd *cmd, int err)
+{
+	struct cmd_priv *p = cmd_priv(cmd);
+
 	if (err)
 		cmd->res.err = err;
-	atomic_fetch_sub(&r->sess->inflight, 1);
+	if (p->slot1) {
+		/* Chosen but never run on its connection. */
+		cset_unsubmitted(&r->sess->cs, p->slot1 - 1);
+		p->slot1 = 0;
+	}
+	atomic_store_explicit(&r->completed,
+			      atomic_load_explicit(&r->completed, memory_order_relaxed) + 1,
+			      memory_order_release);
 	r->completions++;
 	cmd->done(cmd, cmd->priv);
 }
@@ -163,7 +253,12 @@ void reactor_task_done(struct reactor *r, struct task *t)
 			return;
 		}
 		int err = t->result;
-		cmd_priv(cmd)->task = NULL;
+		struct cmd_priv *p = cmd_priv(cmd);
+		if (p->slot1) {
+			cset_count_done(&r->sess->cs, p->slot1 - 1, r->now - t->start_ns);
+			p->slot1 = 0;
+		}
+		p->task = NULL;
 		task_free(&r->tt, t);
 		r->scsi_live--;
 		complete_cmd(r, cmd, err);
@@ -391,16 +486,171 @@ static void logout_api_done(struct task *t, int err)
 {
 	struct mcsi_cmd *cmd = t->ctl_priv;
 
-	complete_cmd(t->conn->r, cmd, err ? err : (t->tmf_response ? -EIO : 0));
+	err = err ? err : (t->tmf_response ? -EIO : 0);
+	/* The target closes the session's other connections now: their
+	 * end of stream is not a failure. */
+	if (err == 0 && t->tmf_fn == LOGOUT_CLOSE_SESSION)
+		atomic_store(&t->conn->sess->state, SESS_CLOSED);
+	complete_cmd(t->conn->r, cmd, err);
+}
+
+/* ---- connections joining and leaving (MC/S) ------------------------------ */
+
+static int reactor_add_handoff(struct reactor *r, const struct reactor_add *a)
+{
+	struct mcsi_session *s = r->sess;
+	struct conn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		close(a->h->fd);
+		return -ENOMEM;
+	}
+	if ((rc = conn_init(c, s, r, a->h)) < 0) {   /* closes the fd */
+		free(c);
+		return rc;
+	}
+	c->slot = a->slot;
+	r->slot_conn[a->slot] = c;
+	sess_window_update(s, a->h->expcmdsn, a->h->maxcmdsn);
+	if ((rc = cset_publish(&s->cs, a->slot)) < 0) {
+		r->slot_conn[a->slot] = NULL;
+		conn_fini(c);
+		free(c);
+		return rc;
+	}
+	struct mcsi_event ev = { .type = MCSI_EV_CONN_ADDED, .cid = c->cid };
+	sess_event(s, &ev);
+	return 0;
+}
+
+/* Commands queued on c that have no CmdSN yet go back through the
+ * scheduler (c is leaving): they lose their task and slot and are taken
+ * again from this reactor's local list. */
+static void reactor_reroute(struct reactor *r, struct conn *c)
+{
+	struct task *t;
+
+	while ((t = c->cmdq)) {
+		conn_unqueue(c, t);
+		if (t->kind != TASK_SCSI) {
+			reactor_finish(r, t, -ECANCELED);
+			continue;
+		}
+		struct mcsi_cmd *cmd = t->cmd;
+		t->state = TASK_DONE;
+		t->retry = false;
+		cmd_priv(cmd)->task = NULL;
+		task_free(&r->tt, t);
+		r->scsi_live--;
+		memset(&cmd->res, 0, sizeof(cmd->res));
+		reactor_submit(r, cmd);      /* our thread: the local list */
+	}
+}
+
+void reactor_conn_leave(struct reactor *r, struct conn *c, uint64_t by_ns)
+{
+	struct connset *cs = &r->sess->cs;
+
+	if (c->state == CONN_UP) {
+		c->state = CONN_DRAIN;
+		c->logout_by_ns = by_ns;
+	}
+	/* The last connection cannot leave alone: its logout ends the
+	 * session, and its queued commands wait for that (-ECANCELED). */
+	if (cset_usable(cs, c->slot) && cset_leave(cs, c->slot) < 0)
+		return;
+	reactor_reroute(r, c);
+}
+
+void reactor_conn_left(struct conn *c, int err)
+{
+	struct mcsi_cmd *cmd = c->leave_cmd;
+
+	if (c->state != CONN_CLOSED && c->state != CONN_FAILED)
+		conn_closed(c);
+	c->reap = true;
+	if (cmd) {
+		c->leave_cmd = NULL;
+		complete_cmd(c->r, cmd, err);
+	}
+}
+
+static int reactor_leave(struct reactor *r, struct mcsi_cmd *cmd, uint32_t slot)
+{
+	struct conn *c = slot < CSET_MAX ? r->slot_conn[slot] : NULL;
+
+	if (!c || c->leave_cmd)
+		return -ENOENT;
+	if (c->state != CONN_UP && c->state != CONN_DRAIN)
+		return -ENOTCONN;
+	c->leave_cmd = cmd;
+	/* In-flight commands finish first, within the command timeout. */
+	unsigned ms = r->sess->cfg.cmd_timeout_ms ? r->sess->cfg.cmd_timeout_ms : 30000;
+	reactor_conn_leave(r, c, r->now + ms * MS_NS);
+	return 0;
+}
+
+/* A connection that logged out alone (or failed while leaving) is freed
+ * and its slot and CID released. */
+static void reactor_reap(struct reactor *r, struct conn *c)
+{
+	struct mcsi_session *s = r->sess;
+	int slot = c->slot;
+	struct mcsi_event ev = { .type = MCSI_EV_CONN_REMOVED, .cid = c->cid };
+
+	if (c->leave_cmd) {
+		struct mcsi_cmd *cmd = c->leave_cmd;
+		c->leave_cmd = NULL;
+		complete_cmd(r, cmd, c->fail_err ? c->fail_err : -ECONNRESET);
+	}
+	if (slot >= 0 && slot < (int)CSET_MAX && r->slot_conn[slot] == c) {
+		r->slot_conn[slot] = NULL;
+		cset_release(&s->cs, slot);
+	}
+	conn_fini(c);
+	free(c);
+	sess_conn_logged_out(s);
+	sess_event(s, &ev);
+}
+
+/* Requests from other threads (reactor_request()). */
+static void reactor_requests(struct reactor *r, uint32_t req)
+{
+	for (unsigned i = 0; i < r->nconns; i++) {
+		struct conn *c = r->conns[i];
+		if (req & REACTOR_REQ_FAIL_ALL)
+			conn_fail(c, -ECONNRESET, "the session is lost: another of its "
+				  "connections failed at ErrorRecoveryLevel 0");
+		else if (c->slot >= 0 && (req & (1u << c->slot)))
+			conn_fail(c, -ECONNRESET, "the target dropped this connection "
+				  "(async event 2 received on another connection)");
+	}
+}
+
+/* The first usable connection of r (control requests), or NULL. */
+static struct conn *reactor_any_conn(struct reactor *r)
+{
+	for (unsigned i = 0; i < r->nconns; i++)
+		if (conn_usable(r->conns[i]))
+			return r->conns[i];
+	return r->nconns ? r->conns[0] : NULL;
 }
 
 static void start_internal(struct reactor *r, struct mcsi_cmd *cmd)
 {
 	struct cmd_priv *p = cmd_priv(cmd);
-	struct conn *c = r->nconns ? r->conns[0] : NULL;
+	struct conn *c = reactor_any_conn(r);
 	const struct task *ref = NULL;
 	int rc;
 
+	if (p->op == CMD_OP_ADD_CONN || p->op == CMD_OP_DROP_CONN) {
+		rc = p->op == CMD_OP_ADD_CONN ? reactor_add_handoff(r, p->ptr)
+					      : reactor_leave(r, cmd, p->arg);
+		if (rc < 0 || p->op == CMD_OP_ADD_CONN)
+			complete_cmd(r, cmd, rc);
+		return;
+	}
 	if (p->op == CMD_OP_TMF) {
 		if (p->ref) {
 			struct task *t = cmd_priv(p->ref)->task;
@@ -433,16 +683,22 @@ static bool start_cmd(struct reactor *r, struct mcsi_cmd *cmd)
 		start_internal(r, cmd);
 		return true;
 	}
-	if (r->scsi_live >= r->scsi_max)
-		return false;
-	if (!(c = reactor_pick_conn(r))) {
-		complete_cmd(r, cmd, -ENOTCONN);
-		return true;
-	}
 	if (validate(cmd, &wlen, &rlen) < 0) {
 		complete_cmd(r, cmd, -EINVAL);
 		return true;
 	}
+	bool moved;
+	if (!(c = reactor_route(r, cmd, &moved))) {
+		if (moved)
+			return true;
+		/* Being reinstated: the command waits in the backlog. */
+		if (atomic_load(&r->sess->state) == SESS_RECOVERING)
+			return false;
+		complete_cmd(r, cmd, -ENOTCONN);
+		return true;
+	}
+	if (r->scsi_live >= r->scsi_max)
+		return false;
 	if (!(t = task_alloc(&r->tt, TASK_SCSI)))
 		return false;
 	r->scsi_live++;
@@ -500,6 +756,7 @@ static void reactor_take(struct reactor *r)
 
 void reactor_window_opened(struct reactor *r)
 {
+	atomic_store_explicit(&r->window_kick, false, memory_order_relaxed);
 	r->window_waiters = false;
 	for (unsigned i = 0; i < r->nconns; i++)
 		conn_tx_kick(r->conns[i]);
@@ -509,9 +766,16 @@ void reactor_window_opened(struct reactor *r)
  * PDUs to one posted send per connection. */
 static void reactor_produce(struct reactor *r)
 {
+	if (r->sess->cfg.rec)
+		sess_rec_poll(r);
 	reactor_take(r);
 	for (unsigned i = 0; i < r->nconns; i++) {
 		struct conn *c = r->conns[i];
+		if (c->reap && (c->state == CONN_CLOSED || c->state == CONN_FAILED)) {
+			reactor_reap(r, c);      /* conns[i] is another now */
+			i--;
+			continue;
+		}
 		if (c->state == CONN_DRAIN)
 			conn_svc_poll(c);
 		conn_tx_kick(c);
@@ -532,13 +796,18 @@ int reactor_turn(struct reactor *r, int timeout_ms)
 	}
 	r->now = sess_now_ns();
 	r->completions = 0;
+	if (atomic_load_explicit(&r->ctl_req, memory_order_relaxed))
+		reactor_requests(r, atomic_exchange(&r->ctl_req, 0));
+	if (atomic_load_explicit(&r->window_kick, memory_order_relaxed))
+		reactor_window_opened(r);
 	reactor_produce(r);
 	if (timeout_ms != 0) {
 		/* Announce the sleep, then look once more: a submitter that
 		 * pushed before seeing the flag is seen here. */
 		atomic_store(&r->sleeping, true);
 		atomic_thread_fence(memory_order_seq_cst);
-		if (!mpsc_empty(&r->inbox) || r->local)
+		if (!mpsc_empty(&r->inbox) || r->local ||
+		    atomic_load(&r->window_kick) || atomic_load(&r->ctl_req))
 			timeout_ms = 0;
 		rc = xport_wait(r->x, timeout_ms);
 		atomic_store(&r->sleeping, false);

@@ -27,14 +27,36 @@
 /* What mcsi keeps in struct mcsi_cmd.internal while a command is
  * submitted. Internal requests (task management, logout from the API)
  * travel through the same inbox with op != CMD_OP_SCSI. */
-enum cmd_op { CMD_OP_SCSI = 0, CMD_OP_TMF, CMD_OP_LOGOUT };
+enum cmd_op {
+	CMD_OP_SCSI = 0, CMD_OP_TMF, CMD_OP_LOGOUT,
+	CMD_OP_ADD_CONN,                 /* ptr: struct reactor_add; arg unused */
+	CMD_OP_DROP_CONN,                /* arg: connection-set slot to log out
+					  * (reason 1) once its commands are done */
+};
+
+/* CMD_OP_ADD_CONN: a logged-in connection for this reactor. */
+struct reactor_add {
+	const struct sess_handoff *h;    /* fd passes to the reactor */
+	int slot;                        /* its connection-set slot (LOGIN) */
+};
+
+#define CMD_NO_SLOT (-1)
 
 struct cmd_priv {
 	struct mpsc_node node;
 	struct mcsi_cmd *next;           /* backlog */
 	struct task *task;
-	struct mcsi_cmd *ref;            /* CMD_OP_TMF: command to abort */
+	union {
+		struct mcsi_cmd *ref;    /* CMD_OP_TMF: command to abort */
+		void *ptr;               /* CMD_OP_ADD_CONN */
+	};
 	uint32_t op, arg;                /* enum cmd_op; TMF function / reason */
+	/* MC/S: the connection-set slot chosen for a SCSI command (its
+	 * depth counts it) or CMD_NO_SLOT; slot + 1 is stored so that a
+	 * zeroed cmd_priv means "none". */
+	int16_t slot1;
+	uint16_t rsvd16;
+	uint32_t rsvd32;
 };
 static_assert(sizeof(struct cmd_priv) <= sizeof(((struct mcsi_cmd *)0)->internal),
 	      "cmd_priv fits in mcsi_cmd.internal");
@@ -63,7 +85,21 @@ struct reactor {
 	_Atomic uintptr_t owner;
 	struct conn *conns[REACTOR_MAX_CONNS];
 	unsigned nconns;
-	unsigned rr;                     /* scheduling: next connection */
+	/* MC/S: this reactor's connections by connection-set slot, and the
+	 * scheduler's cursor and cached view (reactor-private). */
+	struct conn *slot_conn[CSET_MAX];
+	struct sched_cursor cur;
+	struct cset_snap view;
+	/* Another thread asks something of this reactor: window_kick (a
+	 * PDU on another queue's connection opened the CmdSN window),
+	 * ctl_req (REACTOR_REQ_*: drop connections). Set, then wake. */
+	_Atomic bool window_kick;
+	_Atomic uint32_t ctl_req;
+	/* Commands in flight through this queue: submitters of this queue's
+	 * CPU add to `submitted`, the reactor that completes a command adds
+	 * to its own `completed` (one writer); sess_inflight() sums them. */
+	_Atomic uint64_t submitted __attribute__((aligned(64)));
+	_Atomic uint64_t completed __attribute__((aligned(64)));
 	pthread_t thread;
 	bool threaded;
 	_Atomic bool stop;
@@ -83,6 +119,27 @@ void reactor_destroy(struct reactor *r);
 /* Connection-set hooks (MC/S): c belongs to r from now on. */
 int reactor_add_conn(struct reactor *r, struct conn *c);
 void reactor_remove_conn(struct reactor *r, struct conn *c);
+
+/* ctl_req bits: the low CSET_MAX bits name slots whose connection is
+ * dropped (conn_fail) by its reactor; REACTOR_REQ_FAIL_ALL drops all. */
+#define REACTOR_REQ_FAIL_ALL (1u << 31)
+
+/* Any thread: asks r to drop connections (ctl_req bits) at its next
+ * turn, with err. */
+void reactor_request(struct reactor *r, uint32_t bits);
+/* Any thread: a PDU on another queue's connection opened the window for
+ * commands waiting on r. */
+void reactor_window_kick(struct reactor *r);
+/* Completes a command that has no task (never started, or taken off a
+ * lost connection) with err: runs its done callback on r. */
+void reactor_complete(struct reactor *r, struct mcsi_cmd *cmd, int err);
+/* Commands submitted to s and not completed yet (all queues). */
+uint64_t sess_inflight(const struct mcsi_session *s);
+/* Any thread: counts a submission through queue q. */
+static inline void reactor_count_submit(struct reactor *r)
+{
+	atomic_fetch_add_explicit(&r->submitted, 1, memory_order_relaxed);
+}
 
 /* Any thread: queue a command for r. From r's own thread (a completion
  * callback) this is a list append; from another thread one atomic
@@ -111,6 +168,18 @@ void reactor_window_opened(struct reactor *r);
 int reactor_tmf(struct reactor *r, struct conn *c, enum tmf_function fn,
 		uint32_t lun, const struct task *ref,
 		void (*done)(struct task *t, int err), void *priv);
+/* MC/S: c stops taking new commands (its slot leaves the scheduler; not
+ * for the session's last connection), its queued commands without a
+ * CmdSN go to other connections, and it logs out (reason 1) once its
+ * commands are done or at by_ns (conn_svc_poll()). */
+void reactor_conn_leave(struct reactor *r, struct conn *c, uint64_t by_ns);
+/* The logout of a leaving connection ended (err): c is closed, freed by
+ * the reactor's next turn, and the API request waiting for it done. */
+void reactor_conn_left(struct conn *c, int err);
+/* Records a connection logout (LIO needs a pause before a session
+ * logout that follows one); mcs/sess_mcs.c. */
+void sess_conn_logged_out(struct mcsi_session *s);
+
 /* Sends Logout (reason) on c; done runs when the answer arrives. */
 int reactor_logout(struct reactor *r, struct conn *c, enum logout_reason reason,
 		   void (*done)(struct task *t, int err), void *priv);

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mcs/connset.h"
+#include "mcs/sched.h"
 #include "mcsi/mcsi.h"
 #include "proto/neg.h"
 #include "proto/serial.h"
@@ -27,6 +29,8 @@
 
 struct reactor;
 struct conn;
+struct sess_rec;
+struct sess_mcs;
 
 /* A logged-in connection as the login layer hands it over. */
 struct sess_handoff {
@@ -54,9 +58,16 @@ struct sess_cfg {
 	mcsi_log_fn log;
 	void *log_priv;
 	uint32_t default_lun;
+	unsigned connections;            /* MC/S: connections wished (>= 1) */
+	enum sched_policy policy;        /* MC/S scheduling */
+	struct sess_rec *rec;            /* session reinstatement, or NULL:
+					  * owned by the session */
 };
 
-enum sess_state { SESS_LIVE = 0, SESS_CLOSING, SESS_CLOSED, SESS_FAILED };
+/* SESS_RECOVERING: every connection is lost and the session is being
+ * reinstated (mcs/sess_rec.h); commands are held, not failed. SESS_FAILED:
+ * lost for good (no recovery, or it gave up). */
+enum sess_state { SESS_LIVE = 0, SESS_CLOSING, SESS_CLOSED, SESS_FAILED, SESS_RECOVERING };
 
 struct mcsi_session {
 	struct sess_cfg cfg;
@@ -66,17 +77,22 @@ struct mcsi_session {
 	_Atomic uint32_t cmdsn;          /* next CmdSN */
 	_Atomic uint64_t window;         /* ExpCmdSN << 32 | MaxCmdSN */
 	_Atomic int state;               /* enum sess_state */
-	_Atomic unsigned inflight;       /* submitted and not yet completed */
 	struct reactor *q[SESS_MAX_QUEUES];
 	unsigned nq;
 	bool threaded;
 	pthread_mutex_t lock;            /* error text, close handshake */
 	pthread_cond_t cond;
 	char err[SESS_ERR_MAX];
+	/* MC/S (docs/design/mcs.md): the connections and how commands are
+	 * spread over them; what adding one needs (mcs/sess_mcs.h). */
+	struct connset cs;
+	struct sched_cfg sched;
+	struct sess_mcs *mcs;
 };
 
 /* Creates a session from a handed-over connection. cfg is copied (its
- * strings must outlive the session). On success takes ownership of h->fd
+ * strings must outlive the session; cfg->rec is taken over, freed on
+ * failure too). On success takes ownership of h->fd
  * and starts the reactor threads (cfg->queues of them; none for 0).
  * Returns 0 or -errno (h->fd is closed on failure too). */
 int sess_create(const struct sess_handoff *h, const struct sess_cfg *cfg,
@@ -99,6 +115,22 @@ int sess_run_cmd(struct mcsi_session *s, unsigned q, struct mcsi_cmd *cmd);
  * (and *lun from the URL). Returns 0 or the login's -errno. */
 int sess_login(const char *url, const struct mcsi_opts *opts,
 	       struct sess_handoff *h, uint32_t *lun);
+struct url_iscsi;
+struct lgio_target;
+/* Parses url into *u and describes the login it asks for in *t (names,
+ * CHAP, wishes from o, MaxConnections = o->connections); t borrows from
+ * u, o and iname (iname_cap bytes: the default initiator name). Returns
+ * 0 or -EINVAL; wipe u with url_iscsi_wipe() after the login (done on
+ * failure). */
+int sess_target_prepare(const char *url, const struct mcsi_opts *o,
+			struct url_iscsi *u, struct lgio_target *t, char *iname,
+			size_t iname_cap);
+/* As sess_login(), with the given ISID (6 bytes; NULL: a random one) and
+ * without printing: *msg gets the login layer's static explanation of a
+ * failure (or NULL). Session reinstatement logs in with the session's
+ * ISID and TSIH 0 (RFC 7143 6.3.5). */
+int sess_login_as(const char *url, const struct mcsi_opts *opts, const uint8_t *isid,
+		  struct sess_handoff *h, uint32_t *lun, const char **msg);
 
 /* ---- CmdSN and the window ---------------------------------------------- */
 

@@ -14,6 +14,7 @@ packages=(
 	libisal-dev liburing-dev libjemalloc-dev libssl-dev
 	libfuse3-dev fuse3 libblkid-dev nbdkit nbdkit-plugin-dev libcmocka-dev libbenchmark-dev
 	fio tgt istgt libiscsi-bin tshark
+	libisns-dev open-isns-utils open-isns-server  # iSNS discovery; isnsd for its test
 	e2fsprogs util-linux iproute2 psmisc procps python3 socat
 )
 

@@ -28,6 +28,9 @@ static const struct cfg_key discovery_keys[] = {
 	{ "authentication", CFG_K_AUTH, offsetof(struct cfg_discovery, auth), 0, 0 },
 	{ "chap-name",      CFG_K_TEXT, offsetof(struct cfg_discovery, chap_name), 0, 0 },
 	{ "portal",         CFG_K_PORTAL, offsetof(struct cfg_discovery, portals), 0, 0 },
+	{ "isns",           CFG_K_ENABLE, offsetof(struct cfg_discovery, isns), 0, 0 },
+	{ "isns-server",    CFG_K_PORTAL, offsetof(struct cfg_discovery, isns_servers),
+	  CFG_ISNS_PORT, 1 },
 	{ NULL, CFG_K_TEXT, 0, 0, 0 },
 };
 
@@ -42,6 +45,8 @@ static const struct cfg_key target_keys[] = {
 	  1, CFG_MAXCONN_MAX },
 	{ "error-recovery-level", CFG_K_UINT, offsetof(struct cfg_target, erl),
 	  0, CFG_ERL_MAX },
+	{ "replacement-timeout", CFG_K_UINT, offsetof(struct cfg_target, replacement_timeout),
+	  0, CFG_REPLACEMENT_MAX },
 	{ "header-digest",  CFG_K_DIGEST, offsetof(struct cfg_target, header_digest), 0, 0 },
 	{ "data-digest",    CFG_K_DIGEST, offsetof(struct cfg_target, data_digest), 0, 0 },
 	{ "authentication", CFG_K_AUTH, offsetof(struct cfg_target, auth), 0, 0 },
@@ -293,10 +298,12 @@ static int portal_insert(struct cfg_portals *ps, const struct url_portal *u,
 	return 0;
 }
 
-/* "host[:port] [interface=NAME]", the value of a portal line. why points
- * at a static reason or, for -EEXIST, is left alone. */
+/* "host[:port] [interface=NAME]", the value of a portal line (port:
+ * the default when not 0; no_iface: a server of another service, which
+ * takes no interface). why points at a static reason or, for -EEXIST, is
+ * left alone. */
 static int portal_parse_add(struct cfg_portals *ps, const char *v, size_t len,
-			    const char **why)
+			    uint32_t port, bool no_iface, const char **why)
 {
 	struct url_portal u;
 	size_t plen = 0;
@@ -305,11 +312,17 @@ static int portal_parse_add(struct cfg_portals *ps, const char *v, size_t len,
 		plen++;
 	if (url_parse_portal(v, plen, &u, why))
 		return -EINVAL;
+	if (port && !u.has_port)
+		u.port = (uint16_t)port;
 	size_t i = plen;
 	while (i < len && (v[i] == ' ' || v[i] == '\t'))
 		i++;
 	const char *ifc = NULL;
 	size_t ilen = 0;
+	if (i < len && no_iface) {
+		*why = "unknown text after the server address";
+		return -EINVAL;
+	}
 	if (i < len) {
 		static const char opt[] = "interface=";
 		if (len - i < sizeof(opt) - 1 ||
@@ -355,6 +368,45 @@ int cfg_portal_add(struct cfg_portals *ps, const char *portal,
 	else if (rc)
 		cfgtext_error(err, NULL, 0, "%s", strerror(-rc));
 	return rc;
+}
+
+int cfg_server_add(struct cfg_portals *ps, const char *server, uint16_t port,
+		   struct cfg_error *err)
+{
+	const char *why = NULL;
+	char shown[80];
+	int rc = portal_parse_add(ps, server, strlen(server), port, true, &why);
+
+	if (rc == -EEXIST)
+		cfgtext_error(err, NULL, 0, "server %s is already there",
+			      cfgtext_printable(shown, sizeof(shown), server,
+						strlen(server)));
+	else if (rc)
+		cfgtext_error(err, NULL, 0, "server '%s': %s",
+			      cfgtext_printable(shown, sizeof(shown), server,
+						strlen(server)),
+			      rc == -ENOMEM ? strerror(ENOMEM) : why);
+	return rc;
+}
+
+int cfg_server_remove(struct cfg_portals *ps, const char *server, uint16_t port,
+		      struct cfg_error *err)
+{
+	struct url_portal u;
+	const char *why;
+	char shown[80];
+
+	if (url_parse_portal(server, strlen(server), &u, &why))
+		return cfgtext_error(err, NULL, 0, "server '%s': %s",
+				     cfgtext_printable(shown, sizeof(shown),
+						       server, strlen(server)),
+				     why);
+	if (!u.has_port)
+		u.port = port;
+	char canon[URL_PORTAL_STRMAX];
+	if (url_format_portal(&u, canon, sizeof(canon)) < 0)
+		return -ENOENT;
+	return cfg_portal_remove(ps, canon, NULL, err);
 }
 
 int cfg_portal_remove(struct cfg_portals *ps, const char *portal,
@@ -439,7 +491,7 @@ int cfg_key_set(void *base, const struct cfg_key *k, const char *v,
 		break;
 	case CFG_K_PORTAL:
 		rc = portal_parse_add((struct cfg_portals *)(void *)field, v, len,
-				      &reason);
+				      k->min, k->max == 1, &reason);
 		break;
 	default: {
 		const char *const *names = enum_names(k->kind);
@@ -518,6 +570,7 @@ static void target_defaults(struct cfg_target *t)
 	t->origin = CFG_ORIGIN_STATIC;
 	t->max_connections = CFG_MAXCONN_DEFAULT;
 	t->erl = 0;
+	t->replacement_timeout = CFG_REPLACEMENT_DEFAULT;
 	t->header_digest = CFG_DIGEST_NONE;
 	t->data_digest = CFG_DIGEST_NONE;
 	t->auth = CFG_AUTH_NONE;
@@ -554,6 +607,7 @@ void cfg_destroy(struct cfg *c)
 	free(c->initiator.chap_name);
 	free(c->discovery.chap_name);
 	portals_free(&c->discovery.portals);
+	portals_free(&c->discovery.isns_servers);
 	for (size_t i = 0; i < c->n_targets; i++)
 		target_free(&c->targets[i]);
 	free(c->targets);

@@ -33,10 +33,14 @@
 #define CFG_INTERVAL_MIN      30u
 #define CFG_INTERVAL_MAX      32767u
 #define CFG_INTERVAL_DEFAULT  300u
-#define CFG_MAXCONN_DEFAULT   4u   /* offered; the target answers the min */
+#define CFG_MAXCONN_DEFAULT   1u   /* connections wished (MC/S); the target
+				       * answers the min */
 #define CFG_MAXCONN_MAX       65535u
 #define CFG_ERL_MAX           2u
+#define CFG_REPLACEMENT_DEFAULT 120u     /* s, as open-iscsi */
+#define CFG_REPLACEMENT_MAX   86400u
 #define CFG_TEXT_MAX          255u /* alias and CHAP names: RFC text values */
+#define CFG_ISNS_PORT         3205u /* iSNS servers (RFC 4171), when not given */
 
 enum cfg_auth { CFG_AUTH_NONE, CFG_AUTH_CHAP };
 
@@ -79,6 +83,8 @@ struct cfg_discovery {
 	enum cfg_auth auth;       /* CHAP on discovery sessions */
 	char *chap_name;          /* NULL means the initiator's */
 	struct cfg_portals portals;
+	bool isns;                /* iSNS queries in the same periodic run */
+	struct cfg_portals isns_servers; /* "host:port", never an interface */
 };
 
 struct cfg_target {
@@ -91,6 +97,10 @@ struct cfg_target {
 	bool auto_mount;          /* mount its filesystems after auto-login */
 	uint32_t max_connections; /* 1..65535 */
 	uint32_t erl;             /* 0..2 */
+	/* Seconds the session library reinstates a lost session before it
+	 * fails its I/O and gives up (mcsi_opts.replacement_timeout_ms);
+	 * only then does mcsid log in again. 0: give up at once. */
+	uint32_t replacement_timeout;
 	enum cfg_digest header_digest, data_digest;
 	enum cfg_auth auth;       /* CHAP: mutual, the target proves itself */
 	char *chap_name;          /* the name the target must answer with */
@@ -192,6 +202,14 @@ int cfg_portal_add(struct cfg_portals *ps, const char *portal,
  * (unparsable portal; err filled). */
 int cfg_portal_remove(struct cfg_portals *ps, const char *portal,
 		      const char *iface, struct cfg_error *err);
+
+/* cfg_portal_add() / cfg_portal_remove() for a server of another service
+ * (the iSNS servers: port CFG_ISNS_PORT): "host[:port]" with port as the
+ * default, no interface. Same returns. */
+int cfg_server_add(struct cfg_portals *ps, const char *server, uint16_t port,
+		   struct cfg_error *err);
+int cfg_server_remove(struct cfg_portals *ps, const char *server, uint16_t port,
+		      struct cfg_error *err);
 
 /* Writes a portal as the file has it: "host:port", "[v6]:port" (IPv6 in
  * brackets, zone after '%'), then " interface=NAME" when bound. Use it

@@ -359,6 +359,9 @@ int cp_launch_encode(const struct cp_launch *l, const struct cp_launch_secrets *
 		json_w_str(&w, "alias", l->alias);
 	json_w_bool(&w, "header-digest", l->header_digest);
 	json_w_bool(&w, "data-digest", l->data_digest);
+	json_w_i64(&w, "replacement-timeout-ms", l->replacement_ms);
+	if (l->connections > 1)
+		json_w_u64(&w, "connections", l->connections);
 	if (l->chap) {
 		json_w_str(&w, "chap-name", l->chap_name);
 		json_w_strn(&w, "chap-secret", s->chap, s->chap_len);
@@ -422,6 +425,14 @@ int cp_launch_decode(const char *buf, size_t len, struct cp_launch *l,
 	    (rc = get_flag(buf, t, 0, "header-digest", &l->header_digest, why)) ||
 	    (rc = get_flag(buf, t, 0, "data-digest", &l->data_digest, why)))
 		goto out;
+	uint64_t rms = CP_REPLACEMENT_MS_DEFAULT;
+	if ((rc = get_uint(buf, t, 0, "replacement-timeout-ms", UINT32_MAX, &rms, &has, why)))
+		goto out;
+	l->replacement_ms = has ? (uint32_t)rms : CP_REPLACEMENT_MS_DEFAULT;
+	uint64_t nconn = 1;
+	if ((rc = get_uint(buf, t, 0, "connections", 65535, &nconn, &has, why)))
+		goto out;
+	l->connections = has && nconn > 0 ? (uint32_t)nconn : 1;
 	if ((rc = get_secret(buf, t, "chap-secret", s->chap, sizeof(s->chap),
 			     &s->chap_len, &has_secret, why)) ||
 	    (rc = get_text(buf, t, 0, "chap-name", l->chap_name,

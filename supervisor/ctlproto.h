@@ -138,7 +138,14 @@ struct cp_launch {
 	char chap_name[CP_TEXT_MAX + 1];
 	char target_chap_name[CP_TEXT_MAX + 1];
 	bool header_digest, data_digest;      /* CRC32C required */
+	/* mcsi_opts.replacement_timeout_ms; a launch without it (an older
+	 * mcsid) gets CP_REPLACEMENT_MS_DEFAULT. */
+	uint32_t replacement_ms;
+	/* MC/S: mcsi_opts.connections (the target's max-connections in the
+	 * configuration); absent (1) in the message when 1. */
+	uint32_t connections;
 };
+#define CP_REPLACEMENT_MS_DEFAULT 120000u
 
 /* Serializes l and the secrets it uses into buf (which should be
  * secrets_mem_alloc() memory too). Secrets with a NUL byte are refused

@@ -22,10 +22,14 @@
  *   0            SCSI status GOOD
  *   -EIO         the target answered with another status (res.status,
  *                sense in res.sense), or iSCSI response "target failure"
- *   -ETIMEDOUT   no answer within the command timeout; the task was aborted
+ *   -ETIMEDOUT   no answer within the command timeout; the task was aborted;
+ *                or the session was not reinstated within
+ *                opts.replacement_timeout_ms
  *   -ECANCELED   aborted by a task management function, by mcsi_close(),
  *                or by a logout the target asked for before it was answered
- *   -ECONNRESET  the connection carrying the command was lost
+ *   -ECONNRESET  the connection carrying the command was lost (and the
+ *                session is not reinstated, or the command was outstanding
+ *                across too many losses)
  *   -EPROTO      the target broke the protocol; its connection was closed
  *                (mcsi_last_error() names the defect)
  *   -ENOTCONN    the session is not (or no longer) logged in
@@ -68,6 +72,18 @@ enum mcsi_event_type {
 				     * mcsi runs the Text exchange itself */
 	MCSI_EV_CONN_FAILED,        /* a connection was closed: err, reason */
 	MCSI_EV_REJECT,             /* target rejected a PDU: code = reason */
+	MCSI_EV_SESSION_LOST,       /* the last connection is gone: commands
+				     * are held while mcsi reinstates the
+				     * session (err: the connection's) */
+	MCSI_EV_SESSION_REINSTATED, /* logged in again; held commands were
+				     * issued again; param[0]: ms since lost */
+	MCSI_EV_SESSION_FAILED,     /* not reinstated (replacement timeout,
+				     * login refused), or (no reinstatement)
+				     * connection cid failed at ERL 0 and the
+				     * session with it: err; held commands
+				     * failed, new ones get -ENOTCONN */
+	MCSI_EV_CONN_ADDED,         /* MC/S: connection cid joined the session */
+	MCSI_EV_CONN_REMOVED,       /* MC/S: connection cid logged out alone */
 };
 
 struct mcsi_event {
@@ -97,7 +113,13 @@ struct mcsi_opts {
 	const char *initiator_name; /* IQN; NULL: iqn.2024-01.org.mcsi:<host> */
 	const char *transport;      /* "io_uring", "epoll", NULL: best */
 	unsigned queues;            /* reactor threads; 0: application-driven */
-	unsigned connections;       /* connections per session (1 until MC/S) */
+	/* Connections per session (1): MC/S. The leading login offers this
+	 * as MaxConnections; then as many non-leading logins as the target
+	 * allows join the session over the portals of its portal group
+	 * (fewer when the target refuses one: logged, not an error). Each
+	 * queue gets its share of them (queues beyond connections are not
+	 * started). */
+	unsigned connections;
 	unsigned queue_depth;       /* commands in flight per queue (128) */
 	unsigned cmd_timeout_ms;    /* per command (30000); 0: none */
 	unsigned nop_interval_ms;   /* idle time before a NOP-Out ping (5000); 0: off */
@@ -136,6 +158,23 @@ struct mcsi_opts {
 	void *event_priv;
 	mcsi_log_fn log;            /* NULL: errors and warnings to stderr */
 	void *log_priv;
+	/* Session reinstatement (120000 ms, as open-iscsi's replacement
+	 * timeout): when the session loses its connection(s) to a transport
+	 * failure (not to a protocol violation by the target), commands are
+	 * held, mcsi logs in again after DefaultTime2Wait with the same ISID
+	 * (retrying with back-off) and issues every held command again as a
+	 * new one. A command outstanding across more than 3 losses in a row
+	 * fails with the connection's error. Past this many ms without a new
+	 * login the held commands fail with -ETIMEDOUT, new ones with
+	 * -ENOTCONN, and the session stays failed. 0: fail at once (no
+	 * reinstatement). Callers built with an older struct (size up to
+	 * log_priv) get the default. */
+	unsigned replacement_timeout_ms;
+	/* MC/S: which connection a new command goes to: "least-queue-depth"
+	 * (NULL, the default: the submitter's own queue unless another
+	 * connection is less busy by more than 2 commands), "round-robin",
+	 * "failover-only", "weighted-paths". Unknown names: -EINVAL. */
+	const char *sched_policy;
 };
 
 /* Fills o with the defaults given above. */
@@ -154,7 +193,8 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o);
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		       mcsi_session **out);
 
-/* Waits for commands in flight, logs out cleanly and frees the session;
+/* Waits for commands in flight (also while the session is being
+ * reinstated), logs out cleanly and frees the session;
  * queued commands that never reached the target complete with -ECANCELED.
  * Must not be called from a callback. Returns 0, or the logout's -errno
  * (the session is freed either way). NULL is a no-op. */
@@ -245,9 +285,10 @@ MCSI_API int mcsi_prep_cdb(struct mcsi_cmd *c, uint32_t lun, const uint8_t *cdb,
 			   const struct iovec *iov, int iovcnt);
 
 /* Queues c. Returns 0: done will be called exactly once (possibly before
- * mcsi_submit() returns, on another thread). Returns -EINVAL (malformed:
- * no done callback, lengths, direction) or -ENOTCONN (session closing or
- * failed) without calling done. Any thread. */
+ * mcsi_submit() returns, on another thread). While the session is being
+ * reinstated, c waits. Returns -EINVAL (malformed: no done callback,
+ * lengths, direction) or -ENOTCONN (session closing or failed) without
+ * calling done. Any thread. */
 MCSI_API int mcsi_submit(mcsi_session *s, struct mcsi_cmd *c);
 
 /* ---- blocking calls ----------------------------------------------------
@@ -315,6 +356,49 @@ struct mcsi_stats {
 
 /* Sums the counters of every connection (racy but monotonic). */
 MCSI_API int mcsi_get_stats(mcsi_session *s, struct mcsi_stats *st);
+
+/* ---- connections (MC/S) ------------------------------------------------ */
+
+#define MCSI_PORTAL_MAX 272
+
+struct mcsi_conn_stats {
+	uint16_t cid;
+	uint8_t state;              /* 2 login, 3 up, 4 leaving, 5 failed */
+	uint8_t queue;              /* reactor that owns it */
+	bool lead;                  /* the leading connection */
+	uint32_t depth;             /* commands routed to it, not finished */
+	uint32_t weight;            /* scheduling weight */
+	uint64_t commands;          /* command PDUs sent */
+	uint64_t bytes_in, bytes_out;       /* payload */
+	uint64_t lat_sum_ns, lat_count;     /* completed commands' latency */
+	char portal[MCSI_PORTAL_MAX];       /* "host:port" */
+};
+
+/* A static name for mcsi_conn_stats.state ("up", "leaving", ...). */
+MCSI_API const char *mcsi_conn_state_name(unsigned state);
+
+/* Copies the session's connections (at most cap, in no set order) into
+ * st; counters are racy but monotonic. Any thread. Returns how many
+ * connections the session has (may exceed cap) or -EINVAL. */
+MCSI_API int mcsi_get_conn_stats(mcsi_session *s, struct mcsi_conn_stats *st,
+				 unsigned cap);
+
+/* Opens one more connection to the session's target (a non-leading
+ * login: same session, new CID) at portal "host[:port]", or with NULL at
+ * the next portal of the target's portal group. Blocking; not from a
+ * callback. Returns the new CID (>= 0) or -errno: -EUSERS (MaxConnections
+ * reached, ours or the target's), -EBUSY (the target cannot take it),
+ * -ENOTCONN, -EINVAL, or the login's error; the session is unchanged
+ * then. */
+MCSI_API int mcsi_add_connection(mcsi_session *s, const char *portal);
+
+/* Removes connection cid: no new commands go to it, its queued ones move
+ * to the other connections, those in flight on it finish, then it logs
+ * out (reason "close the connection"). Blocking; not from a callback.
+ * Returns 0, -ENOENT (no such CID), -EBUSY (the last connection: use
+ * mcsi_close()), -ENOTCONN, or the logout's -errno (the connection is
+ * closed either way). */
+MCSI_API int mcsi_remove_connection(mcsi_session *s, uint16_t cid);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcsid, the supervisor: owns the configuration, runs SendTargets
+ * mcsid, the supervisor: owns the configuration, runs SendTargets and iSNS
  * discovery, starts one session process (mcsi-sessiond) per logged-in
  * target and restarts lost persistent ones with backoff, adopts the
  * session processes a previous mcsid left running, and serves iscsictl on
@@ -117,6 +117,7 @@ struct disc_job {
 	int64_t deadline;
 	struct usock_rbuf rb;
 	unsigned portals_ok, portals_failed, found, added, changed;
+	unsigned isns_ok, isns_failed;   /* iSNS servers */
 };
 
 struct mcsid {
@@ -192,7 +193,7 @@ void sess_forget_client(struct mcsid *d, struct mclient *c);
 void sess_free_all(struct mcsid *d);
 const char *sess_state_name(enum ms_state s);
 
-/* ---- mcsid_disc.c: SendTargets discovery -------------------------------- */
+/* ---- mcsid_disc.c: SendTargets and iSNS discovery ---------------------- */
 /* Starts a discovery run now unless one runs or none is configured.
  * Returns 0 (started or already running) or -errno (-ENOENT: nothing to
  * discover). */
@@ -200,6 +201,26 @@ int disc_start(struct mcsid *d);
 void disc_readable(struct mcsid *d);
 int64_t disc_timers(struct mcsid *d, int64_t now);
 void disc_stop(struct mcsid *d);
+
+/* ---- mcsid_isns.c (mcsid_isns_none.c without libisns): iSNS queries ------ */
+
+struct disc_result;
+/*
+ * In the discovery child (it blocks, and sets libisns's global settings):
+ * asks the iSNS server "host:port" for the iSCSI targets visible to
+ * initiator (our node name, the query's source) and their portals. Fills
+ * res as disc_parse_sendtargets() does (res->targets/max_targets and
+ * res->addrs/max_addrs set by the caller; counts reset); target names are
+ * normalized copies in names (cap bytes, the caller's), the first invalid
+ * name raw in res->bad_name (escape it before printing). *no_portal counts
+ * targets left out for want of a usable portal. Returns 0 (what fitted
+ * when the arrays filled up), or -errno with *why (static text):
+ * -EHOSTUNREACH (no answer), -EPROTO (the server refused), -EOPNOTSUPP
+ * (built without libisns), -EINVAL, -ENOMEM.
+ */
+int isns_discover(const char *server, const char *initiator,
+		  struct disc_result *res, char *names, size_t cap,
+		  size_t *no_portal, const char **why);
 
 /* ---- mcsid_mount.c -------------------------------------------------------- */
 

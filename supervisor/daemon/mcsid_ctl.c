@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mcsid's control socket: who may connect, requests, replies. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "fastpath/log.h"
 #include "mcsi/version.h"
 #include "proto/text.h"
+#include "supervisor/daemon/dutil.h"
 #include "supervisor/daemon/mcsid.h"
 
 static bool allowed(const struct mcsid *d, uid_t uid, gid_t gid)
@@ -111,6 +113,24 @@ const char *sess_state_name(enum ms_state s)
 	return names[s];
 }
 
+/* MC/S: the session process's connections, from the file it refreshes
+ * every second (sessiond.h: sd_write_conns()); nothing when absent. */
+static void sess_conns_json(struct json_w *w, const struct msess *s)
+{
+	char path[PATH_MAX + 8], buf[16384];
+	size_t len = 0;
+
+	if (snprintf(path, sizeof(path), "%s.conns", s->state_path) >= (int)sizeof(path) ||
+	    du_read_file(path, buf, sizeof(buf), &len) != 0)
+		return;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	/* Our own writer's array; anything else (a torn or foreign file)
+	 * is left out rather than passed on. */
+	if (len >= 2 && buf[0] == '[' && buf[len - 1] == ']')
+		json_w_raw(w, "connections", buf, len);
+}
+
 void cli_sess_json(struct json_w *w, const struct msess *s, int64_t now)
 {
 	char portal[URL_PORTAL_STRMAX];
@@ -126,6 +146,7 @@ void cli_sess_json(struct json_w *w, const struct msess *s, int64_t now)
 		json_w_i64(w, "since", s->since);
 		json_w_u64(w, "luns", s->nluns);
 		json_w_bool(w, "adopted", s->adopted);
+		sess_conns_json(w, s);
 	}
 	if (s->state == MS_BACKOFF)
 		json_w_i64(w, "retry-in-ms", s->retry_at > now ? s->retry_at - now : 0);
@@ -151,6 +172,8 @@ static int reply_status(struct mcsid *d)
 	json_w_bool(&w, "sendtargets", d->cfg->discovery.sendtargets);
 	json_w_u64(&w, "interval", d->cfg->discovery.interval);
 	json_w_u64(&w, "portals", d->cfg->discovery.portals.n);
+	json_w_bool(&w, "isns", d->cfg->discovery.isns);
+	json_w_u64(&w, "isns-servers", d->cfg->discovery.isns_servers.n);
 	json_w_bool(&w, "running", d->disc.pid != 0);
 	json_w_i64(&w, "last", d->disc_last);
 	json_w_end(&w);
@@ -238,8 +261,9 @@ static void handle(struct mcsid *d, struct mclient *c, const struct cp_request *
 		if (rc == 0) {
 			c->waiting = WAIT_DISCOVERY;
 		} else if (rc == -ENOENT) {
-			snprintf(msg, sizeof(msg), "SendTargets discovery is disabled or "
-				 "has no portal (modify discovery-config)");
+			snprintf(msg, sizeof(msg), "discovery is disabled or has neither "
+				 "a SendTargets portal nor an iSNS server (modify "
+				 "discovery-config, add discovery-portal or discovery-isns)");
 		}
 		break;
 	case CP_OP_RELOAD:

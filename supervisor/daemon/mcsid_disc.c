@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Periodic SendTargets discovery. A run is a child process (fork, no
- * exec: it needs only the configuration and the login code) that asks
- * each discovery portal in turn and writes one message per portal on a
- * socket; the daemon's loop stays free meanwhile, and the text a target
- * sent is parsed in the child. The daemon then records what was found in
- * the configuration as discovered targets.
+ * Periodic discovery. A run is a child process (fork, no exec: it needs
+ * only the configuration, the login code and libisns) that asks each
+ * SendTargets portal, then each iSNS server (mcsid_isns.c), in turn and
+ * writes one message per portal or server on a socket; the daemon's loop
+ * stays free meanwhile, and what a peer sent is parsed in the child. The
+ * daemon then records what was found in the configuration as discovered
+ * targets, the same way for both sources.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #define DISC_ADDRS      4096u
 #define DISC_RX         (1u << 20)
 #define DISC_PORTAL_MS  60000       /* per portal, for the whole run's deadline */
+#define DISC_ISNS_MS    90000       /* per iSNS server (two tries: connect + call) */
 
 /* ---- the child ------------------------------------------------------------ */
 
@@ -124,38 +126,35 @@ static void skipped_json(struct json_w *w, const struct disc_result *res)
 	}
 }
 
-static void child_portal(const struct mcsid *d, const struct cfg_portal *cp, int fd,
-			 struct disc_bufs *b)
+/* One message to the daemon: {"portal": ps, "source": "isns" (iSNS
+ * only), "ok": ..., "targets": [{"name", "portals": [...]}], counts of
+ * what was skipped} or the error. The same for both sources, so that the
+ * daemon records their targets alike. */
+static void send_answer(int fd, struct disc_bufs *b, const char *ps, bool isns,
+			int rc, const char *why, const struct disc_result *res,
+			size_t no_portal)
 {
-	struct cfg_portal np = *cp;
-	struct url_portal p;
-	struct disc_result res;
-	char ps[URL_PORTAL_STRMAX];
-	const char *why = "unusable portal";
 	struct json_w w;
-	int rc = -EINVAL;
 
-	np.iface = NULL;
-	if (cfg_portal_format(&np, ps, sizeof(ps)) >= 0 &&
-	    url_parse_portal(ps, strlen(ps), &p, &why) == 0)
-		rc = ask_portal(d, &p, b, &res, &why);
 	json_w_init(&w, b->out, CP_FRAME_MAX);
 	json_w_obj(&w, NULL);
 	json_w_str(&w, "portal", ps);
+	if (isns)
+		json_w_str(&w, "source", "isns");
 	json_w_bool(&w, "ok", rc == 0);
 	if (rc) {
 		json_w_u64(&w, "errno", (uint64_t)-rc);
 		json_w_str(&w, "error", why);
 	} else {
 		json_w_arr(&w, "targets");
-		for (size_t i = 0; i < res.n_targets; i++) {
-			const struct disc_target *t = &res.targets[i];
+		for (size_t i = 0; i < res->n_targets; i++) {
+			const struct disc_target *t = &res->targets[i];
 			json_w_obj(&w, NULL);
 			json_w_strn(&w, "name", t->name, t->name_len);
 			json_w_arr(&w, "portals");
 			for (size_t k = 0; k < t->n_addrs; k++) {
 				char a[URL_PORTAL_STRMAX];
-				portal_str(&res.addrs[t->first_addr + k].portal, a, sizeof(a));
+				portal_str(&res->addrs[t->first_addr + k].portal, a, sizeof(a));
 				json_w_str(&w, NULL, a);
 			}
 			if (t->n_addrs == 0)
@@ -164,12 +163,47 @@ static void child_portal(const struct mcsid *d, const struct cfg_portal *cp, int
 			json_w_end(&w);
 		}
 		json_w_end(&w);
-		skipped_json(&w, &res);
+		skipped_json(&w, res);
+		if (no_portal)
+			json_w_u64(&w, "no-portal", no_portal);
 	}
 	json_w_end(&w);
 	int n = json_w_finish(&w);
 	if (n > 0)
 		usock_send_frame(fd, b->out, (size_t)n, 10000);
+}
+
+static void child_portal(const struct mcsid *d, const struct cfg_portal *cp, int fd,
+			 struct disc_bufs *b)
+{
+	struct cfg_portal np = *cp;
+	struct url_portal p;
+	struct disc_result res;
+	char ps[URL_PORTAL_STRMAX];
+	const char *why = "unusable portal";
+	int rc = -EINVAL;
+
+	np.iface = NULL;
+	if (cfg_portal_format(&np, ps, sizeof(ps)) >= 0 &&
+	    url_parse_portal(ps, strlen(ps), &p, &why) == 0)
+		rc = ask_portal(d, &p, b, &res, &why);
+	send_answer(fd, b, ps, false, rc, why, &res, 0);
+}
+
+static void child_isns(const struct mcsid *d, const struct cfg_portal *cp, int fd,
+		       struct disc_bufs *b)
+{
+	struct disc_result res = { .targets = b->targets, .max_targets = DISC_TARGETS,
+				   .addrs = b->addrs, .max_addrs = DISC_ADDRS };
+	char ps[URL_PORTAL_STRMAX];
+	const char *why = "unusable server address";
+	size_t no_portal = 0;
+	int rc = -EINVAL;
+
+	if (cfg_portal_format(cp, ps, sizeof(ps)) >= 0)
+		rc = isns_discover(ps, d->cfg->initiator.node_name, &res, b->text,
+				   DISC_TEXT_MAX, &no_portal, &why);
+	send_answer(fd, b, ps, true, rc, why, &res, no_portal);
 }
 
 static void child(const struct mcsid *d, int fd)
@@ -183,8 +217,11 @@ static void child(const struct mcsid *d, int fd)
 	};
 	if (!b.text || !b.targets || !b.addrs || !b.rx || !b.out)
 		_exit(1);
-	for (size_t i = 0; i < d->cfg->discovery.portals.n; i++)
-		child_portal(d, &d->cfg->discovery.portals.v[i], fd, &b);
+	const struct cfg_discovery *cd = &d->cfg->discovery;
+	for (size_t i = 0; cd->sendtargets && i < cd->portals.n; i++)
+		child_portal(d, &cd->portals.v[i], fd, &b);
+	for (size_t i = 0; cd->isns && i < cd->isns_servers.n; i++)
+		child_isns(d, &cd->isns_servers.v[i], fd, &b);
 	_exit(0);
 }
 
@@ -198,7 +235,9 @@ int disc_start(struct mcsid *d)
 		return 0;
 	mcsid_config_refresh(d, false);
 	const struct cfg_discovery *cd = &d->cfg->discovery;
-	if (!cd->sendtargets || cd->portals.n == 0)
+	size_t n_st = cd->sendtargets ? cd->portals.n : 0;
+	size_t n_isns = cd->isns ? cd->isns_servers.n : 0;
+	if (n_st + n_isns == 0)
 		return -ENOENT;
 	d->disc.rb.buf = malloc(CP_FRAME_MAX + CP_HDR_LEN);
 	if (!d->disc.rb.buf)
@@ -226,13 +265,15 @@ int disc_start(struct mcsid *d)
 	d->disc.pidfd = pidfd_open(pid, 0);
 	d->disc.src.kind = SRC_DISC;
 	d->disc.src.fd = sv[0];
-	d->disc.deadline = usock_now_ms() + (int64_t)cd->portals.n * DISC_PORTAL_MS;
+	d->disc.deadline = usock_now_ms() + (int64_t)n_st * DISC_PORTAL_MS +
+			   (int64_t)n_isns * DISC_ISNS_MS;
 	d->disc.portals_ok = d->disc.portals_failed = 0;
+	d->disc.isns_ok = d->disc.isns_failed = 0;
 	d->disc.found = d->disc.added = d->disc.changed = 0;
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	mcsid_watch(d, &d->disc.src);
-	log_info("SendTargets discovery on %zu portals (process %d)", cd->portals.n,
-		 (int)pid);
+	log_info("discovery on %zu SendTargets portals and %zu iSNS servers (process %d)",
+		 n_st, n_isns, (int)pid);
 	return 0;
 fail:
 	free(d->disc.rb.buf);
@@ -323,31 +364,48 @@ static void portal_answer(struct mcsid *d, const char *msg, uint32_t len)
 		free(t);
 		return;
 	}
+	char source[8] = "";
 	json_get_str(msg, t, 0, "portal", portal, sizeof(portal));
+	json_get_str(msg, t, 0, "source", source, sizeof(source));
 	json_get_bool(msg, t, 0, "ok", &ok);
+	bool isns = strcmp(source, "isns") == 0;
+	const char *kind = isns ? "iSNS" : "SendTargets";
 	if (!ok) {
 		json_get_str(msg, t, 0, "error", err, sizeof(err));
-		log_peer_warn(portal, "SendTargets discovery failed: %s", err);
-		d->disc.portals_failed++;
+		log_peer_warn(portal, "%s discovery failed: %s", kind, err);
+		if (isns)
+			d->disc.isns_failed++;
+		else
+			d->disc.portals_failed++;
 		free(t);
 		return;
 	}
-	d->disc.portals_ok++;
+	if (isns)
+		d->disc.isns_ok++;
+	else
+		d->disc.portals_ok++;
 	int arr = json_get(msg, t, 0, "targets");
 	for (uint32_t i = 0; arr >= 0 && i < t[arr].count; i++)
 		record(d, msg, t, json_elem(t, (size_t)arr, i));
-	log_peer_info(portal, "SendTargets: %u targets", arr >= 0 ? t[arr].count : 0);
-	uint64_t addrs = 0, names = 0;
+	log_peer_info(portal, "%s: %u targets", kind, arr >= 0 ? t[arr].count : 0);
+	uint64_t addrs = 0, names = 0, no_portal = 0;
 	char bad[4 * 223 + 1] = "";
 	json_get_u64(msg, t, 0, "skipped-addresses", UINT32_MAX, &addrs);
 	json_get_u64(msg, t, 0, "skipped-names", UINT32_MAX, &names);
+	json_get_u64(msg, t, 0, "no-portal", UINT32_MAX, &no_portal);
 	json_get_str(msg, t, 0, "first-bad-name", bad, sizeof(bad));
-	if (addrs)
+	if (addrs && isns)
+		log_peer_warn(portal, "iSNS: %llu portal group(s) without a usable TCP portal "
+			      "skipped", (unsigned long long)addrs);
+	else if (addrs)
 		log_peer_warn(portal, "SendTargets: %llu unreadable TargetAddress values skipped",
 			      (unsigned long long)addrs);
 	if (names)
-		log_peer_warn(portal, "SendTargets: %llu target(s) with an invalid name skipped, "
-			      "first \"%s\"", (unsigned long long)names, bad);
+		log_peer_warn(portal, "%s: %llu target(s) with an invalid name skipped, "
+			      "first \"%s\"", kind, (unsigned long long)names, bad);
+	if (no_portal)
+		log_peer_warn(portal, "iSNS: %llu target(s) without a usable portal skipped",
+			      (unsigned long long)no_portal);
 	free(t);
 }
 
@@ -374,20 +432,24 @@ static void finish(struct mcsid *d)
 		else if (stat(d->cfg_path, &st) == 0)
 			d->cfg_mtime = st.st_mtim;
 	}
-	log_info("discovery done: %u portals answered, %u failed; %u targets, %u new, "
-		 "%u changed", d->disc.portals_ok, d->disc.portals_failed, d->disc.found,
-		 d->disc.added, d->disc.changed);
+	log_info("discovery done: %u portals answered, %u failed; %u iSNS servers answered, "
+		 "%u failed; %u targets, %u new, %u changed", d->disc.portals_ok,
+		 d->disc.portals_failed, d->disc.isns_ok, d->disc.isns_failed,
+		 d->disc.found, d->disc.added, d->disc.changed);
 	cp_reply_ok_begin(&w, d->reply, CP_FRAME_MAX);
 	json_w_u64(&w, "portals-ok", d->disc.portals_ok);
 	json_w_u64(&w, "portals-failed", d->disc.portals_failed);
+	json_w_u64(&w, "isns-ok", d->disc.isns_ok);
+	json_w_u64(&w, "isns-failed", d->disc.isns_failed);
 	json_w_u64(&w, "targets", d->disc.found);
 	json_w_u64(&w, "added", d->disc.added);
 	json_w_u64(&w, "changed", d->disc.changed);
 	json_w_end(&w);
 	int len = json_w_finish(&w);
-	if (d->disc.portals_ok == 0)
+	if (d->disc.portals_ok + d->disc.isns_ok == 0)
 		len = cp_reply_error(d->reply, CP_FRAME_MAX, -EHOSTUNREACH,
-				     "no discovery portal answered (see mcsid's log)");
+				     "no discovery portal or iSNS server answered "
+				     "(see mcsid's log)");
 	/* Serving a client's next request may start another run (clients
 	 * then wait for that one) and reuses d->reply: mark who gets this
 	 * answer first and answer from a copy. */

@@ -136,6 +136,17 @@ int launch_prepare(struct mcsid *d, struct msess *s, struct launch_spec *spec,
 		spec->l.header_digest = ct->header_digest == CFG_DIGEST_CRC32C;
 		spec->l.data_digest = ct->data_digest == CFG_DIGEST_CRC32C;
 	}
+	/* The library reinstates a lost session this long before it gives
+	 * up; mcsid's own re-login (backoff) only starts after that. */
+	spec->l.replacement_ms = (ct ? ct->replacement_timeout : CFG_REPLACEMENT_DEFAULT) * 1000u;
+	/* MC/S: max-connections is the number of connections wished; a
+	 * login that names no portal uses every portal of the target (as
+	 * macOS's iscsictl): at least one connection per configured portal.
+	 * The session goes round the portals of the target's portal group
+	 * (SendTargets) for them. */
+	spec->l.connections = ct && ct->max_connections > 1 ? ct->max_connections : 1;
+	if (ct && !s->portal_given && ct->portals.n > spec->l.connections)
+		spec->l.connections = (uint32_t)ct->portals.n;
 	if ((rc = credentials(d, ct, spec, msg, cap)))
 		return rc;
 	int n = cp_launch_encode(&spec->l, spec->sec, spec->msg, LAUNCH_MSG_MAX);

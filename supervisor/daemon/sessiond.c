@@ -64,6 +64,20 @@ static void on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
 	case MCSI_EV_SESSION_DROP:
 		log_peer_warn(d->who, "the target will drop the session");
 		break;
+	case MCSI_EV_SESSION_LOST:
+		/* The library reinstates it; the session is lost for us only
+		 * when it gives up (MCSI_EV_SESSION_FAILED, then -ENOTCONN). */
+		log_peer_warn(d->who, "session lost: the library is reinstating it");
+		atomic_store(&d->recovering, true);
+		break;
+	case MCSI_EV_SESSION_REINSTATED:
+		log_peer_info(d->who, "session reinstated after %u ms", ev->param[0]);
+		atomic_store(&d->recovering, false);
+		break;
+	case MCSI_EV_SESSION_FAILED:
+		log_peer_warn(d->who, "the library gave the session up");
+		atomic_store(&d->recovering, false);
+		break;
 	case MCSI_EV_LOGOUT_REQUESTED:
 		log_peer_warn(d->who, "the target asks for a logout within %u s",
 			      ev->param[2]);
@@ -137,6 +151,13 @@ static int login(struct sessiond *d, const struct cp_launch_secrets *sec)
 	o.initiator_name = d->launch.initiator;
 	o.header_digest = d->launch.header_digest;
 	o.data_digest = d->launch.data_digest;
+	o.replacement_timeout_ms = d->launch.replacement_ms;
+	/* MC/S: the connections the configuration asks for, one reactor
+	 * per connection up to the CPUs. */
+	o.connections = d->launch.connections ? d->launch.connections : 1;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	o.queues = ncpu > 0 && (unsigned long)ncpu < o.connections ? (unsigned)ncpu
+								   : o.connections;
 	if (d->launch.chap) {
 		o.chap_user = d->launch.chap_name;
 		o.chap_secret = sec->chap;
@@ -260,6 +281,8 @@ static int start(struct sessiond *d, int launch_fd)
 static void check_session(struct sessiond *d)
 {
 	d->last_check_ms = usock_now_ms();
+	if (atomic_load(&d->recovering))
+		return;
 	int rc = sd_ping(d->s, d->nluns ? d->luns[0].lun : 0);
 	if (rc == 0 || rc != -ENOTCONN) {
 		if (rc)
@@ -309,8 +332,13 @@ static int run(struct sessiond *d)
 		int64_t now = usock_now_ms();
 		int64_t left = d->last_check_ms + SD_HEALTH_MS - now;
 		int64_t pleft = d->last_poll_ms + SD_EXPORT_POLL_MS - now;
+		int64_t cleft = d->last_conns_ms + SD_CONNS_MS - now;
 		if (pleft < left)
 			left = pleft;
+		if (cleft < left)
+			left = cleft;
+		if (cleft <= 0)
+			sd_write_conns(d);
 		int n = epoll_wait(d->epfd, &ev, 1, left < 0 ? 0 : (int)left);
 		if (n < 0 && errno != EINTR)
 			return EXIT_FAILURE;

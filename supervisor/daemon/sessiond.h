@@ -49,9 +49,22 @@ struct sessiond {
 	const struct sd_export_ops *exp;
 	void *exp_priv;
 	int64_t last_poll_ms;             /* the export's last poll */
+	int64_t last_conns_ms;            /* the connections file, written */
 	atomic_bool poll_due;             /* set by the reactor: SCSI event */
+	/* The library is reinstating the session (MCSI_EV_SESSION_LOST until
+	 * _REINSTATED or _FAILED): the health check does not ping, which
+	 * would wait for the reinstatement. */
+	atomic_bool recovering;
 	char *reply;                      /* CP_FRAME_MAX bytes */
 };
+
+#define SD_CONNS_MS       1000     /* connections file refresh */
+
+/* Writes the session's connections (MC/S: CID, state, queue, portal,
+ * counters from mcsi_get_conn_stats()) as a JSON array to
+ * "<state_path>.conns", which mcsid's list sessions shows. Returns 0 or
+ * -errno. (sessiond_req.c) */
+int sd_write_conns(struct sessiond *d);
 
 /* ---- sessiond_scan.c: LUNs over the public API ------------------------- */
 

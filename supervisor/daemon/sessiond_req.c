@@ -33,6 +33,43 @@ int sd_write_state(struct sessiond *d)
 	return afile_write(d->state_path, buf, (size_t)len, 0644);
 }
 
+int sd_write_conns(struct sessiond *d)
+{
+	struct mcsi_conn_stats cs[16];
+	char path[PATH_MAX + 8], *buf = malloc(16384);
+	struct json_w w;
+	int n = d->s ? mcsi_get_conn_stats(d->s, cs, 16) : 0;
+
+	d->last_conns_ms = usock_now_ms();
+	if (!buf)
+		return -ENOMEM;
+	json_w_init(&w, buf, 16384);
+	json_w_arr(&w, NULL);
+	for (int i = 0; i < n && i < 16; i++) {
+		json_w_obj(&w, NULL);
+		json_w_u64(&w, "cid", cs[i].cid);
+		json_w_str(&w, "state", mcsi_conn_state_name(cs[i].state));
+		json_w_bool(&w, "lead", cs[i].lead);
+		json_w_str(&w, "portal", cs[i].portal);
+		json_w_u64(&w, "queue", cs[i].queue);
+		json_w_u64(&w, "depth", cs[i].depth);
+		json_w_u64(&w, "commands", cs[i].commands);
+		json_w_u64(&w, "bytes-in", cs[i].bytes_in);
+		json_w_u64(&w, "bytes-out", cs[i].bytes_out);
+		json_w_u64(&w, "latency-us", cs[i].lat_count ?
+			   cs[i].lat_sum_ns / cs[i].lat_count / 1000u : 0);
+		json_w_end(&w);
+	}
+	json_w_end(&w);
+	int len = json_w_finish(&w);
+	int rc = len;
+	if (len >= 0 && snprintf(path, sizeof(path), "%s.conns", d->state_path) <
+			(int)sizeof(path))
+		rc = afile_write(path, buf, (size_t)len, 0644);
+	free(buf);
+	return rc < 0 ? rc : 0;
+}
+
 int sd_logout(struct sessiond *d)
 {
 	int rc = 0;
@@ -49,6 +86,9 @@ int sd_logout(struct sessiond *d)
 	if (d->sock_path[0])
 		unlink(d->sock_path);
 	unlink(d->state_path);
+	char conns[PATH_MAX + 8];
+	if (snprintf(conns, sizeof(conns), "%s.conns", d->state_path) < (int)sizeof(conns))
+		unlink(conns);
 	return rc;
 }
 

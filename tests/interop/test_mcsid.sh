@@ -54,7 +54,9 @@ P="127.0.0.1:$TGT_PORT"
 BACKING="/dev/shm/mcsi-tgt.$TGT_CTL.1.1"
 
 c add target "$IQN,$P" >/dev/null
-c modify target-config "$IQN" -auto-login enable -persistent enable
+# No reinstatement by the library for this one (replacement timeout 0): a
+# lost session is mcsid's to log in again. $IQN2 keeps the default.
+c modify target-config "$IQN" -auto-login enable -persistent enable -ReplacementTimeout 0
 c modify initiator-config -authentication CHAP -CHAP-name mcsiduser
 printf '%s\n' "$SECRET" | c modify initiator-config -CHAP-secret
 c add discovery-portal "$P" >/dev/null
@@ -89,10 +91,20 @@ cleanup_mcsid() {
 _target_cleanups=(cleanup_mcsid "${_target_cleanups[@]}")
 
 # session_field TARGET FIELD: a field of the target's record in mcsid's list.
+# (Parsed as JSON: a record nests its connections, MC/S.)
 session_field() {
-	r "$RUN/mcsid.sock" '{"op":"list-sessions"}' 2>/dev/null |
-		grep -o "{[^{}]*\"target\":\"$1\"[^{}]*}" | grep -o "\"$2\":[^,}]*" |
-		head -1 | cut -d: -f2- | tr -d '"'
+	r "$RUN/mcsid.sock" '{"op":"list-sessions"}' 2>/dev/null | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(0)
+for s in d.get("sessions", []):
+    if s.get("target") == sys.argv[1] and sys.argv[2] in s:
+        v = s[sys.argv[2]]
+        print(str(v).lower() if isinstance(v, bool) else v)
+        break
+' "$1" "$2"
 }
 # wait_state TARGET STATE [SECONDS]
 wait_state() {
@@ -250,6 +262,25 @@ if [[ -n $sid ]] && tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode conn --t
 	expect_match "intact" '"match":true'
 else
 	fail "could not cut the connection with tgtadm"
+fi
+
+# --- the same with the library's session reinstatement (default 120 s) -----------------
+sid=$(tgtadm -C "$TGT_CTL" --lld iscsi --op show --mode conn --tid 2 2>/dev/null |
+	awk '/^Session:/ { print $2; exit }')
+if [[ -n $sid ]] && tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode conn --tid 2 \
+	--sid "$sid" --cid 0 >/dev/null 2>&1; then
+	for _ in $(seq 100); do
+		grep -q "$IQN2.*session reinstated" "$LOG" && break
+		sleep 0.1
+	done
+	grep -q "$IQN2.*session reinstated after" "$LOG" &&
+		pass "the library reinstated $IQN2's session" || { fail "no reinstatement"; tail -8 "$LOG"; }
+	[[ $(session_field "$IQN2" pid) == "$S2PID" ]] && alive "$S2PID" &&
+		pass "in the same session process" || fail "session process of $IQN2 replaced"
+	expect_ok "the reinstated session serves I/O" \
+		r "$(session_field "$IQN2" socket)" '{"op":"io","lun":1,"lba":0,"blocks":16,"write":true,"seed":5}'
+else
+	fail "could not cut $IQN2's connection with tgtadm"
 fi
 
 # --- SendTargets discovery ----------------------------------------------------------------

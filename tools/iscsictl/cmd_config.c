@@ -27,12 +27,14 @@ static const struct opt_map opt_map[] = {
 	{ "-authentication", "authentication", S_I | S_D | S_T },
 	{ "-CHAP-name", "chap-name", S_I | S_D | S_T },
 	{ "-SendTargets", "sendtargets", S_D },
+	{ "-iSNS", "isns", S_D },
 	{ "-interval", "interval", S_D },
 	{ "-auto-login", "auto-login", S_T },
 	{ "-persistent", "persistent", S_T },
 	{ "-auto-mount", "auto-mount", S_T },
 	{ "-MaxConnections", "max-connections", S_T },
 	{ "-ErrorRecoveryLevel", "error-recovery-level", S_T },
+	{ "-ReplacementTimeout", "replacement-timeout", S_T },
 	{ "-HeaderDigest", "header-digest", S_T },
 	{ "-DataDigest", "data-digest", S_T },
 	{ "-alias", "alias", S_T },
@@ -48,7 +50,7 @@ static const char *section_verb(enum cfg_section s)
  * keys and enable/disable for others. Accept both everywhere. */
 static const char *bool_value(const char *key, const char *v)
 {
-	bool enable_key = strcmp(key, "sendtargets") == 0;
+	bool enable_key = strcmp(key, "sendtargets") == 0 || strcmp(key, "isns") == 0;
 	bool yes_key = strcmp(key, "auto-login") == 0 || strcmp(key, "persistent") == 0 ||
 		       strcmp(key, "auto-mount") == 0;
 	if (yes_key && strcmp(v, "enable") == 0)
@@ -228,7 +230,8 @@ int cmd_add(const struct ctl_opts *o, int argc, char **argv)
 	int rc = EXIT_FAIL;
 
 	if (argc != 2) {
-		ctl_usage_error("add", "add target <iqn>,<portal> | add discovery-portal <portal>");
+		ctl_usage_error("add", "add target <iqn>,<portal> | add discovery-portal <portal> | "
+				"add discovery-isns <host>[:port]");
 		return EXIT_USAGE;
 	}
 	if (ictx_open(&x, o))
@@ -257,6 +260,11 @@ int cmd_add(const struct ctl_opts *o, int argc, char **argv)
 			fprintf(stderr, "iscsictl: %s\n", err.msg);
 		else if (ictx_save_cfg(&x) == 0)
 			rc = EXIT_OK;
+	} else if (strcmp(argv[0], "discovery-isns") == 0) {
+		if (cfg_server_add(&x.cfg->discovery.isns_servers, argv[1], CFG_ISNS_PORT, &err))
+			fprintf(stderr, "iscsictl: %s\n", err.msg);
+		else if (ictx_save_cfg(&x) == 0)
+			rc = EXIT_OK;
 	} else {
 		ctl_usage_error("add", "cannot add '%s'", argv[0]);
 		rc = EXIT_USAGE;
@@ -273,7 +281,8 @@ int cmd_remove(const struct ctl_opts *o, int argc, char **argv)
 	int rc = EXIT_FAIL;
 
 	if (argc != 2) {
-		ctl_usage_error("remove", "remove target <iqn>[,<portal>] | remove discovery-portal <portal>");
+		ctl_usage_error("remove", "remove target <iqn>[,<portal>] | remove discovery-portal "
+				"<portal> | remove discovery-isns <host>[:port]");
 		return EXIT_USAGE;
 	}
 	if (ictx_open(&x, o))
@@ -307,6 +316,15 @@ int cmd_remove(const struct ctl_opts *o, int argc, char **argv)
 			fprintf(stderr, "iscsictl: no discovery portal %s\n", argv[1]);
 		else if (ictx_save_cfg(&x) == 0)
 			rc = EXIT_OK;
+	} else if (strcmp(argv[0], "discovery-isns") == 0) {
+		int n = cfg_server_remove(&x.cfg->discovery.isns_servers, argv[1],
+					  CFG_ISNS_PORT, &err);
+		if (n == -EINVAL)
+			fprintf(stderr, "iscsictl: %s\n", err.msg);
+		else if (n < 0)
+			fprintf(stderr, "iscsictl: no iSNS server %s\n", argv[1]);
+		else if (ictx_save_cfg(&x) == 0)
+			rc = EXIT_OK;
 	} else {
 		ctl_usage_error("remove", "cannot remove '%s'", argv[0]);
 		rc = EXIT_USAGE;
@@ -338,6 +356,14 @@ static int print_section(struct ictx *x, struct out *out, enum cfg_section s,
 		out_sublist_begin(out, "portals");
 		for (size_t i = 0; i < ps->n; i++)
 			if (cfg_portal_format(&ps->v[i], buf, sizeof(buf)) > 0)
+				out_item(out, buf);
+		out_sublist_end(out);
+	}
+	if (s == CFG_SECT_DISCOVERY) {
+		const struct cfg_portals *is = &x->cfg->discovery.isns_servers;
+		out_sublist_begin(out, "isns-servers");
+		for (size_t i = 0; i < is->n; i++)
+			if (cfg_portal_format(&is->v[i], buf, sizeof(buf)) > 0)
 				out_item(out, buf);
 		out_sublist_end(out);
 	}

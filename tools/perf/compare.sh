@@ -18,10 +18,17 @@
 # there.
 #
 #   tools/perf/compare.sh [-t SECONDS] [-r REPEATS] [-o FILE] [-q] [-d|-D] [WORKLOAD...]
+#   tools/perf/compare.sh -c 1,2,4 [-t S] [-r R] [-o FILE] [WORKLOAD...]
+#
+# With -c LIST, the MC/S table instead: mcsi-perf alone with each number
+# of connections in LIST (queues: as many as connections, at most the
+# CPUs), against tgt's null LUN (MaxConnections 4) and an istgt RAM LUN
+# (MaxConnections 4); workloads default to rand4k-qd32 and seq128k-qd8.
 #
 #   -t  seconds per run (default 6)      -r  repetitions (default 3)
 #   -o  also write the tables to FILE    -q  quick: -t 3 -r 1
 #   -d  digest table (default with "all")  -D  no digest table
+#   -c  MC/S: comma-separated connection counts
 #   WORKLOAD: name[@lun] with name one of rand4k-qd1 rand4k-qd8 rand4k-qd32
 #   rand4k-qd128 seq128k-qd8 seq1m-qd4 and lun null (default) or ram;
 #   "all" (the default) is every name on both.
@@ -39,7 +46,8 @@ secs=6
 reps=3
 out=""
 digests=""
-while getopts "t:r:o:qdDh" opt; do
+conns=""
+while getopts "t:r:o:qdDc:h" opt; do
 	case $opt in
 	t) secs=$OPTARG ;;
 	r) reps=$OPTARG ;;
@@ -47,12 +55,16 @@ while getopts "t:r:o:qdDh" opt; do
 	q) secs=3; reps=1 ;;
 	d) digests=1 ;;
 	D) digests=0 ;;
+	c) conns=$OPTARG ;;
 	*) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
 workloads=("$@")
-if [[ ${#workloads[@]} -eq 0 || ${workloads[0]} == all ]]; then
+if [[ -n $conns && ${#workloads[@]} -eq 0 ]]; then
+	workloads=(rand4k-qd32 seq128k-qd8)
+	digests=0
+elif [[ ${#workloads[@]} -eq 0 || ${workloads[0]} == all ]]; then
 	workloads=()
 	for lun in null ram; do
 		for w in rand4k-qd1 rand4k-qd8 rand4k-qd32 rand4k-qd128 seq128k-qd8 seq1m-qd4; do
@@ -65,13 +77,14 @@ digests=${digests:-0}
 
 perf_bin="$MCSI_BUILD/tools/perf/mcsi-perf"
 [[ -x $perf_bin ]] || { echo "compare: no $perf_bin (set MCSI_BUILD)" >&2; exit 1; }
-command -v iscsi-perf >/dev/null || { echo "compare: iscsi-perf not installed (libiscsi-bin)" >&2; exit 1; }
+[[ -n $conns ]] || command -v iscsi-perf >/dev/null || { echo "compare: iscsi-perf not installed (libiscsi-bin)" >&2; exit 1; }
 
 targets_init
 tgt_start
 IQN=iqn.2026-11.org.mcsi.compare
 tgt_target 1 "$IQN:null"
 tgt_lun 1 1 null
+tgt_param 1 MaxConnections 4
 tgt_target 2 "$IQN:ram"
 tgt_lun 2 1 rdwr 1G
 tgt_target 3 "$IQN:digest"
@@ -162,6 +175,51 @@ one_run() {
 	awk -v n="$ios" -v t="$secs" -v c="$cpu" 'BEGIN {
 		printf "%.0f %.2f\n", n / t, (n > 0 ? c * 1e6 / n : 0) }'
 }
+
+# ---- MC/S: 1, 2, 4 ... connections, mcsi-perf alone ------------------------
+if [[ -n $conns ]]; then
+	ISTGT_MAXCONN=4 istgt_start compare 1G
+	url[istgt]="iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
+	"$perf_bin" -Q -m write -b 1m -q 8 -t 2 -s 1G "${url[istgt]}" >/dev/null 2>&1 || true
+	ncpu=$(nproc)
+	mrows=()
+	for lun in null istgt; do
+		for wl in "${workloads[@]}"; do
+			name=${wl%@*}
+			read -r mode bs qd < <(spec "$name") || { echo "compare: unknown workload '$name'" >&2; exit 1; }
+			for n in ${conns//,/ }; do
+				q=$((n < ncpu ? n : ncpu))
+				c_i=() c_c=()
+				for ((k = 0; k < reps; k++)); do
+					read -r iops cpu_io < <(one_run mcsi "$mode" "$bs" "$qd" "$lun" -c "$n" --queues "$q")
+					c_i+=("$iops"); c_c+=("$cpu_io")
+				done
+				mi=$(printf '%s\n' "${c_i[@]}" | median)
+				mc=$(printf '%s\n' "${c_c[@]}" | median)
+				label="tgt null"
+				[[ $lun == istgt ]] && label="istgt RAM"
+				row=$(awk -v l="$label" -v wl="$name" -v n="$n" -v q="$q" -v bs="$bs" \
+					-v mi="$mi" -v mc="$mc" 'BEGIN {
+					printf "| %s | %s | %s | %s | %s | %.1f | %s |", l, wl, n, q, mi,
+						mi * bs / 1048576, mc }')
+				mrows+=("$row")
+				echo "$row" >&2
+			done
+		done
+	done
+	mtable=$(
+		echo "| target | workload | connections | queues | IOPS | MiB/s | CPU µs/IO |"
+		echo "|---|---|---:|---:|---:|---:|---:|"
+		printf '%s\n' "${mrows[@]}"
+	)
+	echo
+	echo "$mtable"
+	echo
+	echo "($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg);" \
+		"$secs s per run, median of $reps)"
+	[[ -n $out ]] && echo "$mtable" >"$out"
+	exit 0
+fi
 
 rows=()
 for wl in "${workloads[@]}"; do

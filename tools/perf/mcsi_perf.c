@@ -47,6 +47,20 @@ static const char usage[] =
 "  -D, --data-digest     require CRC32C data digests\n"
 "      --coalesce US     longest receive coalescing delay (default 500, 0 off)\n"
 "      --readahead BYTES receive read-ahead (default 256k; 0: never copy data)\n"
+"MC/S:\n"
+"  -c, --connections N   connections in the session (default 1); the\n"
+"                        per-connection counters are printed at the end\n"
+"      --queues N        reactor threads (default 1)\n"
+"      --sched POLICY    least-queue-depth, round-robin, failover-only,\n"
+"                        weighted-paths\n"
+"      --remove-at SEC   remove the newest connection after SEC seconds of\n"
+"                        load (Logout reason 1 while I/O runs)\n"
+"      --add-extra       after the load started, ask for one connection\n"
+"                        more than the session has and report the answer\n"
+"      --add-at SEC      add one connection after SEC seconds of load\n"
+"      --replacement-timeout MS  how long a lost session is reinstated before\n"
+"                        its I/O fails (default 120000; 0: fail at once)\n"
+"      --erl N           ErrorRecoveryLevel to offer (default 0)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
 "  -h, --help            this text\n"
@@ -389,6 +403,84 @@ static int prefill(struct perf *p)
 	return 0;
 }
 
+/* Session recovery is reported on stdout, one line per event, so that
+ * tests can count reinstatements and their durations. */
+static void on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
+{
+	(void)s;
+	(void)priv;
+	switch (ev->type) {
+	case MCSI_EV_SESSION_LOST:
+		printf("event: session lost (%s)\n", strerror(-ev->err));
+		break;
+	case MCSI_EV_SESSION_REINSTATED:
+		printf("event: session reinstated after %u ms\n", ev->param[0]);
+		break;
+	case MCSI_EV_SESSION_FAILED:
+		printf("event: session failed (%s)\n", strerror(-ev->err));
+		break;
+	case MCSI_EV_CONN_ADDED:
+		printf("event: connection %u added\n", ev->cid);
+		break;
+	case MCSI_EV_CONN_REMOVED:
+		printf("event: connection %u removed\n", ev->cid);
+		break;
+	case MCSI_EV_CONN_FAILED:
+		printf("event: connection %u failed (%s)\n", ev->cid,
+		       ev->reason ? ev->reason : strerror(-ev->err));
+		break;
+	default:
+		return;
+	}
+	fflush(stdout);
+}
+
+/* MC/S: one line per connection of the session. */
+static void print_conns(struct perf *p)
+{
+	struct mcsi_conn_stats cs[16];
+	int n = mcsi_get_conn_stats(p->s, cs, 16);
+
+	for (int i = 0; i < n && i < 16; i++)
+		printf("conn cid %u queue %u %s%s commands %llu bytes_in %llu bytes_out %llu "
+		       "lat %.1f us portal %s\n", cs[i].cid, cs[i].queue,
+		       mcsi_conn_state_name(cs[i].state), cs[i].lead ? " lead" : "",
+		       (unsigned long long)cs[i].commands, (unsigned long long)cs[i].bytes_in,
+		       (unsigned long long)cs[i].bytes_out,
+		       cs[i].lat_count ? (double)cs[i].lat_sum_ns / (double)cs[i].lat_count / 1e3
+				       : 0.0, cs[i].portal);
+}
+
+/* MC/S: removes the connection with the highest CID (never the last). */
+static void remove_newest(struct perf *p)
+{
+	struct mcsi_conn_stats cs[16];
+	int n = mcsi_get_conn_stats(p->s, cs, 16), best = -1;
+
+	for (int i = 0; i < n && i < 16; i++)
+		if (cs[i].state == 3 && !cs[i].lead && (best < 0 || cs[i].cid > cs[best].cid))
+			best = i;
+	if (best < 0) {
+		printf("remove: no connection to remove\n");
+		return;
+	}
+	int rc = mcsi_remove_connection(p->s, cs[best].cid);
+	printf("remove: connection %u: %s\n", cs[best].cid, rc ? strerror(-rc) : "ok");
+	fflush(stdout);
+}
+
+/* MC/S: asks for one more connection than the session has. */
+static void extra_connection(struct perf *p)
+{
+	int rc = mcsi_add_connection(p->s, NULL);
+
+	if (rc >= 0)
+		printf("extra: connection %d added\n", rc);
+	else
+		printf("extra: refused (%s)\n", strerror(-rc));
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -398,7 +490,10 @@ int main(int argc, char **argv)
 		{ "header-digest", 0, 0, 'H' }, { "data-digest", 0, 0, 'D' },
 		{ "initiator", 1, 0, 'i' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' },
 		{ "coalesce", 1, 0, 'C' }, { "readahead", 1, 0, 'R' },
-		{ "roundtrip", 1, 0, 'X' },
+		{ "roundtrip", 1, 0, 'X' }, { "replacement-timeout", 1, 0, 'P' },
+		{ "erl", 1, 0, 'E' }, { "connections", 1, 0, 'c' }, { "queues", 1, 0, 'U' },
+		{ "sched", 1, 0, 'S' }, { "remove-at", 1, 0, 'Y' }, { "add-extra", 0, 0, 'A' },
+		{ "add-at", 1, 0, 'Z' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct perf P = { .mode = M_RANDREAD, .mix = 50, .qd = 32, .threads = 1 };
@@ -406,10 +501,13 @@ int main(int argc, char **argv)
 	struct mcsi_opts o;
 	uint64_t bs = 4096, span = 0, secs = 10;
 	const char *roundtrip_list = NULL;
+	uint64_t remove_at = 0, add_at = 0;
+	bool add_extra = false;
 	int c, rc;
 
 	mcsi_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "m:M:b:q:t:j:s:T:HDi:Qh", lo, NULL)) != -1) {
+	o.event = on_event;
+	while ((c = getopt_long(argc, argv, "m:M:b:q:t:j:s:T:HDi:Qhc:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "read")) p->mode = M_READ;
@@ -438,6 +536,14 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'Q': p->quiet = true; break;
+		case 'P': o.replacement_timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'E': o.error_recovery_level = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'c': o.connections = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'U': o.queues = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'S': o.sched_policy = optarg; break;
+		case 'Y': remove_at = strtoull(optarg, NULL, 0); break;
+		case 'A': add_extra = true; break;
+		case 'Z': add_at = strtoull(optarg, NULL, 0); break;
 		case 'X': roundtrip_list = optarg; break;
 		case 'h': printf(usage); return 0;
 		default: goto bad;
@@ -524,6 +630,12 @@ int main(int argc, char **argv)
 			       (double)(ios - last_ios) * (double)bs / 1048576.0);
 		fflush(stdout);
 		last_ios = ios;
+		if (add_extra && sec == 1)
+			extra_connection(p);
+		if (remove_at && sec == remove_at)
+			remove_newest(p);
+		if (add_at && sec == add_at)
+			extra_connection(p);
 	}
 	atomic_store(&p->stop, true);
 	while (atomic_load(&p->inflight) > 0)
@@ -543,6 +655,7 @@ int main(int argc, char **argv)
 	       cpu, ios ? cpu * 1e6 / (double)ios : 0.0, st.transport,
 	       (unsigned long long)st.syscalls_send, (unsigned long long)st.syscalls_recv,
 	       (unsigned long long)st.pdus_in, (unsigned long long)st.pdus_out);
+	print_conns(p);
 	int status = 0;
 	if (atomic_load(&p->errors)) {
 		fprintf(stderr, "mcsi-perf: %llu I/O errors, first %s (%s)\n",

@@ -302,6 +302,8 @@ static inline void ft_async(struct ft *f, uint8_t event, uint16_t p3,
 	pdu_put32(&a->async_itt, PDU_RESERVED_TAG);
 	ft_stamp(f, h, true);
 	a->async_event = event;
+	if (event == ASYNC_CONN_DROP)        /* Parameter1: the CID dropped */
+		pdu_put16(&a->async_param1, ft_conn(f)->cid);
 	pdu_put16(&a->async_param3, p3);
 	data[0] = (uint8_t)(sense_len >> 8);
 	data[1] = (uint8_t)sense_len;

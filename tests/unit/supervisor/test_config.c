@@ -292,6 +292,63 @@ static void test_validate(void **state)
 	assert_int_equal(cfg_validate(c, &err), 0);
 }
 
+/* iSNS servers: port 3205 unless given, no interface, in the file as
+ * isns-server lines; isns = enable|disable. */
+static void test_isns(void **state)
+{
+	struct cfg *c = *state;
+	struct cfg_error err;
+	struct cfg_portals *ps = &c->discovery.isns_servers;
+	char buf[80];
+
+	get_eq(c, CFG_SECT_DISCOVERY, NULL, "isns", "disable");
+	assert_int_equal(cfg_set(c, CFG_SECT_DISCOVERY, NULL, "isns", "enable",
+				 &err), 0);
+	assert_true(c->discovery.isns);
+	assert_int_equal(cfg_set(c, CFG_SECT_DISCOVERY, NULL, "isns", "maybe",
+				 &err), -EINVAL);
+	/* Not a plain key: servers are added and removed. */
+	assert_int_equal(cfg_set(c, CFG_SECT_DISCOVERY, NULL, "isns-server",
+				 "192.0.2.1", &err), -ENOENT);
+	assert_int_equal(cfg_server_add(ps, "192.0.2.1", CFG_ISNS_PORT, &err), 0);
+	assert_int_equal(ps->v[0].port, 3205);
+	assert_int_equal(cfg_server_add(ps, "192.0.2.1:3205", CFG_ISNS_PORT, &err),
+			 -EEXIST);
+	assert_non_null(strstr(err.msg, "already"));
+	assert_int_equal(cfg_server_add(ps, "[2001:db8::5]:4000", CFG_ISNS_PORT,
+					&err), 0);
+	assert_int_equal(cfg_server_add(ps, "192.0.2.2 interface=eth0",
+					CFG_ISNS_PORT, &err), -EINVAL);
+	assert_int_equal(cfg_server_add(ps, "2001:db8::5", CFG_ISNS_PORT, &err),
+			 -EINVAL);
+	assert_int_equal(ps->n, 2);
+	assert_int_equal(cfg_portal_format(&ps->v[1], buf, sizeof(buf)), 18);
+	assert_string_equal(buf, "[2001:db8::5]:4000");
+	/* Removal uses the same default port. */
+	assert_int_equal(cfg_server_remove(ps, "192.0.2.1:3260", CFG_ISNS_PORT,
+					   &err), -ENOENT);
+	assert_int_equal(cfg_server_remove(ps, "192.0.2.1", CFG_ISNS_PORT, &err), 1);
+	assert_int_equal(cfg_server_remove(ps, "::1", CFG_ISNS_PORT, &err), -EINVAL);
+	assert_int_equal(ps->n, 1);
+	/* The discovery portals are apart and keep 3260. */
+	assert_int_equal(c->discovery.portals.n, 0);
+
+	/* The file's key parses with the same rules. */
+	struct cfg *f;
+	static const char text[] =
+		"[discovery]\nisns = enable\nisns-server = isns.example\n"
+		"isns-server = 192.0.2.9:1234\n";
+	assert_int_equal(cfg_parse(text, sizeof(text) - 1, "t", &f, &err), 0);
+	assert_true(f->discovery.isns);
+	assert_int_equal(f->discovery.isns_servers.n, 2);
+	assert_int_equal(f->discovery.isns_servers.v[0].port, 3205);
+	assert_int_equal(f->discovery.isns_servers.v[1].port, 1234);
+	cfg_destroy(f);
+	static const char bad[] = "[discovery]\nisns-server = h interface=eth0\n";
+	assert_int_equal(cfg_parse(bad, sizeof(bad) - 1, "t", &f, &err), -EINVAL);
+	assert_int_equal(err.line, 2);
+}
+
 static void test_key_names(void **state)
 {
 	(void)state;
@@ -301,7 +358,7 @@ static void test_key_names(void **state)
 	size_t n = 0;
 	while (cfg_key_name(CFG_SECT_TARGET, n))
 		n++;
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 13);
 	assert_null(cfg_key_name((enum cfg_section)7, 0));
 	assert_string_equal(cfg_digest_offer(CFG_DIGEST_NONE), "None");
 	assert_string_equal(cfg_digest_offer(CFG_DIGEST_CRC32C), "CRC32C");
@@ -315,7 +372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_defaults), T(test_targets), T(test_portals),
 		T(test_set_get), T(test_set_errors), T(test_validate),
-		T(test_key_names),
+		T(test_key_names), T(test_isns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -286,6 +286,8 @@ static void test_format_golden(void **state)
 			 0);
 	assert_int_equal(cfg_portal_add(&t->portals, "[fe80::1%25eth0]", "eth0",
 					&err), 0);
+	assert_int_equal(cfg_server_add(&c->discovery.isns_servers, "iSNS.example",
+					CFG_ISNS_PORT, &err), 0);
 	char *out = format(c);
 	assert_string_equal(out,
 		"# mcsi configuration: read by mcsid, changed by iscsictl, fine to\n"
@@ -299,14 +301,17 @@ static void test_format_golden(void **state)
 		"sendtargets = disable\n"
 		"interval = 300\n"
 		"authentication = None\n"
+		"isns = disable\n"
+		"isns-server = isns.example:3205\n"
 		"\n[target \"iqn.2001-04.com.example:d\"]\n"
 		"config-type = static\n"
 		"portal = [fe80::1%eth0]:3260 interface=eth0\n"
 		"auto-login = no\n"
 		"persistent = no\n"
 		"auto-mount = no\n"
-		"max-connections = 4\n"
+		"max-connections = 1\n"
 		"error-recovery-level = 0\n"
+		"replacement-timeout = 120\n"
 		"header-digest = None\n"
 		"data-digest = None\n"
 		"authentication = None\n");

@@ -183,7 +183,8 @@ static void test_reply(void **state)
 
 static void test_launch(void **state)
 {
-	struct cp_launch l = { .chap = true, .mutual = true, .header_digest = true };
+	struct cp_launch l = { .chap = true, .mutual = true, .header_digest = true,
+			       .replacement_ms = 5000 };
 	struct cp_launch_secrets s = { 0 }, s2;
 	struct cp_launch d;
 	char buf[1024];
@@ -203,17 +204,24 @@ static void test_launch(void **state)
 	assert_string_equal(buf,
 		"{\"target\":\"iqn.2001-04.com.example:disk1\",\"portal\":\"10.0.0.1:3260\","
 		"\"initiator\":\"iqn.2026-11.org.mcsi:host-1\",\"header-digest\":true,"
-		"\"data-digest\":false,\"chap-name\":\"user\","
+		"\"data-digest\":false,\"replacement-timeout-ms\":5000,\"chap-name\":\"user\","
 		"\"chap-secret\":\"se\\\"cret\\u0001\",\"target-chap-name\":\"tgt\","
 		"\"target-secret\":\"other\"}");
 	assert_int_equal(cp_launch_decode(buf, (size_t)len, &d, &s2, &why), 0);
 	assert_string_equal(d.target, l.target);
 	assert_int_equal(d.portal.port, 3260);
 	assert_true(d.chap && d.mutual && d.header_digest && !d.data_digest);
+	assert_int_equal(d.replacement_ms, 5000);
 	assert_int_equal(s2.chap_len, 8);
 	assert_memory_equal(s2.chap, s.chap, 8);
 	assert_int_equal(s2.target_len, 5);
 	assert_string_equal(d.target_chap_name, "tgt");
+
+	/* A launch from an older mcsid (no replacement timeout): the default. */
+	const char *old = "{\"target\":\"iqn.2001-04.a:b\",\"portal\":\"h\","
+			  "\"initiator\":\"iqn.2001-04.a:b\"}";
+	assert_int_equal(cp_launch_decode(old, strlen(old), &d, &s2, &why), 0);
+	assert_int_equal(d.replacement_ms, CP_REPLACEMENT_MS_DEFAULT);
 
 	/* No CHAP: no secret members at all. */
 	l.chap = l.mutual = false;

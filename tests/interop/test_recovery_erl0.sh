@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# ERL 0 session reinstatement (docs/design/recovery.md section 6): a verified
+# mcsi-perf load (reads and writes, several sizes) keeps running, with zero
+# I/O errors and zero mismatches, while
+#   - a TCP proxy (tcpcut.py) between mcsi and tgt / istgt resets the
+#     connection every few seconds;
+#   - the project's test target (ERL 0) drops the session (async 3), closes
+#     connections after N PDUs, or sends corrupt header/data digests;
+# and when the target is gone for longer than the replacement timeout, I/O
+# fails with a clear error, in bounded time. Prints the recovery time of
+# every fault (median and worst), as the library measures it from the loss
+# to the new login (MCSI_EV_SESSION_REINSTATED).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/targets.sh"
+source "$here/../lib/assert.sh"
+targets_init
+
+PERF=$MCSI_BUILD/tools/perf/mcsi-perf
+TTBIN=$MCSI_BUILD/tools/testtarget/mcsi-testtarget
+CUT="$here/tcpcut.py"
+[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
+command -v python3 >/dev/null || need_target "python3 is not installed"
+
+PERIOD=${REC_PERIOD:-4}         # seconds between faults
+SECS=${REC_SECS:-16}            # per mcsi-perf run
+TIMES=()                        # ms, every reinstatement seen
+FAULT=()
+
+# proxy_start PORT: tcpcut in front of 127.0.0.1:PORT → CUT_PORT CUT_SOCK
+_px=0
+proxy_start() {
+	_px=$((_px + 1))
+	CUT_SOCK=$TEST_TMP/cut.$_px.sock
+	local out=$TEST_TMP/cut.$_px.out
+	python3 "$CUT" serve --to "127.0.0.1:$1" --ctl "$CUT_SOCK" >"$out" 2>&1 &
+	_target_pids+=($!)
+	for _ in $(seq 100); do
+		grep -q '^port' "$out" 2>/dev/null && [[ -S $CUT_SOCK ]] && break
+		sleep 0.05
+	done
+	CUT_PORT=$(awk '/^port/ { print $2 }' "$out")
+	[[ -n $CUT_PORT ]] || { echo "tcpcut did not start: $(cat "$out")"; exit 1; }
+}
+cutctl() { python3 "$CUT" ctl "$CUT_SOCK" "$@"; }
+
+tt_start() {
+	local pf=$TEST_TMP/tt.port
+	TT_SOCK=$TEST_TMP/tt.ctl
+	rm -f "$pf"
+	"$TTBIN" --portal 127.0.0.1:0 --port-file "$pf" --target "$IQN-tt" \
+		--lun 0:ram:64M:512 --control "$TT_SOCK" --erl 0 "$@" >>"$TEST_TMP/tt.log" 2>&1 &
+	_target_pids+=($!)
+	for _ in $(seq 200); do
+		[[ -s $pf && -S $TT_SOCK ]] && break
+		sleep 0.05
+	done
+	[[ -s $pf ]] || { echo "mcsi-testtarget did not start"; tail -5 "$TEST_TMP/tt.log"; exit 1; }
+	TT_PORT=$(awk '{ print $1; exit }' "$pf")
+}
+tt_ctl() {
+	python3 - "$TT_SOCK" "$*" <<-'EOF'
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX)
+	s.connect(sys.argv[1])
+	s.sendall(sys.argv[2].encode() + b"\n")
+	print(s.recv(4096).decode().strip())
+	EOF
+}
+
+# verified NAME WANT_MIN URL PERF-ARGS...: one mcsi-perf --verify run while
+# the command in FAULT (an array) runs every PERIOD seconds (none if FAULT
+# is empty); no I/O error, no mismatch, at least WANT_MIN reinstatements,
+# and every loss reinstated.
+verified() {
+	local name=$1 want=$2 url=$3
+	shift 3
+	local out=$TEST_TMP/perf.out
+	timeout $((SECS + 60)) "$PERF" --verify -Q -t "$SECS" -s 16m "$@" "$url" >"$out" 2>&1 &
+	local pid=$! fpid=
+	if ((${#FAULT[@]})); then
+		( while sleep "$PERIOD" && kill -0 "$pid" 2>/dev/null; do
+			echo "$(date +%T.%N) ${FAULT[*]}: $("${FAULT[@]}")"
+		  done >>"$TEST_TMP/faults.log" 2>&1 ) &
+		fpid=$!
+	fi
+	wait "$pid"
+	local rc=$?
+	[[ -n $fpid ]] && wait "$fpid" 2>/dev/null
+	local lost re
+	lost=$(grep -c '^event: session lost' "$out")
+	re=$(grep -c '^event: session reinstated' "$out")
+	mapfile -t t < <(awk '/^event: session reinstated after/ { print $5 }' "$out")
+	TIMES+=("${t[@]}")
+	if ((rc == 0)) && grep -q '^verify: no mismatch' "$out" && ((re >= want && re == lost)); then
+		pass "$name: verified, $re reinstatements (${t[*]} ms)"
+	else
+		fail "$name: rc $rc, $lost lost, $re reinstated (want >= $want)"
+		grep -v '^\[' "$out" | tail -15
+	fi
+}
+
+IQN=iqn.2026-11.org.mcsi.test:rec
+
+# ---- tgt through the proxy -------------------------------------------------
+tgt_start
+tgt_target 1 "$IQN-tgt"
+tgt_lun 1 1 rdwr 64M
+proxy_start "$TGT_PORT"
+U="iscsi://127.0.0.1:$CUT_PORT/$IQN-tgt/1"
+FAULT=(cutctl cut)
+for bs in 4k 64k 1m; do
+	verified "tgt rw bs $bs, connection reset every ${PERIOD}s" 2 "$U" -m rw -b "$bs" -q 16
+done
+verified "tgt write bs 256k, epoll, connection reset every ${PERIOD}s" 2 "$U" \
+	-m randwrite -b 256k -q 8 -T epoll
+
+# ---- istgt through the proxy -----------------------------------------------
+if command -v istgt >/dev/null; then
+	istgt_start rec 64M
+	proxy_start "$ISTGT_PORT"
+	U="iscsi://127.0.0.1:$CUT_PORT/$ISTGT_IQN/0"
+	FAULT=(cutctl cut)
+	for bs in 4k 128k; do
+		verified "istgt rw bs $bs, connection reset every ${PERIOD}s" 2 "$U" -m rw -b "$bs" -q 16
+	done
+else
+	echo "# istgt not installed: skipped"
+fi
+
+# ---- the test target's own faults at ERL 0 ---------------------------------
+if [[ -x $TTBIN ]]; then
+	tt_start
+	U="iscsi://127.0.0.1:$TT_PORT/$IQN-tt/0"
+	FAULT=(tt_ctl async 3)
+	verified "testtarget: session drop (async 3) every ${PERIOD}s" 2 "$U" -m rw -b 16k -q 16
+	FAULT=(tt_ctl corrupt hdigest data-in)
+	verified "testtarget: header digest error (ERL 0) every ${PERIOD}s" 2 "$U" \
+		-m rw -b 64k -q 16 -H -D
+	tt_ctl clear >/dev/null
+	FAULT=(tt_ctl corrupt ddigest data-in)
+	verified "testtarget: data digest error (ERL 0) every ${PERIOD}s" 2 "$U" \
+		-m rw -b 64k -q 16 -H -D
+	tt_ctl clear >/dev/null
+	tt_ctl drop pdus 30000 >/dev/null
+	FAULT=()
+	verified "testtarget: every connection closes after 30000 PDUs" 2 "$U" -m rw -b 4k -q 32
+	tt_ctl clear >/dev/null
+else
+	echo "# no $TTBIN: test target cases skipped"
+fi
+
+# ---- the target gone past the replacement timeout --------------------------
+proxy_start "$TGT_PORT"
+U="iscsi://127.0.0.1:$CUT_PORT/$IQN-tgt/1"
+out=$TEST_TMP/gone.out
+( sleep 2; cutctl down >/dev/null; cutctl cut >/dev/null ) &
+FAULT_PID=$!
+t0=$(date +%s%N)
+timeout 60 "$PERF" --verify -Q -t 30 -s 16m -m rw -b 64k -q 16 --replacement-timeout 4000 \
+	"$U" >"$out" 2>&1
+rc=$?
+el=$((($(date +%s%N) - t0) / 1000000))
+wait "$FAULT_PID"
+if ((rc == 2)) && grep -q '^event: session failed (Connection timed out)' "$out" &&
+	grep -q 'given up: not reinstated within the replacement timeout' "$out" &&
+	grep -q "I/O errors, first Connection timed out" "$out" && ((el < 30000)); then
+	pass "target gone: I/O failed with -ETIMEDOUT after the 4 s replacement timeout ($el ms in all)"
+else
+	fail "target gone: rc $rc after $el ms"
+	tail -12 "$out"
+fi
+cutctl up >/dev/null
+
+# replacement timeout 0: no reinstatement, the loss fails the I/O at once.
+out=$TEST_TMP/zero.out
+( sleep 2; cutctl cut >/dev/null ) &
+FAULT_PID=$!
+t0=$(date +%s%N)
+timeout 60 "$PERF" --verify -Q -t 30 -s 16m -m rw -b 64k -q 16 --replacement-timeout 0 \
+	"$U" >"$out" 2>&1
+rc=$?
+el=$((($(date +%s%N) - t0) / 1000000))
+wait "$FAULT_PID"
+if ((rc == 2)) && ! grep -qE '^event: session (lost|reinstated)' "$out" && ((el < 10000)); then
+	first=$(grep -o 'first [A-Za-z ]*' "$out")
+	pass "replacement timeout 0: the loss fails the I/O at once ($first)"
+else
+	fail "replacement timeout 0: rc $rc after $el ms"
+	tail -8 "$out"
+fi
+
+# ---- recovery times -----------------------------------------------------
+if ((${#TIMES[@]})); then
+	mapfile -t sorted < <(printf '%s\n' "${TIMES[@]}" | sort -n)
+	n=${#sorted[@]}
+	echo "# recovery time over $n reinstatements: median ${sorted[n / 2]} ms," \
+		"best ${sorted[0]} ms, worst ${sorted[n - 1]} ms"
+fi
+finish
