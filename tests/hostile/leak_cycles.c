@@ -3,10 +3,11 @@
  * mcsi-leak-cycles: logs in and out of a local target many times, then
  * forces many reconnections (the test target drops the connection on the
  * first command through its fault-injection socket; the application opens
- * a new session, as it must at ERL 0), and checks that the process's
- * resident memory, open file descriptors and threads stay bounded.
+ * a new session), then drops one open session's connection many times (the
+ * library reinstates it, ERL 0), and checks that the process's resident
+ * memory, open file descriptors and threads stay bounded.
  *
- *   mcsi-leak-cycles --logins 10000 --reconnects 1000 \
+ *   mcsi-leak-cycles --logins 10000 --reconnects 1000 --reinstatements 1000 \
  *       --control /tmp/tt.ctl iscsi://127.0.0.1:PORT/IQN/0
  *
  * Samples are taken after a warm-up (allocator caches, the first thread
@@ -22,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,58 +183,26 @@ static void quiet_log(void *priv, int level, const char *msg)
 	snprintf(l->last, sizeof(l->last), "%s", msg);
 }
 
-int main(int argc, char **argv)
-{
-	static const struct option lopts[] = {
-		{ "logins", required_argument, NULL, 'l' },
-		{ "reconnects", required_argument, NULL, 'r' },
-		{ "control", required_argument, NULL, 'c' },
-		{ "max-rss-growth", required_argument, NULL, 'g' },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned logins = 10000, reconnects = 1000;
-	const char *control = NULL;
-	long max_growth = 8192;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'l': logins = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'r': reconnects = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'c': control = optarg; break;
-		case 'g': max_growth = strtol(optarg, NULL, 0); break;
-		default:
-			fprintf(stderr, "usage: mcsi-leak-cycles [--logins N] "
-				"[--reconnects N --control SOCKET] URL\n");
-			return 2;
-		}
-	}
-	if (optind != argc - 1 || (reconnects && !control)) {
-		fprintf(stderr, "mcsi-leak-cycles: a URL, and --control for reconnects\n");
-		return 2;
-	}
-	const char *url = argv[optind];
+struct run {
+	const char *url, *control;
 	struct mcsi_opts o;
-	mcsi_opts_init(&o);
-	o.cmd_timeout_ms = 5000;
-	o.nop_interval_ms = 0;
-	struct log_sink sink = { 0 };
-	o.log = quiet_log;
-	o.log_priv = &sink;
-	bool ok = true;
-	uint8_t buf[4096];
+	struct log_sink sink;
+	long max_growth;
+};
 
-	/* ---- login/logout cycles ------------------------------------- */
+static int phase_logins(struct run *r, unsigned logins, bool *ok)
+{
 	unsigned warm = logins / 10 < 200 ? logins / 10 : 200;
 	struct sample base = { 0 }, mid = { 0 }, end = { 0 };
 	double t0 = now_s();
+
 	for (unsigned i = 0; i < logins; i++) {
 		if (i == warm)
 			take(&base);
 		if (i == warm + (logins - warm) / 2)
 			take(&mid);
 		mcsi_session *s = NULL;
-		int rc = mcsi_open(url, &o, &s);
+		int rc = mcsi_open(r->url, &r->o, &s);
 		if (rc) {
 			printf("FAIL login %u: %s\n", i, strerror(-rc));
 			return i == 0 ? 77 : 1;
@@ -245,24 +215,33 @@ int main(int argc, char **argv)
 	}
 	take(&end);
 	printf("logins: %u cycles in %.1f s\n", logins, now_s() - t0);
-	if (logins > warm && !check("logins", &base, &mid, &end, max_growth))
-		ok = false;
+	if (logins > warm && !check("logins", &base, &mid, &end, r->max_growth))
+		*ok = false;
+	return 0;
+}
 
-	/* ---- forced reconnections ------------------------------------ */
-	warm = reconnects / 10 < 50 ? reconnects / 10 : 50;
-	t0 = now_s();
-	unsigned dropped = 0;
+/* The connection dropped on the first command, and the application opens
+ * a new session (replacement timeout 0: the library does not reinstate). */
+static int phase_reconnects(struct run *r, unsigned reconnects, bool *ok)
+{
+	unsigned warm = reconnects / 10 < 50 ? reconnects / 10 : 50, dropped = 0;
+	struct sample base = { 0 }, mid = { 0 }, end = { 0 };
+	struct mcsi_opts o = r->o;
+	uint8_t buf[4096];
+	double t0 = now_s();
+
+	o.replacement_timeout_ms = 0;
 	for (unsigned i = 0; i < reconnects; i++) {
 		if (i == warm)
 			take(&base);
 		if (i == warm + (reconnects - warm) / 2)
 			take(&mid);
-		if (tt_control(control, "drop rx 0 scsi-cmd\n") != 0) {
+		if (tt_control(r->control, "drop rx 0 scsi-cmd\n") != 0) {
 			printf("FAIL reconnect %u: the test target refused the fault\n", i);
 			return 1;
 		}
 		mcsi_session *s = NULL;
-		int rc = mcsi_open(url, &o, &s);
+		int rc = mcsi_open(r->url, &o, &s);
 		if (rc) {
 			printf("FAIL reconnect %u: login: %s\n", i, strerror(-rc));
 			return 1;
@@ -277,17 +256,124 @@ int main(int argc, char **argv)
 	}
 	take(&end);
 	printf("reconnects: %u forced (%u seen as lost) in %.1f s; %u log lines, last: %s\n",
-	       reconnects, dropped, now_s() - t0, sink.lines, sink.last);
-	if (reconnects) {
-		if (dropped != reconnects) {
-			printf("FAIL reconnects: %u of %u drops not reported\n",
-			       reconnects - dropped, reconnects);
-			ok = false;
-		}
-		if (reconnects > warm && !check("reconnects", &base, &mid, &end, max_growth))
-			ok = false;
+	       reconnects, dropped, now_s() - t0, r->sink.lines, r->sink.last);
+	if (dropped != reconnects) {
+		printf("FAIL reconnects: %u of %u drops not reported\n", reconnects - dropped,
+		       reconnects);
+		*ok = false;
 	}
-	tt_control(control ? control : "", "clear\n");
+	if (reconnects > warm && !check("reconnects", &base, &mid, &end, r->max_growth))
+		*ok = false;
+	return 0;
+}
+
+static void count_reinstated(mcsi_session *s, const struct mcsi_event *ev, void *priv)
+{
+	(void)s;
+	if (ev->type == MCSI_EV_SESSION_REINSTATED)
+		atomic_fetch_add((_Atomic unsigned *)priv, 1);
+}
+
+/* One session kept open while its connection is dropped again and again:
+ * the library reinstates it each time (ERL 0) and the read that met the
+ * drop succeeds; nothing may accumulate per reinstatement. */
+static int phase_reinstatements(struct run *r, unsigned n, bool *ok)
+{
+	unsigned warm = n / 10 < 50 ? n / 10 : 50, good = 0;
+	_Atomic unsigned reinstated = 0;
+	struct sample base = { 0 }, mid = { 0 }, end = { 0 };
+	struct mcsi_opts o = r->o;
+	uint8_t buf[4096];
+	mcsi_session *s = NULL;
+	double t0 = now_s();
+
+	o.replacement_timeout_ms = 30000;
+	o.event = count_reinstated;
+	o.event_priv = (void *)&reinstated;
+	int rc = mcsi_open(r->url, &o, &s);
+	if (rc) {
+		printf("FAIL reinstatements: login: %s\n", strerror(-rc));
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (i == warm)
+			take(&base);
+		if (i == warm + (n - warm) / 2)
+			take(&mid);
+		if (tt_control(r->control, "drop rx 0 scsi-cmd\n") != 0) {
+			printf("FAIL reinstatement %u: the test target refused the fault\n", i);
+			mcsi_close(s);
+			return 1;
+		}
+		struct mcsi_result res;
+		rc = mcsi_read(s, 0, 0, 8, buf, sizeof(buf), &res);
+		if (rc == 0)
+			good++;
+		else
+			printf("reinstatement %u: read gave %d (%s)\n", i, rc, strerror(-rc));
+	}
+	take(&end);
+	mcsi_close(s);
+	printf("reinstatements: %u drops, %u reads succeeded, %u reinstated in %.1f s\n", n,
+	       good, atomic_load(&reinstated), now_s() - t0);
+	if (good != n || atomic_load(&reinstated) != n) {
+		printf("FAIL reinstatements: every dropped read must succeed after one "
+		       "reinstatement\n");
+		*ok = false;
+	}
+	if (n > warm && !check("reinstatements", &base, &mid, &end, r->max_growth))
+		*ok = false;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "logins", required_argument, NULL, 'l' },
+		{ "reconnects", required_argument, NULL, 'r' },
+		{ "reinstatements", required_argument, NULL, 'i' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "max-rss-growth", required_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned logins = 10000, reconnects = 1000, reinstatements = 0;
+	struct run r = { .max_growth = 8192 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'l': logins = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'r': reconnects = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'i': reinstatements = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'c': r.control = optarg; break;
+		case 'g': r.max_growth = strtol(optarg, NULL, 0); break;
+		default:
+			fprintf(stderr, "usage: mcsi-leak-cycles [--logins N] [--reconnects N] "
+				"[--reinstatements N] [--control SOCKET] URL\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || ((reconnects || reinstatements) && !r.control)) {
+		fprintf(stderr, "mcsi-leak-cycles: a URL, and --control for reconnects "
+			"and reinstatements\n");
+		return 2;
+	}
+	r.url = argv[optind];
+	mcsi_opts_init(&r.o);
+	r.o.cmd_timeout_ms = 5000;
+	r.o.nop_interval_ms = 0;
+	r.o.log = quiet_log;
+	r.o.log_priv = &r.sink;
+
+	bool ok = true;
+	int rc = phase_logins(&r, logins, &ok);
+	if (rc == 0 && reconnects)
+		rc = phase_reconnects(&r, reconnects, &ok);
+	if (rc == 0 && reinstatements)
+		rc = phase_reinstatements(&r, reinstatements, &ok);
+	tt_control(r.control ? r.control : "", "clear\n");
+	if (rc)
+		return rc;
 	printf("%s\n", ok ? "bounded" : "FAILED");
 	return ok ? 0 : 1;
 }

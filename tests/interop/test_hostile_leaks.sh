@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Leaks and limits (docs/hostile.md): 10,000 login/logout cycles and 1,000
+# Leaks and limits (docs/hostile.md): 10,000 login/logout cycles, 1,000
 # forced reconnections (the test target drops the connection on the first
-# command) through the public API, in one process whose resident memory,
-# open file descriptors and threads must stay bounded; then the same
-# for the control path (iscsictl), watched from outside.
+# command; the application opens a new session) and a few session
+# reinstatements (the same drop in one open session, which the library
+# reinstates; each waits DefaultTime2Wait, 2 s: the Max of our offer and the
+# target's) through the public API, in one process whose resident memory,
+# open file descriptors and threads must stay bounded.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
@@ -17,6 +19,7 @@ LEAK=$MCSI_BUILD/tests/hostile/mcsi-leak-cycles
 tt_start
 LOGINS=${HOSTILE_LOGINS:-10000}
 RECONNECTS=${HOSTILE_RECONNECTS:-1000}
+REINSTATEMENTS=${HOSTILE_REINSTATEMENTS:-15}
 GROWTH=8192
 # Under ASan+UBSan a login costs 20 times more and the allocator keeps
 # freed memory in quarantine: fewer cycles and a looser RSS bound, while
@@ -24,18 +27,21 @@ GROWTH=8192
 if grep -q '^MCSI_SANITIZE:BOOL=ON' "$MCSI_BUILD/CMakeCache.txt" 2>/dev/null; then
 	LOGINS=${HOSTILE_LOGINS:-2000}
 	RECONNECTS=${HOSTILE_RECONNECTS:-500}
+	REINSTATEMENTS=${HOSTILE_REINSTATEMENTS:-6}
 	GROWTH=65536
 fi
-run 170 "$LEAK" --logins "$LOGINS" --reconnects "$RECONNECTS" --max-rss-growth "$GROWTH" \
-	--control "$TT_SOCK" "$TT_URL"
+run 240 "$LEAK" --logins "$LOGINS" --reconnects "$RECONNECTS" \
+	--reinstatements "$REINSTATEMENTS" --max-rss-growth "$GROWTH" --control "$TT_SOCK" "$TT_URL"
 printf '%s\n' "$OUT" | sed 's/^/    /'
 PEER=127.0.0.1:$TT_PORT
-judge "$LOGINS logins and $RECONNECTS forced reconnects with bounded RSS, fds, threads" \
+judge "$LOGINS logins, $RECONNECTS reconnects, $REINSTATEMENTS reinstatements: bounded RSS, fds, threads" \
 	0 "^bounded$"
 expect_match "every reconnect saw its connection lost" \
 	"reconnects: $RECONNECTS forced \($RECONNECTS seen as lost\)"
 expect_match "and was told why, naming the peer" \
-	"last: $PEER: connection 0 closed: the target closed the connection"
+	"last: $PEER: connection 0 .*the target closed the connection"
+expect_match "every dropped read in an open session succeeded after one reinstatement" \
+	"reinstatements: $REINSTATEMENTS drops, $REINSTATEMENTS reads succeeded, $REINSTATEMENTS reinstated"
 
 # The test target is not ours to judge, but a leak of connections on our
 # side would show there too: it must be back to no connection.
