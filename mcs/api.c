@@ -228,18 +228,20 @@ MCSI_API int mcsi_prep_cdb(struct mcsi_cmd *c, uint32_t lun, const uint8_t *cdb,
  * submits (no hand-off at all), or its CPU's. The reactor then applies
  * the session's scheduling policy, which may send the command to another
  * queue's connection (reactor.c: reactor_route()). */
-static unsigned pick_queue(const mcsi_session *s, const struct mcsi_cmd *c)
+static unsigned pick_queue(const mcsi_session *s, struct mcsi_cmd *c)
 {
 	int cpu;
 
-	if (s->nq == 1)
-		return 0;
 	if (c->queue >= 0)
 		return (unsigned)c->queue % s->nq;
 	uintptr_t self = (uintptr_t)pthread_self();
 	for (unsigned q = 0; q < s->nq; q++)
-		if (atomic_load_explicit(&s->q[q]->owner, memory_order_relaxed) == self)
+		if (atomic_load_explicit(&s->q[q]->owner, memory_order_relaxed) == self) {
+			cmd_priv(c)->flags |= CMD_F_LOCAL;
 			return q;
+		}
+	if (s->nq == 1)
+		return 0;
 	cpu = sched_getcpu();
 	return cpu < 0 ? 0 : (unsigned)cpu % s->nq;
 }

@@ -169,8 +169,10 @@ void conn_fail(struct conn *c, int err, const char *fmt, ...)
 	va_end(ap);
 	c->state = CONN_FAILED;
 	c->fail_err = err;
-	if (atomic_load(&c->sess->state) == SESS_CLOSED) {
-		/* The session logged out: the target closes every connection. */
+	int st = atomic_load(&c->sess->state);
+	if (st == SESS_CLOSED || (st == SESS_CLOSING && sess_mcs_logging_out(c->sess))) {
+		/* The session logged out (or its Logout is on its way): the
+		 * target closes every connection. */
 		conn_close_socket(c);
 		conn_tx_release_all(c);
 		conn_fail_tasks(c, -ECANCELED);

@@ -384,18 +384,21 @@ static int rx_async(struct conn *c, const struct bhs_async *a, const char **why)
 		conn_logout_requested(c, ev.param[2]);
 		return 0;
 	case ASYNC_CONN_DROP:
-		/* Parameter1 names the connection (MC/S: maybe another). */
+		/* Parameter1 names the connection (MC/S: maybe another). A
+		 * CID the session does not have means this one: the target
+		 * is dropping something, and this is what it sent it on. */
 		if (ev.param[0] != c->cid) {
-			ev.type = MCSI_EV_CONN_DROP;
-			ev.cid = (uint16_t)ev.param[0];
-			sess_event(c->sess, &ev);
 			int slot = cset_find(&c->sess->cs, (uint16_t)ev.param[0]);
 			unsigned q = slot >= 0 ? atomic_load(&c->sess->cs.slot[slot].queue) : 0;
-			sess_log(c->sess, 4, "%s: target drops connection %u (async event 2)",
-				 c->peer, ev.param[0]);
-			if (slot >= 0 && q < c->sess->nq)
+			if (slot >= 0 && q < c->sess->nq) {
+				ev.type = MCSI_EV_CONN_DROP;
+				ev.cid = (uint16_t)ev.param[0];
+				sess_event(c->sess, &ev);
+				sess_log(c->sess, 4, "%s: target drops connection %u (async event 2)",
+					 c->peer, ev.param[0]);
 				reactor_request(c->sess->q[q], 1u << slot);
-			return 0;
+				return 0;
+			}
 		}
 		/* fall through */
 	case ASYNC_SESSION_DROP:

@@ -55,9 +55,14 @@ struct cmd_priv {
 	 * depth counts it) or CMD_NO_SLOT; slot + 1 is stored so that a
 	 * zeroed cmd_priv means "none". */
 	int16_t slot1;
-	uint16_t rsvd16;
+	uint16_t flags;                  /* CMD_F_* */
 	uint32_t rsvd32;
 };
+
+/* Submitted from a callback on the reactor of the queue it was given to:
+ * under least queue depth it stays on that queue's connections (its
+ * completion freed the room), so work never bounces between reactors. */
+#define CMD_F_LOCAL 0x1u
 static_assert(sizeof(struct cmd_priv) <= sizeof(((struct mcsi_cmd *)0)->internal),
 	      "cmd_priv fits in mcsi_cmd.internal");
 
@@ -90,6 +95,7 @@ struct reactor {
 	struct conn *slot_conn[CSET_MAX];
 	struct sched_cursor cur;
 	struct cset_snap view;
+	unsigned rebalance;              /* picks left that may move work */
 	/* Another thread asks something of this reactor: window_kick (a
 	 * PDU on another queue's connection opened the CmdSN window),
 	 * ctl_req (REACTOR_REQ_*: drop connections). Set, then wake. */
@@ -168,6 +174,18 @@ void reactor_window_opened(struct reactor *r);
 int reactor_tmf(struct reactor *r, struct conn *c, enum tmf_function fn,
 		uint32_t lun, const struct task *ref,
 		void (*done)(struct task *t, int err), void *priv);
+/* ---- MC/S (reactor_conn.c), all on r's thread ---------------------------- */
+
+/* CMD_OP_ADD_CONN: a connection for the LOGIN slot a->slot, UP on success
+ * (a->h->fd passes, closed on failure). Returns 0 or -errno. */
+int reactor_add_handoff(struct reactor *r, const struct reactor_add *a);
+/* CMD_OP_DROP_CONN: starts the removal of slot's connection; cmd completes
+ * when it logged out. Returns 0 or -ENOENT / -ENOTCONN (cmd not kept). */
+int reactor_leave(struct reactor *r, struct mcsi_cmd *cmd, uint32_t slot);
+/* Frees a connection that is closed and marked reap; releases its slot. */
+void reactor_reap(struct reactor *r, struct conn *c);
+/* Carries out ctl_req bits (drops). */
+void reactor_requests(struct reactor *r, uint32_t req);
 /* MC/S: c stops taking new commands (its slot leaves the scheduler; not
  * for the session's last connection), its queued commands without a
  * CmdSN go to other connections, and it logs out (reason 1) once its

@@ -127,14 +127,6 @@ int sess_create(const struct sess_handoff *h, const struct sess_cfg *cfg,
 	s->threaded = cfg->queues > 0;
 	sched_cfg_default(&s->sched);
 	s->sched.policy = cfg->policy;
-	/* A command moved to another queue costs a cross-CPU wake-up, and
-	 * depths swing by a receive batch between turns: with the default
-	 * slack of 2, four connections on two queues bounced commands
-	 * between the reactors and spent 13 us of CPU per 4 KiB read instead
-	 * of 4.5 (docs/design/mcs.md section 10). Work moves only when a
-	 * queue is busier by half the queue depth. */
-	if (s->cfg.queue_depth / 2 > s->sched.slack)
-		s->sched.slack = s->cfg.queue_depth / 2;
 	if ((rc = cset_init(&s->cs, h->params.max_connections ? h->params.max_connections : 1,
 			    nq)) < 0) {
 		close(h->fd);

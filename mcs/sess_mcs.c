@@ -29,6 +29,7 @@ struct sess_mcs {
 	unsigned next;                       /* portal of the next join */
 	pthread_mutex_t add;                 /* one join or removal at a time */
 	_Atomic uint64_t last_logout_ns;
+	_Atomic bool session_logout;         /* Logout reason 0 is on its way */
 	char portal[CSET_MAX][SESS_PEER_MAX];
 };
 
@@ -280,10 +281,16 @@ void sess_conn_logged_out(struct mcsi_session *s)
 		atomic_store(&s->mcs->last_logout_ns, sess_now_ns());
 }
 
+bool sess_mcs_logging_out(const struct mcsi_session *s)
+{
+	return s->mcs && atomic_load(&s->mcs->session_logout);
+}
+
 void sess_mcs_logout_gap(struct mcsi_session *s)
 {
 	if (!s->mcs)
 		return;
+	atomic_store(&s->mcs->session_logout, true);
 	uint64_t last = atomic_load(&s->mcs->last_logout_ns);
 	uint64_t until = last + SESS_MCS_LOGOUT_GAP_MS * MS_NS, now = sess_now_ns();
 	if (last && now < until)

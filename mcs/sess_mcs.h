@@ -90,9 +90,14 @@ int sess_remove_conn(struct mcsi_session *s, uint16_t cid);
  */
 bool sess_conn_lost(struct conn *c, int err, const char *reason);
 
-/* Waits until SESS_MCS_LOGOUT_GAP_MS have passed since the last
- * connection logout (before a session logout). */
+/* Before a session logout: waits until SESS_MCS_LOGOUT_GAP_MS have passed
+ * since the last connection logout, and records that the session logout
+ * is on its way (the target then closes the other connections). */
 void sess_mcs_logout_gap(struct mcsi_session *s);
+
+/* Whether the session logout is on its way: a connection's end of stream
+ * is then the target closing it, not a failure. Any thread. */
+bool sess_mcs_logging_out(const struct mcsi_session *s);
 
 /* The portal a connection-set slot's connection went to ("" if none).
  * Any thread; racy against that slot being reused. */

@@ -115,6 +115,44 @@ static void rec_wake_reactors(struct mcsi_session *s)
 			xport_wake(s->q[q]->x);
 }
 
+/* The two ends of an episode, m held: a logged-in connection for reactor 0
+ * to take over, or giving up. */
+static void rec_post_login_locked(struct sess_rec *rec, struct mcsi_session *s,
+				  const struct sess_handoff *h)
+{
+	rec->h = *h;
+	rec->take_by = sess_now_ns() + 2000 * MS_NS;
+	atomic_store(&rec->ready, REC_LOGGED_IN);
+	rec_wake_reactors(s);
+}
+
+static void rec_post_give_up_locked(struct sess_rec *rec, struct mcsi_session *s,
+				    int err, const char *why)
+{
+	snprintf(rec->give_why, sizeof(rec->give_why), "%s", why);
+	rec->give_err = err;
+	atomic_store(&rec->ready, REC_GAVE_UP);
+	rec_wake_reactors(s);
+}
+
+void sess_rec_post_login(struct mcsi_session *s, const struct sess_handoff *h)
+{
+	struct sess_rec *rec = s->cfg.rec;
+
+	pthread_mutex_lock(&rec->m);
+	rec_post_login_locked(rec, s, h);
+	pthread_mutex_unlock(&rec->m);
+}
+
+void sess_rec_post_give_up(struct mcsi_session *s, int err, const char *why)
+{
+	struct sess_rec *rec = s->cfg.rec;
+
+	pthread_mutex_lock(&rec->m);
+	rec_post_give_up_locked(rec, s, err, why);
+	pthread_mutex_unlock(&rec->m);
+}
+
 /* A login error no retry can fix: our credentials or our request. */
 static bool rec_fatal(int err)
 {
@@ -153,21 +191,17 @@ static bool rec_episode(struct sess_rec *rec)
 			return false;
 		}
 		if (rc == 0) {
-			rec->h = h;
-			rec->take_by = sess_now_ns() + 2000 * MS_NS;
-			atomic_store(&rec->ready, REC_LOGGED_IN);
-			rec_wake_reactors(s);
+			rec_post_login_locked(rec, s, &h);
 			return true;
 		}
 		uint64_t now = sess_now_ns();
 		if (rec_fatal(rc) || now >= deadline) {
-			snprintf(rec->give_why, sizeof(rec->give_why), "%s%s%s%s%s",
+			char why[sizeof(rec->give_why)];
+			snprintf(why, sizeof(why), "%s%s%s%s%s",
 				 rec_fatal(rc) ? "the target refused the login: " :
 				 "not reinstated within the replacement timeout; last login: ",
 				 strerror(-rc), msg ? " (" : "", msg ? msg : "", msg ? ")" : "");
-			rec->give_err = rec_fatal(rc) ? rc : -ETIMEDOUT;
-			atomic_store(&rec->ready, REC_GAVE_UP);
-			rec_wake_reactors(s);
+			rec_post_give_up_locked(rec, s, rec_fatal(rc) ? rc : -ETIMEDOUT, why);
 			return false;
 		}
 		uint64_t wait = erl_backoff_ns(attempt++, SESS_REC_RETRY_MIN_MS,
@@ -382,8 +416,9 @@ bool sess_rec_lost(struct conn *c, int err, const char *reason)
 	pthread_cond_broadcast(&rec->cv);
 	pthread_mutex_unlock(&rec->m);
 	if (first) {
-		sess_log(s, 4, "%s: session lost (%s); reinstating, replacement timeout %u ms",
-			 c->peer, reason, rec->replacement_ms);
+		sess_log(s, 4, "%s: session lost (%s); reinstating after DefaultTime2Wait %u s, "
+			 "replacement timeout %u ms", c->peer, reason,
+			 s->params.default_time2wait, rec->replacement_ms);
 		struct mcsi_event ev = {
 			.type = MCSI_EV_SESSION_LOST, .cid = c->cid, .err = err,
 			.reason = "session lost, reinstating",

@@ -38,6 +38,7 @@ struct mcsi_session;
 struct reactor;
 struct conn;
 struct sess_rec;
+struct sess_handoff;
 
 /* Prepares the reinstatement of a session about to be opened from url
  * with o (both copied: sess_desc.h); replacement_ms > 0. Returns 0 and
@@ -78,6 +79,13 @@ bool sess_rec_lost(struct conn *c, int err, const char *reason);
  * recovery's giving up; once it gave up, fails the backlog with its error
  * (-ETIMEDOUT past the replacement timeout). */
 void sess_rec_poll(struct reactor *r);
+
+/* What the recovery thread hands to reactor 0 at the end of an episode
+ * (any thread; tests stand in for the login with them): a logged-in
+ * connection (ownership of h->fd passes), or giving up with err (-errno)
+ * and why (copied). */
+void sess_rec_post_login(struct mcsi_session *s, const struct sess_handoff *h);
+void sess_rec_post_give_up(struct mcsi_session *s, int err, const char *why);
 
 /* Waits (bounded by the replacement timeout) while s is recovering with
  * commands in flight, so that a close lets them finish. */

