@@ -61,7 +61,10 @@ struct mcsi_cmd;
 /* ---- events ------------------------------------------------------------ */
 
 enum mcsi_event_type {
-	MCSI_EV_SCSI_EVENT = 1,     /* target's asynchronous SCSI event (sense) */
+	MCSI_EV_SCSI_EVENT = 1,     /* target's asynchronous SCSI event, or a
+				     * UNIT ATTENTION mcsi retried for the
+				     * caller (sense, lun): e.g. REPORTED LUNS
+				     * DATA or CAPACITY DATA HAS CHANGED */
 	MCSI_EV_LOGOUT_REQUESTED,   /* target asks for a logout within param[2]
 				     * s: mcsi stops sending on that connection
 				     * and logs it out when its commands are
