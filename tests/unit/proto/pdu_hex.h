@@ -15,16 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-static inline int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "proto/text.h"
 
 /* Decodes hex digits, skipping blanks; fails the test on anything else. */
 static inline size_t hex_decode(const char *s, uint8_t *out, size_t cap)
@@ -35,7 +26,7 @@ static inline size_t hex_decode(const char *s, uint8_t *out, size_t cap)
 	for (; *s; s++) {
 		if (*s == ' ' || *s == '\n' || *s == '|')
 			continue;
-		int v = hex_nibble(*s);
+		int v = text_hex_digit(*s);
 		assert_true(v >= 0);
 		if (hi < 0) {
 			hi = v;
