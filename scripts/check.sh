@@ -42,7 +42,7 @@ run_ctest() {
 
 step "unit, interop and fuzz-replay tests"
 MCSI_BUILD="$here/build" run_ctest "$here/build" -j "$jobs" -LE interop || failed+=("unit")
-MCSI_BUILD="$here/build" run_ctest "$here/build" -L interop || failed+=("interop")
+MCSI_BUILD="$here/build" run_ctest "$here/build" -j "$jobs" -L interop || failed+=("interop")
 
 if ((!quick)); then
 	step "sanitizer build (ASan + UBSan): unit and interop tests"
@@ -56,7 +56,7 @@ if ((!quick)); then
 		# The test target's own conformance runs check the target, not
 		# mcsi: they run once, above. The leak counts and the secret scan
 		# know ASan's memory layout (tests/interop/test_hostile_*.sh).
-		MCSI_BUILD="$here/build-asan" run_ctest "$here/build-asan" -L interop \
+		MCSI_BUILD="$here/build-asan" run_ctest "$here/build-asan" -j "$jobs" -L interop \
 			-E 'testtarget_(cu|erl)' || failed+=("asan-interop")
 	else
 		failed+=("asan-build")

@@ -49,7 +49,8 @@ struct sessiond {
 	const struct sd_export_ops *exp;
 	void *exp_priv;
 	int64_t last_poll_ms;             /* the export's last poll */
-	int64_t last_conns_ms;            /* the connections file, written */
+	int64_t last_conns_ms;            /* the connections file, checked */
+	uint64_t conns_hash;              /* ... and what it holds (0: none) */
 	atomic_bool poll_due;             /* set by the reactor: SCSI event */
 	/* The library is reinstating the session (MCSI_EV_SESSION_LOST until
 	 * _REINSTATED or _FAILED): the health check does not ping, which
@@ -62,8 +63,9 @@ struct sessiond {
 
 /* Writes the session's connections (MC/S: CID, state, queue, portal,
  * counters from mcsi_get_conn_stats()) as a JSON array to
- * "<state_path>.conns", which mcsid's list sessions shows. Returns 0 or
- * -errno. (sessiond_req.c) */
+ * "<state_path>.conns", which mcsid's list sessions shows. Called every
+ * SD_CONNS_MS; the file is rewritten only when its content changed (an
+ * idle session writes nothing). Returns 0 or -errno. (sessiond_req.c) */
 int sd_write_conns(struct sessiond *d);
 
 /* ---- sessiond_scan.c: LUNs over the public API ------------------------- */

@@ -33,6 +33,16 @@ int sd_write_state(struct sessiond *d)
 	return afile_write(d->state_path, buf, (size_t)len, 0644);
 }
 
+/* FNV-1a over the file's bytes: enough to tell "unchanged" apart. */
+static uint64_t conns_hash(const char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)buf[i]) * 0x100000001b3ull;
+	return h | 1;
+}
+
 int sd_write_conns(struct sessiond *d)
 {
 	struct mcsi_conn_stats cs[16];
@@ -63,9 +73,12 @@ int sd_write_conns(struct sessiond *d)
 	json_w_end(&w);
 	int len = json_w_finish(&w);
 	int rc = len;
-	if (len >= 0 && snprintf(path, sizeof(path), "%s.conns", d->state_path) <
-			(int)sizeof(path))
+	uint64_t h = len >= 0 ? conns_hash(buf, (size_t)len) : 0;
+	if (len >= 0 && h != d->conns_hash &&
+	    snprintf(path, sizeof(path), "%s.conns", d->state_path) < (int)sizeof(path)) {
 		rc = afile_write(path, buf, (size_t)len, 0644);
+		d->conns_hash = rc < 0 ? 0 : h;
+	}
 	free(buf);
 	return rc < 0 ? rc : 0;
 }

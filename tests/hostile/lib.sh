@@ -8,9 +8,7 @@
 #                                SCSI opcode 0xHH) → EVIL_TARGET (iqn,portal)
 #                                and EVIL_URL (iscsi://.../0)
 #   evil_stop                    stop it (by PID)
-#   tt_start [ARGS]              a new mcsi-testtarget, LUN 0 and 1 of 64 MiB, a
-#                                control socket → TT_PORT, TT_SOCK, TT_URL
-#   tt_ctl COMMAND               one fault-injection line; prints the answer
+#   (tt_start and tt_ctl, the project's test target: tests/lib/targets.sh)
 #   run LIMIT CMD...             CMD under `timeout LIMIT`: → OUT, RC, SECS
 #   judge NAME RC PATTERN [closed|recovered|healthy]...
 #                                one verdict line for the case just run
@@ -73,36 +71,6 @@ evil_stop() {
 	kill "$EVIL_PID" 2>/dev/null
 	wait "$EVIL_PID" 2>/dev/null
 	EVIL_PID=
-}
-
-_tt_n=0
-tt_start() {
-	_tt_n=$((_tt_n + 1))
-	local pf="$TEST_TMP/tt.$_tt_n.port"
-	TT_SOCK="$TEST_TMP/tt.$_tt_n.ctl"
-	rm -f "$pf"
-	"$TTBIN" --portal 127.0.0.1:0 --port-file "$pf" --target "$TT_IQN" \
-		--lun 0:ram:64M:512 --lun 1:ram:64M:512 --control "$TT_SOCK" "$@" \
-		>>"$TEST_TMP/tt.log" 2>&1 &
-	TT_PID=$!
-	_target_pids+=("$TT_PID")
-	for _ in $(seq 200); do
-		[[ -s $pf && -S $TT_SOCK ]] && break
-		sleep 0.05
-	done
-	[[ -s $pf ]] || { echo "mcsi-testtarget did not start"; tail -5 "$TEST_TMP/tt.log"; exit 1; }
-	TT_PORT=$(awk '{ print $1; exit }' "$pf")
-	TT_URL="iscsi://127.0.0.1:$TT_PORT/$TT_IQN/0"
-}
-
-tt_ctl() {
-	python3 - "$TT_SOCK" "$*" <<-'EOF'
-	import socket, sys
-	s = socket.socket(socket.AF_UNIX)
-	s.connect(sys.argv[1])
-	s.sendall(sys.argv[2].encode() + b"\n")
-	print(s.recv(4096).decode().strip())
-	EOF
 }
 
 run() {

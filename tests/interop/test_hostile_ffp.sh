@@ -7,6 +7,7 @@
 # lets the initiator carry on), within its timeout, with no crash and no
 # disturbance of the healthy session; one case runs a verified mcsi-perf
 # on another target while the evil one is attacked.
+# ctest-cost: 40
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"

@@ -6,6 +6,7 @@
 # reinstates; each waits DefaultTime2Wait, 2 s: the Max of our offer and the
 # target's) through the public API, in one process whose resident memory,
 # open file descriptors and threads must stay bounded.
+# ctest-cost: 70
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"

@@ -10,21 +10,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
 source "$here/../lib/assert.sh"
 source "$MCSI_SRC/tests/hostile/lib.sh"
+source "$here/../lib/mcsid.sh"
 targets_init
 hostile_need
 bin="$MCSI_BUILD/supervisor/daemon"
-for p in "$bin/mcsid" "$bin/mcsi-sessiond" "$bin/mcsi-ctlreq"; do
-	[[ -x $p ]] || { echo "missing $p (build first)"; exit 1; }
-done
 SCAN=(python3 "$HOSTILE_DIR/secret_scan.py")
 ISECRET=HostileInitSecret42
 TSECRET=HostileTargetSecret77
 chmod 0711 "$TEST_TMP"
-RUN="$TEST_TMP/run"
-mkdir -m 0755 "$RUN"
-export MCSI_CONFIG="$TEST_TMP/mcsi.conf" MCSI_SECRETS="$TEST_TMP/secrets" MCSI_RUN_DIR="$RUN"
+mcsid_env
 c=("$ISCSICTL" --timeout 5000)
-LOG="$TEST_TMP/mcsid.log"
 
 # scan NAME PID: every copy of either secret must be in MADV_DONTDUMP memory.
 scan() {
@@ -78,25 +73,7 @@ grep -qF -e "$ISECRET" -e "$TSECRET" <<<"$OUT" && fail "S4 a secret in iscsictl'
 evil_stop
 
 # --- mcsid and its session process ---------------------------------------------------------
-MCSID_PID=
 SPID=
-start_mcsid() {
-	"$bin/mcsid" --run-dir "$RUN" "$@" >>"$LOG" 2>&1 &
-	MCSID_PID=$!
-	for _ in $(seq 100); do
-		"$bin/mcsi-ctlreq" --timeout 2000 "$RUN/mcsid.sock" '{"op":"status"}' >/dev/null 2>&1 &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
-cleanup_mcsid() {
-	[[ -n $MCSID_PID ]] && kill "$MCSID_PID" 2>/dev/null
-	[[ -n $SPID ]] && kill "$SPID" 2>/dev/null
-	sleep 0.3
-	[[ -n $SPID ]] && kill -9 "$SPID" 2>/dev/null
-}
-_target_cleanups=(cleanup_mcsid "${_target_cleanups[@]}")
 "${c[@]}" remove target "$EVIL_NAME" >/dev/null
 if start_mcsid; then
 	pass "S5 mcsid starts"
@@ -108,7 +85,7 @@ for _ in $(seq 100); do
 	SPID=$("$bin/mcsi-ctlreq" "$RUN/mcsid.sock" '{"op":"list-sessions"}' 2>/dev/null |
 		grep -o '"state":"logged-in"[^}]*"pid":[0-9]*\|"pid":[0-9]*[^}]*"state":"logged-in"' |
 		grep -o '"pid":[0-9]*' | cut -d: -f2 | head -1)
-	[[ -n $SPID ]] && break
+	[[ -n $SPID ]] && { SEEN_PIDS+=("$SPID"); break; }
 	sleep 0.1
 done
 [[ -n $SPID ]] && pass "S5 the session logged in with mutual CHAP (process $SPID)" ||

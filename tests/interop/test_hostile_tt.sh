@@ -4,6 +4,7 @@
 # malformed PDUs, drops, Rejects, Async events, NOP-In, stalls, delays,
 # login refusals) against the fast path and iscsictl, while a second test
 # target serves a healthy, verified session in the same client process.
+# ctest-cost: 65
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"

@@ -10,24 +10,15 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
 source "$here/../lib/assert.sh"
+source "$here/../lib/mcsid.sh"
 targets_init
 
 bin="$MCSI_BUILD/supervisor/daemon"
-ctl="$MCSI_BUILD/tools/iscsictl/iscsictl"
-req="$bin/mcsi-ctlreq"
-for p in "$bin/mcsid" "$bin/mcsi-sessiond" "$req" "$ctl"; do
-	[[ -x $p ]] || { echo "missing $p (build first)"; exit 1; }
-done
 command -v isnsd >/dev/null && command -v isnsadm >/dev/null ||
 	need_target "isnsd/isnsadm are not installed (open-isns-server, open-isns-utils: scripts/setup.sh)"
 
-RUN="$TEST_TMP/run"
-mkdir -m 0755 "$RUN"
-export MCSI_CONFIG="$TEST_TMP/mcsi.conf" MCSI_SECRETS="$TEST_TMP/secrets"
-export MCSI_RUN_DIR="$RUN"
-LOG="$TEST_TMP/mcsid.log"
-c() { "$ctl" --timeout 5000 "$@"; }
-r() { "$req" --timeout 60000 "$@"; }
+MCSID_REQ_TIMEOUT=60000
+mcsid_env
 
 # --- isnsd on a free port, everything of its own under $TEST_TMP -------------------
 ISD="$TEST_TMP/isns"
@@ -118,13 +109,7 @@ expect_match "lists the server" "127.0.0.1:$ISNS_PORT"
 expect_ok "a static target of the same name" c add target "$T2,127.0.0.9:3260"
 
 # --- mcsid: the run at start, then a rescan ---------------------------------------------
-"$bin/mcsid" --run-dir "$RUN" --no-auto-login >>"$LOG" 2>&1 &
-MCSID_PID=$!
-_target_cleanups=("kill $MCSID_PID" "${_target_cleanups[@]}")
-for _ in $(seq 100); do
-	r "$RUN/mcsid.sock" '{"op":"status"}' >/dev/null 2>&1 && break
-	sleep 0.1
-done
+start_mcsid --no-auto-login
 expect_ok "mcsid serves" r "$RUN/mcsid.sock" '{"op":"status"}'
 expect_match "status shows iSNS" '"isns":true,"isns-servers":1'
 # The round at start.

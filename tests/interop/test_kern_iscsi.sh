@@ -9,6 +9,7 @@
 #   - mcsi-testtarget: a LUN added at run time appears without re-login
 #   - multipath: two portals of the test target, one connection dropped
 #     during fio verify, zero errors
+# ctest-cost: 140
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"

@@ -5,29 +5,21 @@
 # by a restarted mcsid, reconnection of a persistent target after its
 # connection is cut, SendTargets discovery recorded in the configuration,
 # refusal of unprivileged peers, clean logout and no process left behind.
+# ctest-cost: 50
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
 source "$here/../lib/assert.sh"
+source "$here/../lib/mcsid.sh"
 targets_init
 
 bin="$MCSI_BUILD/supervisor/daemon"
-ctl="$MCSI_BUILD/tools/iscsictl/iscsictl"
-req="$bin/mcsi-ctlreq"
-for p in "$bin/mcsid" "$bin/mcsi-sessiond" "$req" "$ctl"; do
-	[[ -x $p ]] || { echo "missing $p (build first)"; exit 1; }
-done
 # Unprivileged peers must be able to reach the socket's directory for the
 # refusal checks; the secrets file stays 0600.
 chmod 0711 "$TEST_TMP"
-RUN="$TEST_TMP/run"
-mkdir -m 0755 "$RUN"
-export MCSI_CONFIG="$TEST_TMP/mcsi.conf" MCSI_SECRETS="$TEST_TMP/secrets"
-export MCSI_RUN_DIR="$RUN"
-LOG="$TEST_TMP/mcsid.log"
-c() { "$ctl" --timeout 5000 "$@"; }
-# A request straight to a socket (mcsid's or a session process's).
-r() { "$req" --timeout 20000 "$@"; }
+mcsid_env
+ctl=$ISCSICTL
+req="$bin/mcsi-ctlreq"
 
 IQN=iqn.2026-11.org.mcsi.test:mcsid-auto
 IQN2=iqn.2026-11.org.mcsi.test:mcsid-manual
@@ -62,58 +54,6 @@ printf '%s\n' "$SECRET" | c modify initiator-config -CHAP-secret
 c add discovery-portal "$P" >/dev/null
 c modify discovery-config -SendTargets enable
 
-MCSID_PID=
-SEEN_PIDS=()
-start_mcsid() {
-	"$bin/mcsid" --run-dir "$RUN" "$@" >>"$LOG" 2>&1 &
-	MCSID_PID=$!
-	for _ in $(seq 100); do
-		r "$RUN/mcsid.sock" '{"op":"status"}' >/dev/null 2>&1 && return 0
-		kill -0 "$MCSID_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "mcsid did not start:"; tail -20 "$LOG"
-	return 1
-}
-# Everything this test started, by pid: mcsid and the session processes.
-cleanup_mcsid() {
-	[[ -n $MCSID_PID ]] && kill "$MCSID_PID" 2>/dev/null
-	local p
-	for p in "${SEEN_PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	sleep 0.5
-	for p in "${SEEN_PIDS[@]}"; do
-		kill -9 "$p" 2>/dev/null
-	done
-	[[ -f $LOG ]] && [[ ${KEEP_LOG:-} == 1 ]] && cp "$LOG" /tmp/mcsid-test.log
-}
-_target_cleanups=(cleanup_mcsid "${_target_cleanups[@]}")
-
-# session_field TARGET FIELD: a field of the target's record in mcsid's list.
-# (Parsed as JSON: a record nests its connections, MC/S.)
-session_field() {
-	r "$RUN/mcsid.sock" '{"op":"list-sessions"}' 2>/dev/null | python3 -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)
-except ValueError:
-    sys.exit(0)
-for s in d.get("sessions", []):
-    if s.get("target") == sys.argv[1] and sys.argv[2] in s:
-        v = s[sys.argv[2]]
-        print(str(v).lower() if isinstance(v, bool) else v)
-        break
-' "$1" "$2"
-}
-# wait_state TARGET STATE [SECONDS]
-wait_state() {
-	for _ in $(seq $((${3:-15} * 10))); do
-		[[ $(session_field "$1" state) == "$2" ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 alive() { [[ -n $1 && -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 gone() {
 	for _ in $(seq 50); do

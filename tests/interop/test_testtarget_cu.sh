@@ -4,6 +4,7 @@
 # lists them and what is excluded, with why), and a short iscsi-perf run.
 # The target is started on free ports and stopped by PID. Exit 0 pass,
 # 1 fail, 77 skip (never under CI=true).
+# ctest-cost: 70
 set -uo pipefail
 bin="${MCSI_BUILD:-}/tools/testtarget/mcsi-testtarget"
 iqn=iqn.2026-11.org.mcsi:testtarget

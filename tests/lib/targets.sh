@@ -12,6 +12,15 @@
 #   tgt_account TID USER PASS [--outgoing]
 #   istgt_start IQN-NAME SIZE [auth-line...]  → ISTGT_PORT ISTGT_IQN
 #   lio_start                       LIO in its qemu guest → LIO_PORT
+#   tt_start [ARGS]                 mcsi-testtarget serving TT_IQN, LUNs 0 and 1 of
+#                                   64 MiB (TT_LUNS overrides), a control socket
+#                                   → TT_PORT TT_SOCK TT_PID TT_URL (LUN 0)
+#   tt_ctl COMMAND                  one control line to the last tt_start's target
+#                                   (fault injection, docs/testtarget.md); prints
+#                                   the answer
+#   proxy_start PORT                tests/interop/tcpcut.py in front of
+#                                   127.0.0.1:PORT → CUT_PORT CUT_SOCK
+#   cutctl ARGS...                  one tcpcut control command (cut, flip, ...)
 #   need_target MSG                 fail in CI (CI=true), skip (77) elsewhere
 
 : "${MCSI_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -242,3 +251,58 @@ lio_start() {
 lio_check_alive() {
 	"$MCSI_SHARED/tools/lio/lio.sh" status
 }
+
+# ---- the project's test target ----------------------------------------------
+
+_tt_n=0
+tt_start() {
+	local bin=$MCSI_BUILD/tools/testtarget/mcsi-testtarget
+	[[ -x $bin ]] || { echo "no $bin (set MCSI_BUILD)"; exit 1; }
+	: "${TT_IQN:=iqn.2026-11.org.mcsi.test:tt}"
+	_tt_n=$((_tt_n + 1))
+	local pf=$TEST_TMP/tt.$_tt_n.port
+	TT_SOCK=$TEST_TMP/tt.$_tt_n.ctl
+	rm -f "$pf"
+	# shellcheck disable=SC2086 # TT_LUNS is a list of options
+	"$bin" --portal 127.0.0.1:0 --port-file "$pf" --target "$TT_IQN" \
+		${TT_LUNS:---lun 0:ram:64M:512 --lun 1:ram:64M:512} --control "$TT_SOCK" "$@" \
+		>>"$TEST_TMP/tt.log" 2>&1 &
+	TT_PID=$!
+	_target_pids+=("$TT_PID")
+	for _ in $(seq 200); do
+		[[ -s $pf && -S $TT_SOCK ]] && break
+		sleep 0.05
+	done
+	[[ -s $pf ]] || { echo "mcsi-testtarget did not start"; tail -5 "$TEST_TMP/tt.log"; exit 1; }
+	TT_PORT=$(awk '{ print $1; exit }' "$pf")
+	TT_URL="iscsi://127.0.0.1:$TT_PORT/$TT_IQN/0"
+}
+
+tt_ctl() {
+	python3 - "$TT_SOCK" "$*" <<-'EOF'
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX)
+	s.connect(sys.argv[1])
+	s.sendall(sys.argv[2].encode() + b"\n")
+	print(s.recv(4096).decode().strip())
+	EOF
+}
+
+# ---- tcpcut: a forwarding proxy that cuts connections and flips bits --------
+
+_px=0
+proxy_start() {
+	_px=$((_px + 1))
+	CUT_SOCK=$TEST_TMP/cut.$_px.sock
+	local out=$TEST_TMP/cut.$_px.out
+	python3 "$MCSI_SRC/tests/interop/tcpcut.py" serve --to "127.0.0.1:$1" \
+		--ctl "$CUT_SOCK" >"$out" 2>&1 &
+	_target_pids+=($!)
+	for _ in $(seq 100); do
+		grep -q '^port' "$out" 2>/dev/null && [[ -S $CUT_SOCK ]] && break
+		sleep 0.05
+	done
+	CUT_PORT=$(awk '/^port/ { print $2 }' "$out")
+	[[ -n $CUT_PORT ]] || { echo "tcpcut did not start: $(cat "$out")"; exit 1; }
+}
+cutctl() { python3 "$MCSI_SRC/tests/interop/tcpcut.py" ctl "$CUT_SOCK" "$@"; }
