@@ -362,6 +362,8 @@ int cp_launch_encode(const struct cp_launch *l, const struct cp_launch_secrets *
 	json_w_i64(&w, "replacement-timeout-ms", l->replacement_ms);
 	if (l->connections > 1)
 		json_w_u64(&w, "connections", l->connections);
+	if (l->erl != CP_ERL_DEFAULT)
+		json_w_u64(&w, "error-recovery-level", l->erl);
 	if (l->chap) {
 		json_w_str(&w, "chap-name", l->chap_name);
 		json_w_strn(&w, "chap-secret", s->chap, s->chap_len);
@@ -433,6 +435,10 @@ int cp_launch_decode(const char *buf, size_t len, struct cp_launch *l,
 	if ((rc = get_uint(buf, t, 0, "connections", 65535, &nconn, &has, why)))
 		goto out;
 	l->connections = has && nconn > 0 ? (uint32_t)nconn : 1;
+	uint64_t erl = CP_ERL_DEFAULT;
+	if ((rc = get_uint(buf, t, 0, "error-recovery-level", 2, &erl, &has, why)))
+		goto out;
+	l->erl = (uint8_t)erl;
 	if ((rc = get_secret(buf, t, "chap-secret", s->chap, sizeof(s->chap),
 			     &s->chap_len, &has_secret, why)) ||
 	    (rc = get_text(buf, t, 0, "chap-name", l->chap_name,

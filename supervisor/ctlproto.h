@@ -144,8 +144,12 @@ struct cp_launch {
 	/* MC/S: mcsi_opts.connections (the target's max-connections in the
 	 * configuration); absent (1) in the message when 1. */
 	uint32_t connections;
+	/* mcsi_opts.error_recovery_level, the most the session asks for
+	 * (0..2); absent from the message when CP_ERL_DEFAULT. */
+	uint8_t erl;
 };
 #define CP_REPLACEMENT_MS_DEFAULT 120000u
+#define CP_ERL_DEFAULT 2u
 
 /* Serializes l and the secrets it uses into buf (which should be
  * secrets_mem_alloc() memory too). Secrets with a NUL byte are refused

@@ -139,6 +139,7 @@ int launch_prepare(struct mcsid *d, struct msess *s, struct launch_spec *spec,
 	/* The library reinstates a lost session this long before it gives
 	 * up; mcsid's own re-login (backoff) only starts after that. */
 	spec->l.replacement_ms = (ct ? ct->replacement_timeout : CFG_REPLACEMENT_DEFAULT) * 1000u;
+	spec->l.erl = ct ? (uint8_t)ct->erl : CP_ERL_DEFAULT;
 	/* MC/S: max-connections is the number of connections wished; a
 	 * login that names no portal uses every portal of the target (as
 	 * macOS's iscsictl): at least one connection per configured portal.

@@ -152,6 +152,7 @@ static int login(struct sessiond *d, const struct cp_launch_secrets *sec)
 	o.header_digest = d->launch.header_digest;
 	o.data_digest = d->launch.data_digest;
 	o.replacement_timeout_ms = d->launch.replacement_ms;
+	o.error_recovery_level = d->launch.erl;
 	/* MC/S: the connections the configuration asks for, one reactor
 	 * per connection up to the CPUs. */
 	o.connections = d->launch.connections ? d->launch.connections : 1;

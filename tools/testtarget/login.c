@@ -362,7 +362,9 @@ int login_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 		rc = login_redirect(c, req);
 		if (rc)
 			return rc;
-		if (!l->discovery && l->tsih == 0 && !l->tpgt_sent) {
+		/* RFC 7143 13.9: in answer to the first request of every
+		 * login that names the target, leading or not. */
+		if (!l->discovery && !l->tpgt_sent) {
 			text_append_u32(l->rsp, sizeof(l->rsp), &l->rsp_len,
 					"TargetPortalGroupTag", c->portal->tpgt);
 			if (l->tgt->alias)

@@ -184,7 +184,7 @@ static void test_reply(void **state)
 static void test_launch(void **state)
 {
 	struct cp_launch l = { .chap = true, .mutual = true, .header_digest = true,
-			       .replacement_ms = 5000 };
+			       .replacement_ms = 5000, .erl = CP_ERL_DEFAULT };
 	struct cp_launch_secrets s = { 0 }, s2;
 	struct cp_launch d;
 	char buf[1024];
@@ -212,6 +212,7 @@ static void test_launch(void **state)
 	assert_int_equal(d.portal.port, 3260);
 	assert_true(d.chap && d.mutual && d.header_digest && !d.data_digest);
 	assert_int_equal(d.replacement_ms, 5000);
+	assert_int_equal(d.erl, CP_ERL_DEFAULT);
 	assert_int_equal(s2.chap_len, 8);
 	assert_memory_equal(s2.chap, s.chap, 8);
 	assert_int_equal(s2.target_len, 5);
@@ -222,6 +223,18 @@ static void test_launch(void **state)
 			  "\"initiator\":\"iqn.2001-04.a:b\"}";
 	assert_int_equal(cp_launch_decode(old, strlen(old), &d, &s2, &why), 0);
 	assert_int_equal(d.replacement_ms, CP_REPLACEMENT_MS_DEFAULT);
+	assert_int_equal(d.erl, CP_ERL_DEFAULT);
+
+	/* A lower ErrorRecoveryLevel travels; above 2 is refused. */
+	l.erl = 0;
+	len = cp_launch_encode(&l, &s, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"error-recovery-level\":0"));
+	assert_int_equal(cp_launch_decode(buf, (size_t)len, &d, &s2, &why), 0);
+	assert_int_equal(d.erl, 0);
+	const char *erl3 = "{\"target\":\"iqn.2001-04.a:b\",\"portal\":\"h\","
+			  "\"initiator\":\"iqn.2001-04.a:b\",\"error-recovery-level\":3}";
+	assert_int_equal(cp_launch_decode(erl3, strlen(erl3), &d, &s2, &why), -EPROTO);
+	l.erl = CP_ERL_DEFAULT;
 
 	/* No CHAP: no secret members at all. */
 	l.chap = l.mutual = false;
