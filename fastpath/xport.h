@@ -69,7 +69,9 @@ struct xport_ops {
 	void (*destroy)(struct xport *x);
 	int (*attach)(struct xport *x, struct xport_conn *xc);
 	/* Cancels what is in flight and forgets the connection; no callback
-	 * runs for it afterwards. Does not close the fd. */
+	 * runs for it afterwards. For closing only: the socket may be shut
+	 * down (io_uring: so that nothing in flight can outlive the call),
+	 * but the fd is not closed. */
 	void (*detach)(struct xport *x, struct xport_conn *xc);
 	/* Post a send / receive. The iovec array and the memory it points to
 	 * are borrowed until the completion. -EBUSY if one is in flight. */

@@ -14,6 +14,7 @@
 #ifdef MCSI_HAVE_URING
 #include <liburing.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 enum { UR_SEND = 1, UR_RECV = 2, UR_WAKE = 3, UR_DELAY = 4, UR_TAGS = 7 };
@@ -178,6 +179,13 @@ static void ur_detach(struct xport *x, struct xport_conn *xc)
 	struct xport_uring *u = ur_of(x);
 
 	xc->detaching = true;
+	/* A cancel can miss: a receive linked behind a delay that has just
+	 * fired sits in this thread's task work, and is only issued after
+	 * the cancel looked for it; on a silent peer it would then wait
+	 * forever. A shut-down socket ends every receive and send at once,
+	 * issued now or later; the connection is being closed anyway. */
+	if (xc->send_busy || xc->recv_busy)
+		shutdown(xc->fd, SHUT_RDWR);
 	static const int tags[] = { UR_SEND, UR_DELAY, UR_RECV };
 	for (unsigned i = 0; i < 3; i++) {
 		int tag = tags[i];
@@ -290,11 +298,14 @@ static int ur_recv_after(struct xport *x, struct xport_conn *xc,
 		return ur_recv(x, xc, iov, cnt);
 	if (xc->recv_busy)
 		return -EBUSY;
-	/* Both SQEs must go into the same submission. */
+	/* Both SQEs must go into the same submission, and neither may be
+	 * taken alone (an SQE taken is submitted, prepared or not). */
 	if (io_uring_sq_space_left(&u->ring) < 2)
 		io_uring_submit(&u->ring);
-	if (!(t = ur_sqe(u)) || !(sqe = ur_sqe(u)))
+	if (io_uring_sq_space_left(&u->ring) < 2)
 		return -EAGAIN;
+	t = io_uring_get_sqe(&u->ring);
+	sqe = io_uring_get_sqe(&u->ring);
 	xc->delay_ts[0] = delay_us / 1000000u;
 	xc->delay_ts[1] = (int64_t)(delay_us % 1000000u) * 1000;
 	io_uring_prep_timeout(t, (struct __kernel_timespec *)(void *)xc->delay_ts, 0,
