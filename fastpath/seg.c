@@ -169,6 +169,14 @@ int seg_rx_fill(struct seg_rx *r, struct iovec *iov, int max)
 
 	if (max <= 0)
 		return 0;
+	if (r->stage == SEG_SKIP) {
+		/* Discarded bytes land in staging (nothing is buffered: the
+		 * parse consumed it all) and are dropped there. */
+		uint32_t want = r->skip + (r->ahead ? r->ahead : 0);
+		r->head = r->tail = 0;
+		iov[0] = (struct iovec){ r->buf, want < r->cap ? want : r->cap };
+		return 1;
+	}
 	if (r->stage == SEG_HDR) {
 		/* Only part of a header can be left over: move it to the
 		 * front so that the read-ahead gets the whole buffer. */
@@ -234,7 +242,13 @@ static int seg_rx_header(struct seg_rx *r, const char **why)
 	r->bhs_judged = false;
 	if (r->hdigest && digest_crc32c(h, base) != digest_load(h + base)) {
 		*why = "header digest mismatch";
-		return -EBADMSG;
+		if (!r->ops->on_bad_header)
+			return -EBADMSG;
+		rc = r->ops->on_bad_header(r->ctx, h, base, &r->skip, why);
+		if (rc < 0)
+			return rc;
+		r->stage = r->skip > 0 ? SEG_SKIP : SEG_HDR;
+		return 0;
 	}
 	r->data_len = pdu_dsl(h);
 	r->dst = (struct seg_data){ 0 };
@@ -298,7 +312,11 @@ static int seg_rx_tail_done(struct seg_rx *r, const char **why)
 		uint32_t crc = digest_final(digest_update(r->crc, r->trail, pad));
 		if (crc != digest_load(r->trail + pad)) {
 			*why = "data digest mismatch";
-			return -EBADMSG;
+			if (!r->ops->on_bad_data)
+				return -EBADMSG;
+			r->pdus++;
+			r->stage = SEG_HDR;
+			return r->ops->on_bad_data(r->ctx, r->hdr, why);
 		}
 	}
 	return seg_rx_pdu_done(r, why);
@@ -330,6 +348,12 @@ static int seg_rx_parse(struct seg_rx *r, const char **why)
 				break;
 			}
 			rc = seg_rx_header(r, why);
+		} else if (r->stage == SEG_SKIP) {
+			uint32_t take = r->skip < avail ? r->skip : avail;
+			r->head += take;
+			r->skip -= take;
+			if (r->skip == 0)
+				r->stage = SEG_HDR;
 		} else if (r->stage == SEG_DATA) {
 			uint32_t take = r->data_len - r->got;
 			if (take > avail)

@@ -94,9 +94,21 @@ struct seg_rx_ops {
 	 * never sends the AHS it announced is refused at once instead of
 	 * stalling the stream. Return 0 or -EPROTO with *why. */
 	int (*on_bhs)(void *ctx, const uint8_t *bhs, const char **why);
+	/* Optional (ERL >= 1, RFC 7143 7.8): the header digest failed; hdr
+	 * holds the damaged header as received. Return 0 and set *skip to
+	 * the bytes that follow the header (data, pad, data digest): the
+	 * cursor discards them and expects a header; or -errno with *why to
+	 * stop the stream. NULL: the stream stops with -EBADMSG. */
+	int (*on_bad_header)(void *ctx, const uint8_t *hdr, uint32_t hdr_len,
+			     uint32_t *skip, const char **why);
+	/* Optional (ERL >= 1): the data digest of a PDU whose header was
+	 * good failed. Its data was placed where on_header said and is
+	 * garbage; on_pdu is not called. Return 0 to go on with the
+	 * stream, or -errno with *why. NULL: -EBADMSG. */
+	int (*on_bad_data)(void *ctx, const uint8_t *hdr, const char **why);
 };
 
-enum seg_stage { SEG_HDR, SEG_DATA, SEG_TAIL };
+enum seg_stage { SEG_HDR, SEG_DATA, SEG_TAIL, SEG_SKIP };
 
 /* Data segments longer than this are received straight into their
  * buffers, and after one of them only the next header is read ahead. */
@@ -121,6 +133,7 @@ struct seg_rx {
 	uint32_t crc;
 	uint8_t trail[8];          /* received pad + data digest */
 	uint8_t trail_len, trail_got;
+	uint32_t skip;             /* SEG_SKIP: bytes still to discard */
 	uint64_t pdus;             /* PDUs completed */
 	uint64_t copied;           /* data bytes copied out of staging */
 };

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "mcs/erl_timer.h"
+#include "mcs/sess_erl2.h"
 #include "mcs/reactor.h"
+#include "mcs/rstat.h"
 #include "mcs/sess.h"
 #include "mcs/sess_mcs.h"
 #include "mcs/sess_rec.h"
@@ -29,7 +31,7 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->nop_timeout_ms = 5000;
 	o->ua_retries = 3;
 	o->max_outstanding_r2t = TASK_MAX_R2T;
-	o->error_recovery_level = 0;
+	o->error_recovery_level = 2;      /* the most the target accepts */
 	o->rx_readahead = 262144;
 	o->coalesce_us = 500;
 	o->zerocopy_send = true;
@@ -53,7 +55,9 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		 * does not know keep their defaults. */
 		size_t old = offsetof(struct mcsi_opts, replacement_timeout_ms);
 		size_t pre_mcs = offsetof(struct mcsi_opts, sched_policy);
-		if (opts->size != sizeof(*opts) && opts->size != old && opts->size != pre_mcs)
+		size_t pre_erl2 = offsetof(struct mcsi_opts, erl2_cleanup);
+		if (opts->size != sizeof(*opts) && opts->size != old && opts->size != pre_mcs &&
+		    opts->size != pre_erl2)
 			return -EINVAL;
 		memcpy(&def, opts, opts->size);
 		def.size = sizeof(def);
@@ -66,8 +70,8 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		return -EINVAL;
 	if (opts->connections == 0)
 		def.connections = 1;
-	if (opts->error_recovery_level > 0)
-		return -EOPNOTSUPP;
+	if (opts->error_recovery_level > 2)
+		return -EINVAL;
 	memset(&h, 0, sizeof(h));
 	h.fd = -1;
 	if (opts->replacement_timeout_ms &&
@@ -97,6 +101,11 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 	};
 	if ((rc = sess_create(&h, &cfg, out)) < 0)
 		return rc;
+	/* One more connection than asked for was offered at ERL 2 (open.c):
+	 * for a reinstatement only, never opened otherwise. */
+	uint32_t lim = atomic_load(&(*out)->cs.limit);
+	if (lim > def.connections)
+		atomic_store(&(*out)->cs.limit, def.connections);
 	/* MC/S: the further connections; a refusal leaves the session with
 	 * what it has (sess_add_conn() logs why). */
 	if (sess_mcs_create(*out, url, opts, &h) == 0 && opts->connections > 1) {
@@ -106,6 +115,11 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 				 "for (MaxConnections %u)", n, opts->connections,
 				 (*out)->params.max_connections);
 	}
+	/* ERL 2: a lost connection is recovered on its own (sess_erl2.h);
+	 * without it the session is reinstated as at ERL 0. */
+	if ((*out)->params.error_recovery_level >= 2 &&
+	    sess_erl2_create(*out, url, opts) < 0)
+		sess_log(*out, 4, "ErrorRecoveryLevel 2 without connection recovery (no memory)");
 	if (rec && (rc = sess_rec_start(*out)) < 0) {
 		sess_destroy(*out);
 		*out = NULL;
@@ -401,7 +415,12 @@ static int run_tmf(mcsi_session *s, enum tmf_function fn, uint32_t lun,
 	cmd_priv(&c)->op = CMD_OP_TMF;
 	cmd_priv(&c)->arg = (uint32_t)fn;
 	cmd_priv(&c)->ref = ref;
-	return sess_run_cmd(s, q, &c);
+	int rc = sess_run_cmd(s, q, &c);
+	/* MC/S: the target ended the affected tasks on every connection;
+	 * each connection's end only once it is fenced (reactor_tmf.c). */
+	if (rc == 0 && reactor_tmf_sets(fn) && atomic_load(&s->cs.used) > 1)
+		rc = sess_tmf_fence(s, fn, lun, cmd_priv(&c)->sn);
+	return rc;
 }
 
 MCSI_API int mcsi_abort_task(mcsi_session *s, struct mcsi_cmd *cmd)
@@ -463,31 +482,9 @@ MCSI_API int mcsi_service(mcsi_session *s)
 
 MCSI_API int mcsi_get_stats(mcsi_session *s, struct mcsi_stats *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->queues = s->nq;
-	for (unsigned q = 0; q < s->nq; q++) {
-		struct reactor *r = s->q[q];
-		st->transport = xport_name(r->x);
-		for (unsigned i = 0; i < r->nconns; i++) {
-			const struct conn *c = r->conns[i];
-			st->connections++;
-			st->commands += c->st.commands;
-			st->reads += c->st.reads;
-			st->writes += c->st.writes;
-			st->bytes_in += c->st.bytes_in;
-			st->bytes_out += c->st.bytes_out;
-			st->pdus_in += c->st.pdus_in;
-			st->pdus_out += c->st.pdus_out;
-			st->r2ts += c->st.r2ts;
-			st->nops_out += c->st.nops_out;
-			st->nops_in += c->st.nops_in;
-			st->retries += c->st.retries;
-			st->timeouts += c->st.timeouts;
-			st->syscalls_send += c->xc.sends;
-			st->syscalls_recv += c->xc.recvs;
-		}
-	}
-	return 0;
+	/* Each queue sums its own connections (mcs/rstat.h): no thread
+	 * reads another's connection list. */
+	return rstat_collect(s, st);
 }
 
 /* ---- connections (MC/S) -------------------------------------------------- */

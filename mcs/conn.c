@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "mcs/conn_erl2.h"
 #include "mcs/reactor.h"
 #include "mcs/sess_mcs.h"
 
@@ -52,6 +53,7 @@ int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
 	c->cid = h->cid;
 	c->fd = h->fd;
 	c->exp_statsn = h->expstatsn;
+	conn_erl1_init(c);
 	snprintf(c->peer, sizeof(c->peer), "%s", h->peer[0] ? h->peer : "target");
 	c->cmdq_tail = &c->cmdq;
 	c->ctlq_tail = &c->ctlq;
@@ -189,6 +191,8 @@ void conn_fail(struct conn *c, int err, const char *fmt, ...)
 	/* What the session does about it (ERL 0: reinstate or fail, and
 	 * the other connections go too) is mcs/sess_mcs.c's decision; held
 	 * SCSI tasks are off c when it returns. */
+	if (conn_erl2_lost(c, err, reason))
+		return;                  /* ERL 2: its tasks wait for recovery */
 	sess_conn_lost(c, err, reason);
 	conn_fail_tasks(c, err);
 }

@@ -20,6 +20,7 @@
 
 #include "fastpath/seg.h"
 #include "fastpath/xport.h"
+#include "mcs/conn_erl1.h"
 #include "mcs/sess.h"
 #include "mcs/task.h"
 
@@ -106,6 +107,7 @@ struct conn {
 	bool reap;
 	int fail_err;
 	char why[160];               /* reason text of the last defect */
+	struct conn_erl1 e1;         /* ERL >= 1: recovery in place */
 };
 
 /* Sets up c over a handed-over socket (ownership of fd passes) on reactor
@@ -148,6 +150,9 @@ void conn_tx_flush(struct conn *c);
 void conn_task_unref(struct conn *c, struct task *t);
 /* Drops every queued slot (connection gone). */
 void conn_tx_release_all(struct conn *c);
+/* Queues a PDU without data (a SNACK) whose complete BHS is bhs (copied).
+ * Returns false when no tx slot is free. */
+bool conn_tx_raw(struct conn *c, const void *bhs);
 /* The transport's send-completion callback for connections. */
 void conn_tx_sent(struct xport_conn *xc, ssize_t res);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mcs/conn_erl2.h"
 #include "mcs/reactor.h"
 #include "proto/pdu.h"
 #include "proto/scsi.h"
@@ -38,6 +39,10 @@ static void rx_statsn(struct conn *c, const void *hdr)
 {
 	uint32_t sn = pdu_get32(&((const struct pdu_bhs *)hdr)->bhs_spec2[1]);
 
+	if (c->e1.on) {                /* ERL >= 1: conn_erl1_pdu() tracked it */
+		c->exp_statsn = erl_stat_expstatsn(&c->e1.stat);
+		return;
+	}
 	if (sn_ge(sn, c->exp_statsn))
 		c->exp_statsn = sn + 1;
 }
@@ -87,6 +92,8 @@ static int rx_data_in_hdr(struct conn *c, const struct bhs_data_in *d,
 		*why = "Data-In for a command that reads no data";
 		return -EPROTO;
 	}
+	if (c->e1.on)
+		return conn_erl1_data_in_hdr(c, t, d, dst, why);
 	datasn = pdu_get32(&d->din_datasn);
 	if (datasn != t->exp_datasn) {
 		*why = rx_why(c, "Data-In DataSN gap on ITT 0x%08x: expected %u, got %u",
@@ -243,6 +250,8 @@ static int rx_scsi_rsp(struct conn *c, const struct bhs_scsi_rsp *r, const char 
 		return -EPROTO;
 	}
 	rx_set_status(t, r->rsp_response, r->rsp_status);
+	if (conn_erl1_hold(c, t))
+		return 0;              /* ERL 1: waits for its Data-In */
 	reactor_finish(c->r, t, res->err);
 	return 0;
 }
@@ -261,7 +270,7 @@ static int rx_r2t(struct conn *c, const struct bhs_r2t *r, const char **why)
 	sn = pdu_get32(&r->r2t_r2tsn);
 	off = pdu_get32(&r->r2t_offset);
 	len = pdu_get32(&r->r2t_desired);
-	if (sn != t->exp_r2tsn) {
+	if (sn != t->exp_r2tsn && !conn_erl2_r2t_resync(t, sn)) {
 		*why = rx_why(c, "R2TSN gap on ITT 0x%08x: expected %u, got %u",
 			      t->itt, t->exp_r2tsn, sn);
 		return -EPROTO;
@@ -279,7 +288,10 @@ static int rx_r2t(struct conn *c, const struct bhs_r2t *r, const char **why)
 	max_r2t = c->params.max_outstanding_r2t;
 	if (max_r2t > TASK_MAX_R2T)
 		max_r2t = TASK_MAX_R2T;
-	if (t->nr2t >= max_r2t) {
+	/* ERL >= 1: only R2Ts not yet fully built count, since a recovery
+	 * R2T may come before the last Data-Out's send completion is seen. */
+	if ((uint32_t)(t->nr2t - (c->e1.on ? t->r2t_built : 0)) >= max_r2t ||
+	    t->nr2t >= TASK_MAX_R2T) {
 		*why = rx_why(c, "too many outstanding R2Ts on ITT 0x%08x (limit %u)",
 			      t->itt, max_r2t);
 		return -EPROTO;
@@ -345,8 +357,10 @@ static int rx_logout_rsp(struct conn *c, const struct bhs_logout_rsp *r, const c
 		return -EPROTO;
 	rx_statsn(c, r);
 	t->tmf_response = r->lgor_response;
+	/* ERL 2: the Logout of another connection leaves this one up. */
+	bool other = (t->ref_itt & CONN_ERL2_OTHER_CID) != 0;
 	reactor_finish(c->r, t, r->lgor_response == LOGOUT_RSP_OK ? 0 : -EIO);
-	if (r->lgor_response == LOGOUT_RSP_OK) {
+	if (r->lgor_response == LOGOUT_RSP_OK && !other) {
 		conn_closed(c);
 		*why = NULL;
 		return -ECONNABORTED;  /* stop the stream, not an error */
@@ -438,6 +452,9 @@ static int rx_reject(struct conn *c, const struct bhs_reject *r, const char **wh
 	uint32_t itt = pdu_itt(c->scratch);
 	sess_log(c->sess, 4, "%s: target rejected %s ITT 0x%08x: %s", c->peer,
 		 pdu_opcode_name(op), itt, ev.reason);
+	int e1 = conn_erl1_reject(c, r, why);  /* ERL >= 1: recovery R2T, retry */
+	if (e1 != 1)
+		return e1;
 	if (op == PDU_OP_DATA_OUT || op == PDU_OP_SNACK) {
 		/* ERL 0: the data is gone and no recovery R2T will come. */
 		*why = rx_why(c, "target rejected a %s PDU: %s",
@@ -460,6 +477,10 @@ static int rx_reject(struct conn *c, const struct bhs_reject *r, const char **wh
 
 static int rx_pdu_dispatch(struct conn *c, const uint8_t *hdr, const char **why)
 {
+	int e1 = conn_erl1_pdu(c, hdr, why);  /* ERL >= 1: StatSN, DataSN */
+
+	if (e1 != 1)
+		return e1;
 	switch (pdu_opcode(hdr)) {
 	case PDU_OP_DATA_IN:
 		return rx_data_in(c, (const void *)hdr);
@@ -519,6 +540,8 @@ const struct seg_rx_ops conn_rx_ops = {
 	.on_header = rx_header,
 	.on_pdu = rx_pdu,
 	.on_bhs = rx_bhs,
+	.on_bad_header = conn_erl1_bad_header,
+	.on_bad_data = conn_erl1_bad_data,
 };
 
 /* Receive coalescing: when the target is the bottleneck, responses trickle

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "mcs/conn_erl2.h"
+#include "mcs/erl_pdu.h"
 #include "mcs/reactor.h"
 #include "proto/pdu.h"
 #include "proto/serial.h"
@@ -180,7 +182,8 @@ static void tx_ctl(struct conn *c, struct task *t)
 		struct task *ref = task_lookup(&c->r->tt, t->ref_itt);
 		pdu_build_tmf(s->hdr, (enum tmf_function)t->tmf_fn, t->lun, t->itt,
 			      t->ref_itt, t->ref_cmdsn,
-			      ref && t->tmf_fn == TMF_ABORT_TASK ? ref->exp_datasn : 0);
+			      !ref ? 0 : t->tmf_fn == TMF_ABORT_TASK ? ref->exp_datasn :
+			      t->tmf_fn == TMF_TASK_REASSIGN ? conn_erl2_expdatasn(ref) : 0);
 		break;
 	}
 	case TASK_NOP:
@@ -188,6 +191,14 @@ static void tx_ctl(struct conn *c, struct task *t)
 		c->st.nops_out++;
 		break;
 	case TASK_LOGOUT:
+		if (t->ref_itt & CONN_ERL2_OTHER_CID) {
+			/* ERL 2: another connection's CID, with its ExpStatSN. */
+			erl_build_logout_cid(s->hdr, (enum logout_reason)t->tmf_fn, t->itt,
+					     (uint16_t)t->ref_itt, t->cmdsn, t->ref_cmdsn);
+			slot_seal(c, s, 0, NULL, 0);
+			t->state = TASK_ACTIVE;
+			return;
+		}
 		pdu_build_logout(s->hdr, (enum logout_reason)t->tmf_fn, t->itt, c->cid);
 		break;
 	default:
@@ -215,13 +226,16 @@ static void plan_unsolicited(struct conn *c, struct task *t)
 /* A CmdSN from the session's window, or -EAGAIN: then this queue is
  * registered as waiting (any connection's PDU that opens the window wakes
  * it, connset.h), and the window is looked at once more in case it opened
- * in between. */
+ * in between. A session paused around a connection logout (cset_pause())
+ * counts as a closed window. */
 static int tx_reserve(struct conn *c, uint32_t *sn)
 {
-	if (sess_cmdsn_reserve(c->sess, sn) == 0)
+	if (!cset_paused(&c->sess->cs) && sess_cmdsn_reserve(c->sess, sn) == 0)
 		return 0;
 	c->r->window_waiters = true;
 	cset_window_wait(&c->sess->cs, c->r->index);
+	if (cset_paused(&c->sess->cs))
+		return -EAGAIN;
 	return sess_cmdsn_reserve(c->sess, sn);
 }
 
@@ -254,8 +268,12 @@ static int tx_cmd(struct conn *c, struct task *t)
 	bool wr = cmd->dir == MCSI_DIR_WRITE || cmd->dir == MCSI_DIR_BIDI;
 	bool rd = cmd->dir == MCSI_DIR_READ || cmd->dir == MCSI_DIR_BIDI;
 
-	if (tx_reserve(c, &sn) < 0)
+	if (t->erl2 == ERL2_T_RETRY) {
+		sn = t->cmdsn;           /* ERL 2: plugs the target's CmdSN hole */
+		t->erl2 = ERL2_T_NONE;
+	} else if (tx_reserve(c, &sn) < 0) {
 		return -EAGAIN;
+	}
 	t->cmdsn = sn;
 	if (!t->counted) {
 		t->counted = true;
@@ -348,10 +366,22 @@ static bool tx_dout(struct conn *c, struct task *t)
 	return true;
 }
 
+bool conn_tx_raw(struct conn *c, const void *bhs)
+{
+	if (slots_free(c) == 0)
+		return false;
+	struct tx_slot *s = slot_get(c, NULL);
+	memcpy(s->hdr, bhs, PDU_BHS_LEN);
+	slot_seal(c, s, 0, NULL, 0);
+	return true;
+}
+
 static void tx_produce(struct conn *c)
 {
 	struct task *t;
 
+	if (c->e1.nq)
+		conn_erl1_produce(c);           /* SNACKs first: they unblock tasks */
 	while (c->nnop_reply > 0 && slots_free(c) > 0) {
 		tx_nop_reply(c, 0);
 		memmove(&c->nop_reply[0], &c->nop_reply[1],

@@ -70,6 +70,9 @@ struct connset {
 	_Atomic uint32_t nup;            /* slots UP */
 	_Atomic uint32_t next_cid;
 	_Atomic uint32_t gen;            /* membership changes so far */
+	/* Nonzero while a connection logs out alone: no queue takes a new
+	 * CmdSN (cset_pause(); read on every reservation, written rarely). */
+	_Atomic uint32_t paused;
 	_Atomic uint64_t win_waiters __attribute__((aligned(64)));
 	struct cset_slot slot[CSET_MAX];
 };
@@ -266,6 +269,35 @@ static inline uint64_t cset_window_opened(struct connset *cs)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (!atomic_load_explicit(&cs->win_waiters, memory_order_relaxed))
 		return 0;
+	return atomic_exchange_explicit(&cs->win_waiters, 0, memory_order_acq_rel);
+}
+
+/*
+ * Pausing the session's commands around a connection logout (Logout
+ * reason 1): while paused, no queue takes a new CmdSN; its commands wait
+ * as for a closed window and register in the same waiter mask. istgt 0.4
+ * needs it: when a connection's logout ends, it clears every queued
+ * command of the whole I_T nexus (all connections of the session share
+ * the initiator port), so commands in flight on the other connections at
+ * that moment are never answered (docs/design/mcs.md section 8).
+ *
+ * cset_pause() and cset_resume() pair; one pauser at a time (the caller
+ * serializes). cset_resume() returns the waiter mask like
+ * cset_window_opened(): the caller kicks those queues.
+ */
+static inline void cset_pause(struct connset *cs)
+{
+	atomic_store_explicit(&cs->paused, 1u, memory_order_seq_cst);
+}
+
+static inline bool cset_paused(const struct connset *cs)
+{
+	return atomic_load_explicit(&cs->paused, memory_order_acquire) != 0;
+}
+
+static inline uint64_t cset_resume(struct connset *cs)
+{
+	atomic_store_explicit(&cs->paused, 0u, memory_order_seq_cst);
 	return atomic_exchange_explicit(&cs->win_waiters, 0, memory_order_acq_rel);
 }
 

@@ -53,12 +53,20 @@ int sess_target_prepare(const char *url, const struct mcsi_opts *o,
 	}
 	t->wishes.header_digest = o->header_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
 	t->wishes.data_digest = o->data_digest ? ISCSI_DIGEST_CRC_ONLY : ISCSI_DIGEST_PREFER_NONE;
-	/* Both checked by mcsi_open(): at most TASK_MAX_R2T, ERL 0. */
-	t->wishes.max_outstanding_r2t = o->max_outstanding_r2t;
+	/* Both checked by mcsi_open(): at most TASK_MAX_R2T, ERL <= 2. At
+	 * ERL >= 1 with DataSequenceInOrder=Yes, MaxOutstandingR2T must be 1
+	 * (RFC 7143 13.19): a recovery R2T then re-solicits only within the
+	 * last sequence, and R2Ts never arrive out of order. */
 	t->wishes.error_recovery_level = o->error_recovery_level;
+	t->wishes.max_outstanding_r2t = o->error_recovery_level >= 1 ? 1 : o->max_outstanding_r2t;
 	/* MC/S: the leading login asks for as many connections as wished
 	 * (the target answers with its own limit, the lower wins). */
 	t->wishes.max_connections = o->connections > 1 ? o->connections : 1;
+	/* ERL 2: room for reinstating a failed connection that the target
+	 * still counts (LIO refuses with 0x0206 otherwise); mcsi_open() keeps
+	 * the session itself to o->connections. */
+	if (o->error_recovery_level >= 2)
+		t->wishes.max_connections++;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mcs/conn_erl2.h"
 #include "mcs/sess_rec.h"
 #include "proto/pdu.h"
 
@@ -69,6 +70,7 @@ void reactor_remove_conn(struct reactor *r, struct conn *c)
 {
 	for (unsigned i = 0; i < r->nconns; i++) {
 		if (r->conns[i] == c) {
+			rstat_retire(r, c);      /* its counters still count */
 			r->conns[i] = r->conns[--r->nconns];
 			return;
 		}
@@ -250,6 +252,8 @@ static void task_reset_for_retry(struct task *t)
 	t->retry = false;
 	t->nr2t = t->r2t_head = t->r2t_built = 0;
 	t->exp_r2tsn = t->exp_datasn = t->rx_bytes = 0;
+	erl_din_init(&t->din);
+	t->held = false;
 	t->r2t_asked = 0;
 	t->abort_state = 0;
 	memset(&t->cmd->res, 0, sizeof(t->cmd->res));
@@ -328,23 +332,6 @@ int reactor_logout(struct reactor *r, struct conn *c, enum logout_reason reason,
 	return 0;
 }
 
-/* Ends the SCSI tasks of one LUN (all LUNs when all) after a reset. */
-static void reactor_reset_done(struct reactor *r, struct conn *c, uint32_t lun,
-			       bool all, uint32_t timed_out_itt)
-{
-	for (uint32_t i = 0; i < r->tt.n; i++) {
-		struct task *t = &r->tt.tasks[i];
-		if (t->kind != TASK_SCSI || t->conn != c ||
-		    (t->state != TASK_ACTIVE && t->state != TASK_QUEUED) ||
-		    (!all && t->lun != lun))
-			continue;
-		int err = t->itt == timed_out_itt || t->abort_state ? -ETIMEDOUT : -ECANCELED;
-		t->retry = false;
-		t->cmd->res.err = err;
-		reactor_finish(r, t, err);
-	}
-}
-
 static int tmf_err(const struct task *t, int err)
 {
 	if (err)
@@ -385,7 +372,7 @@ static void timeout_tmf_done(struct task *tmf, int err)
 		return;
 	}
 	if (err == 0) {
-		reactor_reset_done(r, c, tmf->lun, false, tmf->ref_itt);
+		reactor_tmf_sweep(r, c, tmf->lun, false, tmf->cmdsn, tmf->ref_itt);
 		return;
 	}
 	conn_fail(c, -ETIMEDOUT, "LUN RESET after a command timeout failed (%d)", err);
@@ -408,6 +395,7 @@ static void reactor_scan(struct reactor *r)
 		struct conn *c = r->conns[i];
 		if (!conn_usable(c))
 			continue;
+		conn_erl1_scan(c, now);
 		if (c->ping && now > c->ping->deadline_ns) {
 			conn_fail(c, -ETIMEDOUT, "no answer to a NOP-Out ping within %u ms",
 				  s->cfg.nop_timeout_ms);
@@ -481,9 +469,14 @@ static void tmf_api_done(struct task *t, int err)
 	struct mcsi_cmd *cmd = t->ctl_priv;
 
 	cmd->res.err = tmf_err(t, err);
-	if (cmd->res.err == 0 && t->tmf_fn != TMF_ABORT_TASK)
-		reactor_reset_done(t->conn->r, t->conn, t->lun,
-				   t->tmf_fn == TMF_TARGET_WARM_RESET, PDU_RESERVED_TAG);
+	cmd_priv(cmd)->sn = t->cmdsn;
+	/* This connection's affected tasks end now (its response came after
+	 * theirs); the other connections' in sess_tmf_fence(). */
+	if (cmd->res.err == 0 && reactor_tmf_sets((enum tmf_function)t->tmf_fn))
+		reactor_tmf_sweep(t->conn->r, t->conn, t->lun,
+				  t->tmf_fn == TMF_TARGET_WARM_RESET ||
+				  t->tmf_fn == TMF_TARGET_COLD_RESET,
+				  t->cmdsn, PDU_RESERVED_TAG);
 	if (cmd->res.err == 0 && t->tmf_fn == TMF_ABORT_TASK) {
 		struct task *ref = task_lookup(&t->conn->r->tt, t->ref_itt);
 		if (ref && ref->state == TASK_ACTIVE) {
@@ -523,6 +516,14 @@ static void start_internal(struct reactor *r, struct mcsi_cmd *cmd)
 	const struct task *ref = NULL;
 	int rc;
 
+	if (p->op == CMD_OP_QUIESCE) {
+		reactor_quiesce(r, cmd);
+		return;
+	}
+	if (p->op == CMD_OP_TMF_FENCE) {
+		reactor_tmf_fence(r, cmd);
+		return;
+	}
 	if (p->op == CMD_OP_ADD_CONN || p->op == CMD_OP_DROP_CONN) {
 		rc = p->op == CMD_OP_ADD_CONN ? reactor_add_handoff(r, p->ptr)
 					      : reactor_leave(r, cmd, p->arg);
@@ -571,7 +572,8 @@ static bool start_cmd(struct reactor *r, struct mcsi_cmd *cmd)
 		if (moved)
 			return true;
 		/* Being reinstated: the command waits in the backlog. */
-		if (atomic_load(&r->sess->state) == SESS_RECOVERING)
+		if (atomic_load(&r->sess->state) == SESS_RECOVERING ||
+		    conn_erl2_pending(r->sess))
 			return false;
 		reactor_complete(r, cmd, -ENOTCONN);
 		return true;
@@ -645,9 +647,13 @@ void reactor_window_opened(struct reactor *r)
  * PDUs to one posted send per connection. */
 static void reactor_produce(struct reactor *r)
 {
+	if (r->sess->erl2)
+		conn_erl2_poll(r);       /* before sess_rec_poll() frees failed conns */
 	if (r->sess->cfg.rec)
 		sess_rec_poll(r);
 	reactor_take(r);
+	if (r->quiesce)
+		reactor_quiesce_poll(r);
 	for (unsigned i = 0; i < r->nconns; i++) {
 		struct conn *c = r->conns[i];
 		if (c->reap && (c->state == CONN_CLOSED || c->state == CONN_FAILED)) {

@@ -18,6 +18,7 @@
 #include "fastpath/mpsc.h"
 #include "fastpath/xport.h"
 #include "mcs/conn.h"
+#include "mcs/rstat.h"
 #include "mcs/sess.h"
 #include "mcs/task.h"
 
@@ -31,7 +32,29 @@ enum cmd_op {
 	CMD_OP_SCSI = 0, CMD_OP_TMF, CMD_OP_LOGOUT,
 	CMD_OP_ADD_CONN,                 /* ptr: struct reactor_add; arg unused */
 	CMD_OP_DROP_CONN,                /* arg: connection-set slot to log out
-					  * (reason 1) once its commands are done */
+					  * (reason 1) once its commands are done;
+					  * ptr: struct reactor_drop or NULL */
+	CMD_OP_QUIESCE,                  /* completes once this queue has no
+					  * command with a CmdSN in flight */
+	CMD_OP_TMF_FENCE,                /* ptr: struct reactor_fence; ends the
+					  * tasks a task-set TMF affected on
+					  * this queue's connections */
+};
+
+/* CMD_OP_TMF_FENCE (reactor_tmf.c): what the TMF affected. */
+struct reactor_fence {
+	uint32_t lun, tmf_sn;            /* the TMF's LUN and CmdSN */
+	bool all;                        /* every LUN (target reset) */
+	unsigned pending;                /* pings in flight on this queue */
+	unsigned fenced, skipped;        /* connections, for the caller */
+};
+
+/* CMD_OP_DROP_CONN: what the remover gets back. */
+struct reactor_drop {
+	int fd;                          /* a duplicate of the connection's
+					  * socket (or -1), taken before its
+					  * Logout: the caller waits on it for
+					  * the target's close, then closes it */
 };
 
 /* CMD_OP_ADD_CONN: a logged-in connection for this reactor. */
@@ -56,7 +79,8 @@ struct cmd_priv {
 	 * zeroed cmd_priv means "none". */
 	int16_t slot1;
 	uint16_t flags;                  /* CMD_F_* */
-	uint32_t rsvd32;
+	uint32_t sn;                     /* CMD_OP_TMF: the TMF's CmdSN, set
+					  * when it completes */
 };
 
 /* Submitted from a callback on the reactor of the queue it was given to:
@@ -101,6 +125,14 @@ struct reactor {
 	 * ctl_req (REACTOR_REQ_*: drop connections). Set, then wake. */
 	_Atomic bool window_kick;
 	_Atomic uint32_t ctl_req;
+	/* CMD_OP_QUIESCE waiting for this queue's commands (reactor_conn.c),
+	 * and its deadline (ns). */
+	struct mcsi_cmd *quiesce;
+	uint64_t quiesce_by;
+	/* mcsi_get_stats(): sums published on request (mcs/rstat.h), and
+	 * the counters of connections this reactor freed (reactor-private). */
+	struct rstat_pub pub;
+	struct rstat_sums retired;
 	/* Commands in flight through this queue: submitters of this queue's
 	 * CPU add to `submitted`, the reactor that completes a command adds
 	 * to its own `completed` (one writer); sess_inflight() sums them. */
@@ -127,7 +159,8 @@ int reactor_add_conn(struct reactor *r, struct conn *c);
 void reactor_remove_conn(struct reactor *r, struct conn *c);
 
 /* ctl_req bits: the low CSET_MAX bits name slots whose connection is
- * dropped (conn_fail) by its reactor; REACTOR_REQ_FAIL_ALL drops all. */
+ * dropped (conn_fail) by its reactor; REACTOR_REQ_FAIL_ALL drops all;
+ * REACTOR_REQ_STATS (mcs/rstat.h) publishes the queue's counters. */
 #define REACTOR_REQ_FAIL_ALL (1u << 31)
 
 /* Any thread: asks r to drop connections (ctl_req bits) at its next
@@ -174,6 +207,28 @@ void reactor_window_opened(struct reactor *r);
 int reactor_tmf(struct reactor *r, struct conn *c, enum tmf_function fn,
 		uint32_t lun, const struct task *ref,
 		void (*done)(struct task *t, int err), void *priv);
+/* ---- task-set TMFs over several connections (reactor_tmf.c) ------------- */
+
+/* Whether fn acts on a task set (not one task). */
+bool reactor_tmf_sets(enum tmf_function fn);
+/* On r: ends c's SCSI tasks that a task-set TMF with CmdSN tmf_sn affected
+ * (lun, or every LUN when all): those queued and those sent with a lower
+ * CmdSN; -ECANCELED, or -ETIMEDOUT for timed_out_itt and tasks being
+ * aborted after a timeout. */
+void reactor_tmf_sweep(struct reactor *r, struct conn *c, uint32_t lun, bool all,
+		       uint32_t tmf_sn, uint32_t timed_out_itt);
+/* CMD_OP_TMF_FENCE on r: a NOP-Out ping on each usable connection; when
+ * its NOP-In arrives, that connection's affected tasks end
+ * (reactor_tmf_sweep()). cmd completes when every ping is answered or
+ * its connection failed. */
+void reactor_tmf_fence(struct reactor *r, struct mcsi_cmd *cmd);
+/* After a task-set TMF fn (lun, CmdSN tmf_sn) succeeded: fences every
+ * queue of s in turn (blocking; not from a callback), so that every
+ * affected task of every connection has ended, exactly once, when it
+ * returns. Returns 0 or a queue's -errno. */
+int sess_tmf_fence(struct mcsi_session *s, enum tmf_function fn, uint32_t lun,
+		   uint32_t tmf_sn);
+
 /* ---- MC/S (reactor_conn.c), all on r's thread ---------------------------- */
 
 /* CMD_OP_ADD_CONN: a connection for the LOGIN slot a->slot, UP on success
@@ -182,6 +237,12 @@ int reactor_add_handoff(struct reactor *r, const struct reactor_add *a);
 /* CMD_OP_DROP_CONN: starts the removal of slot's connection; cmd completes
  * when it logged out. Returns 0 or -ENOENT / -ENOTCONN (cmd not kept). */
 int reactor_leave(struct reactor *r, struct mcsi_cmd *cmd, uint32_t slot);
+/* CMD_OP_QUIESCE: cmd completes (0) once no connection of r has a SCSI
+ * command with a CmdSN in flight, or with -ETIMEDOUT after the command
+ * timeout; -EBUSY at once if another one waits. */
+void reactor_quiesce(struct reactor *r, struct mcsi_cmd *cmd);
+/* From the turn while r->quiesce is set. */
+void reactor_quiesce_poll(struct reactor *r);
 /* Frees a connection that is closed and marked reap; releases its slot. */
 void reactor_reap(struct reactor *r, struct conn *c);
 /* Carries out ctl_req bits (drops). */

@@ -8,6 +8,7 @@
 #include "mcs/reactor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,10 +104,48 @@ int reactor_leave(struct reactor *r, struct mcsi_cmd *cmd, uint32_t slot)
 	if (c->state != CONN_UP && c->state != CONN_DRAIN)
 		return -ENOTCONN;
 	c->leave_cmd = cmd;
+	struct reactor_drop *d = cmd_priv(cmd)->ptr;
+	if (d) {
+		/* The remover waits on this duplicate for the target's close
+		 * after the Logout Response (our close of c->fd then sends
+		 * nothing while it is open). */
+		d->fd = c->fd >= 0 ? fcntl(c->fd, F_DUPFD_CLOEXEC, 0) : -1;
+	}
 	/* In-flight commands finish first, within the command timeout. */
 	unsigned ms = r->sess->cfg.cmd_timeout_ms ? r->sess->cfg.cmd_timeout_ms : 30000;
 	reactor_conn_leave(r, c, r->now + ms * MS_NS);
 	return 0;
+}
+
+static bool reactor_quiet(const struct reactor *r)
+{
+	for (unsigned i = 0; i < r->nconns; i++)
+		if (r->conns[i]->inflight > 0)
+			return false;
+	return true;
+}
+
+void reactor_quiesce(struct reactor *r, struct mcsi_cmd *cmd)
+{
+	if (r->quiesce) {
+		reactor_complete(r, cmd, -EBUSY);
+		return;
+	}
+	unsigned ms = r->sess->cfg.cmd_timeout_ms ? r->sess->cfg.cmd_timeout_ms : 30000;
+	r->quiesce = cmd;
+	r->quiesce_by = r->now + ms * MS_NS;
+	reactor_quiesce_poll(r);
+}
+
+void reactor_quiesce_poll(struct reactor *r)
+{
+	struct mcsi_cmd *cmd = r->quiesce;
+	bool quiet = reactor_quiet(r);
+
+	if (!quiet && r->now < r->quiesce_by)
+		return;
+	r->quiesce = NULL;
+	reactor_complete(r, cmd, quiet ? 0 : -ETIMEDOUT);
 }
 
 /* A connection that logged out alone (or failed while leaving) is freed
@@ -144,4 +183,6 @@ void reactor_requests(struct reactor *r, uint32_t req)
 			conn_fail(c, -ECONNRESET, "the target dropped this connection "
 				  "(async event 2 received on another connection)");
 	}
+	if (req & REACTOR_REQ_STATS)
+		rstat_publish(r);
 }

@@ -10,6 +10,7 @@
 
 #include "mcs/conn.h"
 #include "mcs/reactor.h"
+#include "mcs/sess_erl2.h"
 #include "mcs/sess_mcs.h"
 #include "mcs/sess_rec.h"
 
@@ -189,6 +190,7 @@ void sess_destroy(struct mcsi_session *s)
 		return;
 	atomic_store(&s->state, SESS_CLOSED);
 	sess_rec_stop(s);                /* it wakes the reactors */
+	sess_erl2_stop(s);
 	for (unsigned q = 0; q < s->nq; q++)
 		if (s->q[q])
 			reactor_stop(s->q[q]);
@@ -217,6 +219,7 @@ void sess_destroy(struct mcsi_session *s)
 		reactor_destroy(r);
 	}
 	sess_rec_destroy(s->cfg.rec);
+	sess_erl2_destroy(s);
 	sess_mcs_destroy(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);

@@ -31,6 +31,7 @@ struct reactor;
 struct conn;
 struct sess_rec;
 struct sess_mcs;
+struct sess_erl2;
 
 /* A logged-in connection as the login layer hands it over. */
 struct sess_handoff {
@@ -88,6 +89,8 @@ struct mcsi_session {
 	struct connset cs;
 	struct sched_cfg sched;
 	struct sess_mcs *mcs;
+	/* ERL 2 connection recovery (mcs/sess_erl2.h), or NULL. */
+	struct sess_erl2 *erl2;
 };
 
 /* Creates a session from a handed-over connection. cfg is copied (its

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,8 +250,64 @@ unsigned sess_add_conns(struct mcsi_session *s, unsigned n)
 	return opened;
 }
 
+/* Waits (bounded) for the target to close a connection that logged out:
+ * on fd, a duplicate of its socket, after our own end of stream. istgt
+ * clears the session's queued commands before it closes the socket, so
+ * its close says that clearing is over. */
+static void mcs_await_close(int fd, unsigned ms)
+{
+	char sink[512];
+	uint64_t until = sess_now_ns() + ms * MS_NS;
+
+	(void)shutdown(fd, SHUT_WR);
+	for (;;) {
+		uint64_t now = sess_now_ns();
+		if (now >= until)
+			break;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, (int)((until - now) / MS_NS) + 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		ssize_t got = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	close(fd);
+}
+
+/* Runs CMD_OP_QUIESCE on every queue: each answers once it has no
+ * command with a CmdSN in flight (the session is paused). */
+static int mcs_quiesce(struct mcsi_session *s)
+{
+	int rc = 0;
+
+	for (unsigned q = 0; q < s->nq; q++) {
+		struct mcsi_cmd cmd;
+		memset(&cmd, 0, sizeof(cmd));
+		cmd_priv(&cmd)->op = CMD_OP_QUIESCE;
+		int r = sess_run_cmd(s, q, &cmd);
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
+}
+
+/* Ends the pause: every queue whose commands waited goes on. */
+static void mcs_resume(struct mcsi_session *s)
+{
+	uint64_t m = cset_resume(&s->cs);
+
+	for (unsigned q = 0; q < s->nq; q++)
+		if (s->q[q] && (m & (1ull << q)))
+			reactor_window_kick(s->q[q]);
+}
+
 int sess_remove_conn(struct mcsi_session *s, uint16_t cid)
 {
+	struct sess_mcs *m = s->mcs;
+	struct reactor_drop d = { .fd = -1 };
 	struct mcsi_cmd cmd;
 	int slot, rc;
 
@@ -263,13 +321,32 @@ int sess_remove_conn(struct mcsi_session *s, uint16_t cid)
 	 * reactor is asked (cset_leave() there would refuse too). */
 	if (atomic_load(&s->cs.nup) <= 1)
 		return -EBUSY;
+	if (m)
+		pthread_mutex_lock(&m->add);
+	/* The whole session pauses: no new CmdSN, and what is in flight on
+	 * every connection is answered before the Logout goes out; it
+	 * resumes once the target closed the connection (section 7). Then
+	 * the Logout's CmdSN is the target's ExpCmdSN too. */
+	cset_pause(&s->cs);
+	uint64_t t0 = sess_now_ns();
+	if ((rc = mcs_quiesce(s)) < 0)
+		sess_log(s, 4, "MC/S: removing connection %u: the session's commands did "
+			 "not drain (%s); logging it out anyway", cid, strerror(-rc));
 	unsigned q = atomic_load(&s->cs.slot[slot].queue);
 	memset(&cmd, 0, sizeof(cmd));
 	cmd_priv(&cmd)->op = CMD_OP_DROP_CONN;
 	cmd_priv(&cmd)->arg = (uint32_t)slot;
+	cmd_priv(&cmd)->ptr = &d;
 	rc = sess_run_cmd(s, q, &cmd);
+	if (d.fd >= 0)
+		mcs_await_close(d.fd, SESS_MCS_CLOSE_WAIT_MS);
+	mcs_resume(s);
+	uint64_t paused_us = (sess_now_ns() - t0) / 1000u;
+	if (m)
+		pthread_mutex_unlock(&m->add);
 	if (rc == 0)
-		sess_log(s, 6, "MC/S: connection %u logged out", cid);
+		sess_log(s, 6, "MC/S: connection %u logged out (the session paused %llu us)",
+			 cid, (unsigned long long)paused_us);
 	else
 		sess_log(s, 4, "MC/S: removing connection %u: %s", cid, strerror(-rc));
 	return rc;

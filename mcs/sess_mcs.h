@@ -28,6 +28,9 @@ struct sess_handoff;
 /* LIO 6.1 crashes when a session logs out within ~0.1 s of a connection
  * logout: the session logout waits this long after the last one. */
 #define SESS_MCS_LOGOUT_GAP_MS 200u
+/* After a connection's Logout Response, the session stays paused until
+ * the target closes that connection, at most this long. */
+#define SESS_MCS_CLOSE_WAIT_MS 1000u
 
 /*
  * Prepares s for further connections: a protected copy of url and o (the
@@ -69,8 +72,11 @@ unsigned sess_add_conns(struct mcsi_session *s, unsigned n);
 
 /*
  * Removes connection cid: no new command goes to it, its queued commands
- * move to other connections, the commands in flight on it finish, then
- * it logs out with reason 1 on itself and is freed. Blocking. Returns 0,
+ * move to other connections; the whole session pauses (no new CmdSN on
+ * any connection) until the commands in flight on every connection are
+ * answered, cid logs out with reason 1 on itself, and the target has
+ * closed it (at most SESS_MCS_CLOSE_WAIT_MS); then it is freed and the
+ * session resumes. One removal or join at a time. Blocking. Returns 0,
  * -ENOENT (no such connection), -EBUSY (the last usable one: that is
  * mcsi_close()), -ENOTCONN, or the logout's -errno (the connection is
  * closed either way).

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "mcs/erl_din.h"
+
 #define TASK_SLOT_BITS   16u
 #define TASK_QUEUE_BITS  6u
 #define TASK_GEN_SHIFT   (TASK_SLOT_BITS + TASK_QUEUE_BITS)
@@ -74,6 +76,19 @@ struct task {
 	uint8_t ua_left;
 	uint8_t abort_state;              /* 0, 1: ABORT TASK sent, 2: LUN RESET */
 	int result;                       /* -errno decided while draining */
+	/* ERL 2 (mcs/conn_erl2.h): enum erl2_task_state, re-issues after a
+	 * connection loss, and the probe deadline / progress mark. */
+	uint8_t erl2, erl2_reissues;
+	uint32_t erl2_mark;
+	uint64_t erl2_by;
+	/* ERL 1 (mcs/conn_erl1.h): the input PDU sequence (at ERL >= 1
+	 * exp_datasn and rx_bytes follow it), and a status that arrived
+	 * while Data-In is missing: held (not acknowledged, not completed)
+	 * until the data is complete. */
+	struct erl_din din;
+	bool held;
+	uint32_t held_statsn, held_want;
+	uint64_t fault_ns;                /* when its recovery began (0: none) */
 
 	/* TMF / NOP / logout */
 	uint8_t tmf_fn;

@@ -569,7 +569,7 @@ static void target_defaults(struct cfg_target *t)
 	memset(t, 0, sizeof(*t));
 	t->origin = CFG_ORIGIN_STATIC;
 	t->max_connections = CFG_MAXCONN_DEFAULT;
-	t->erl = 0;
+	t->erl = 2;                        /* the most the target accepts */
 	t->replacement_timeout = CFG_REPLACEMENT_DEFAULT;
 	t->header_digest = CFG_DIGEST_NONE;
 	t->data_digest = CFG_DIGEST_NONE;

@@ -364,6 +364,8 @@ int cp_launch_encode(const struct cp_launch *l, const struct cp_launch_secrets *
 		json_w_u64(&w, "connections", l->connections);
 	if (l->erl != CP_ERL_DEFAULT)
 		json_w_u64(&w, "error-recovery-level", l->erl);
+	if (l->portals[0])
+		json_w_str(&w, "portals", l->portals);
 	if (l->chap) {
 		json_w_str(&w, "chap-name", l->chap_name);
 		json_w_strn(&w, "chap-secret", s->chap, s->chap_len);
@@ -387,6 +389,25 @@ static int get_secret(const char *buf, const struct json_tok *t, const char *key
 	if (json_str(buf, &t[i], out, cap, len) || *len == 0 || memchr(out, 0, *len)) {
 		*why = "a CHAP secret is malformed, empty or too long";
 		return -EPROTO;
+	}
+	return 0;
+}
+
+/* "host:port,host:port": every item a portal. */
+static int check_portals(const char *list, const char **why)
+{
+	const char *p = list;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		struct url_portal up;
+		const char *w = NULL;
+		if (n == 0 || url_parse_portal(p, n, &up, &w) < 0) {
+			*why = "launch names a malformed portal in its portal list";
+			return -EPROTO;
+		}
+		p += n + (end ? 1 : 0);
 	}
 	return 0;
 }
@@ -439,6 +460,9 @@ int cp_launch_decode(const char *buf, size_t len, struct cp_launch *l,
 	if ((rc = get_uint(buf, t, 0, "error-recovery-level", 2, &erl, &has, why)))
 		goto out;
 	l->erl = (uint8_t)erl;
+	if ((rc = get_text(buf, t, 0, "portals", l->portals, sizeof(l->portals), why)) ||
+	    (rc = check_portals(l->portals, why)))
+		goto out;
 	if ((rc = get_secret(buf, t, "chap-secret", s->chap, sizeof(s->chap),
 			     &s->chap_len, &has_secret, why)) ||
 	    (rc = get_text(buf, t, 0, "chap-name", l->chap_name,

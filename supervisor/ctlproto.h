@@ -129,6 +129,7 @@ struct cp_launch_secrets {            /* keep in secrets_mem_alloc() memory */
 	size_t target_len;
 };
 
+#define CP_PORTALS_MAX 1024u
 struct cp_launch {
 	char target[URL_NAME_MAX + 1];
 	struct url_portal portal;
@@ -147,6 +148,10 @@ struct cp_launch {
 	/* mcsi_opts.error_recovery_level, the most the session asks for
 	 * (0..2); absent from the message when CP_ERL_DEFAULT. */
 	uint8_t erl;
+	/* MC/S: mcsi_opts.portals, the target's configured portals for a
+	 * login that named none ("host:port,host:port", each checked on
+	 * decode); "" (absent from the message) for none. */
+	char portals[CP_PORTALS_MAX];
 };
 #define CP_REPLACEMENT_MS_DEFAULT 120000u
 #define CP_ERL_DEFAULT 2u

@@ -87,6 +87,13 @@ enum mcsi_event_type {
 				     * failed, new ones get -ENOTCONN */
 	MCSI_EV_CONN_ADDED,         /* MC/S: connection cid joined the session */
 	MCSI_EV_CONN_REMOVED,       /* MC/S: connection cid logged out alone */
+	MCSI_EV_CONN_RECOVERED,     /* ERL 2: failed connection cid was cleaned
+				     * up and its commands moved on, nothing
+				     * failed: param[0] ms from the loss,
+				     * param[1] commands reassigned (TASK
+				     * REASSIGN), param[2] retried or
+				     * re-issued; code 1: by reinstating the
+				     * CID, 2: by a Logout from a survivor */
 };
 
 struct mcsi_event {
@@ -146,12 +153,15 @@ struct mcsi_opts {
 	 * pages without a copy (io_uring send_zc) where the kernel offers
 	 * it; not to loopback peers, which the kernel copies anyway (true). */
 	bool zerocopy_send;
-	/* MaxOutstandingR2T offered (16; 1..16: R2Ts tracked per command). */
+	/* MaxOutstandingR2T offered (16; 1..16: R2Ts tracked per command;
+	 * always 1 at ErrorRecoveryLevel >= 1). */
 	unsigned max_outstanding_r2t;
-	/* ErrorRecoveryLevel offered (0). Within-command and connection
-	 * recovery (ERL 1, 2) are not wired yet, so a higher level is
-	 * refused with -EOPNOTSUPP; at ERL 0 a lost session is reinstated
-	 * (replacement_timeout_ms). */
+	/* ErrorRecoveryLevel offered (2: the highest the target accepts;
+	 * more than 2: -EINVAL). At ERL 1 and above a digest error is
+	 * recovered within the connection (SNACK, recovery R2T) and
+	 * MaxOutstandingR2T is offered as 1 (RFC 7143 13.19); a connection
+	 * lost at any level falls back to session reinstatement
+	 * (replacement_timeout_ms) where nothing finer is possible. */
 	unsigned error_recovery_level;
 	bool header_digest;         /* ask for CRC32C header digests */
 	bool data_digest;           /* ask for CRC32C data digests */
@@ -180,7 +190,16 @@ struct mcsi_opts {
 	 * connection is less busy by more than 2 commands), "round-robin",
 	 * "failover-only", "weighted-paths". Unknown names: -EINVAL. */
 	const char *sched_policy;
+	/* ErrorRecoveryLevel 2: how a failed connection is cleaned up before
+	 * its commands are reassigned (TASK REASSIGN) to a live connection:
+	 * MCSI_ERL2_REINSTATE (default: the same CID logs in again on a new
+	 * TCP connection, which also restores the connection count) or
+	 * MCSI_ERL2_LOGOUT (Logout reason 2 for the CID from a surviving
+	 * connection of the same queue; LIO 6.1 crashes after it). */
+	unsigned erl2_cleanup;
 };
+
+enum { MCSI_ERL2_REINSTATE = 0, MCSI_ERL2_LOGOUT = 1 };
 
 /* Fills o with the defaults given above. */
 MCSI_API void mcsi_opts_init(struct mcsi_opts *o);
@@ -359,7 +378,13 @@ struct mcsi_stats {
 	const char *transport;              /* static */
 };
 
-/* Sums the counters of every connection (racy but monotonic). */
+/* Sums the counters of every connection, removed ones included (each
+ * queue publishes its own sums on request, mcs/rstat.h: no lock on the
+ * I/O path, no reads of another thread's connections). Waits up to
+ * 100 ms per queue for fresh sums; from a callback it does not wait and
+ * other queues' sums are as of their last publication. With
+ * opts.queues == 0 call it from the thread that drives the session.
+ * Returns 0. */
 MCSI_API int mcsi_get_stats(mcsi_session *s, struct mcsi_stats *st);
 
 /* ---- connections (MC/S) ------------------------------------------------ */

@@ -10,6 +10,8 @@ Client:  tcpcut.py ctl SOCK COMMAND...   prints the answer.
 
 Commands:
   cut          reset every current connection (both sides, RST); "ok N"
+  cutone       reset the oldest current connection only; "ok 1" ("ok 0":
+               none)
   down         stop listening (new connections are refused); "ok"
   up           listen again on the same port; "ok"
   flip N [D]   flip bit 0 of byte N (counted from 0) of the next new
@@ -135,6 +137,13 @@ class Proxy:
                 self.close_pair(p, rst=True)
             self.cuts += n
             return "ok %d" % n
+        if words[:1] == ["cutone"]:
+            # The oldest connection only (MC/S: the others survive).
+            if not self.pairs:
+                return "ok 0"
+            self.close_pair(self.pairs[0], rst=True)
+            self.cuts += 1
+            return "ok 1"
         if words[:1] == ["down"]:
             self.down()
             return "ok"

@@ -60,7 +60,9 @@ static const char usage[] =
 "      --add-at SEC      add one connection after SEC seconds of load\n"
 "      --replacement-timeout MS  how long a lost session is reinstated before\n"
 "                        its I/O fails (default 120000; 0: fail at once)\n"
-"      --erl N           ErrorRecoveryLevel to offer (default 0)\n"
+"      --erl N           ErrorRecoveryLevel to offer (default 2)\n"
+"      --erl2-cleanup HOW  ERL 2: reinstate (default) or logout (reason 2\n"
+"                        from a surviving connection)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
 "  -h, --help            this text\n"
@@ -425,6 +427,11 @@ static void on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
 	case MCSI_EV_CONN_REMOVED:
 		printf("event: connection %u removed\n", ev->cid);
 		break;
+	case MCSI_EV_CONN_RECOVERED:
+		printf("event: connection %u recovered after %u ms by %s: %u reassigned, "
+		       "%u retried or re-issued\n", ev->cid, ev->param[0],
+		       ev->code == 1 ? "reinstatement" : "logout", ev->param[1], ev->param[2]);
+		break;
 	case MCSI_EV_CONN_FAILED:
 		printf("event: connection %u failed (%s)\n", ev->cid,
 		       ev->reason ? ev->reason : strerror(-ev->err));
@@ -464,8 +471,11 @@ static void remove_newest(struct perf *p)
 		printf("remove: no connection to remove\n");
 		return;
 	}
+	uint64_t t0 = now_ns();
 	int rc = mcsi_remove_connection(p->s, cs[best].cid);
 	printf("remove: connection %u: %s\n", cs[best].cid, rc ? strerror(-rc) : "ok");
+	/* The session pauses its commands during a removal: how long. */
+	printf("remove: took %.1f ms\n", (double)(now_ns() - t0) / 1e6);
 	fflush(stdout);
 }
 
@@ -493,7 +503,7 @@ int main(int argc, char **argv)
 		{ "roundtrip", 1, 0, 'X' }, { "replacement-timeout", 1, 0, 'P' },
 		{ "erl", 1, 0, 'E' }, { "connections", 1, 0, 'c' }, { "queues", 1, 0, 'U' },
 		{ "sched", 1, 0, 'S' }, { "remove-at", 1, 0, 'Y' }, { "add-extra", 0, 0, 'A' },
-		{ "add-at", 1, 0, 'Z' },
+		{ "add-at", 1, 0, 'Z' }, { "erl2-cleanup", 1, 0, 'G' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct perf P = { .mode = M_RANDREAD, .mix = 50, .qd = 32, .threads = 1 };
@@ -538,6 +548,12 @@ int main(int argc, char **argv)
 		case 'Q': p->quiet = true; break;
 		case 'P': o.replacement_timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'E': o.error_recovery_level = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'G':
+			if (strcmp(optarg, "reinstate") && strcmp(optarg, "logout"))
+				goto bad;
+			o.erl2_cleanup = strcmp(optarg, "logout") ? MCSI_ERL2_REINSTATE
+								   : MCSI_ERL2_LOGOUT;
+			break;
 		case 'c': o.connections = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'U': o.queues = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'S': o.sched_policy = optarg; break;

@@ -316,6 +316,96 @@ static void test_remove_connection(void **state)
 	ft_close(&F);
 }
 
+/* A removal pauses the whole session (istgt clears every queued command
+ * of the session when one connection's logout ends; docs/design/mcs.md
+ * section 8): while paused no command takes a CmdSN; the quiesce request
+ * answers only once nothing with a CmdSN is in flight on ANY connection;
+ * the Logout then carries the next CmdSN (= the target's ExpCmdSN); the
+ * drop hands back a duplicate of the socket; after the resume the held
+ * command goes out with the CmdSN the Logout named. */
+static void test_removal_pauses_session(void **state)
+{
+	(void)state;
+	struct ft_cmd a, b, held;
+	struct ft_pdu pdu;
+	int quiesced = 0, dropped = 0;
+
+	open_two(41);
+	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	int slot2 = c2->slot;
+	ft_submit_read(&F, &a, buf[0], 512, 0);
+	ft_submit_read(&F, &b, buf[1], 512, 1);
+	uint32_t itt[2];
+	struct conn *on[2];
+	unsigned n = 0;
+	for (unsigned k = 0; k < 2; k++)
+		while (n < 2 && recv_on(k ? c2 : c1, &pdu)) {
+			itt[n] = pdu_itt(pdu.bhs);
+			on[n++] = k ? c2 : c1;
+		}
+	assert_int_equal(n, 2);
+	assert_true(on[0] != on[1]);                 /* one on each connection */
+	cset_pause(&F.s->cs);
+	ft_submit_read(&F, &held, buf[2], 512, 2);
+	assert_false(recv_on(c1, &pdu));             /* held: no CmdSN taken */
+	assert_false(recv_on(c2, &pdu));
+	assert_int_equal(atomic_load(&F.s->cmdsn), 12);
+	struct mcsi_cmd q;
+	memset(&q, 0, sizeof(q));
+	cmd_priv(&q)->op = CMD_OP_QUIESCE;
+	q.done = drop_done;
+	q.priv = &quiesced;
+	reactor_count_submit(F.s->q[0]);
+	reactor_submit(F.s->q[0], &q);
+	ft_turn(&F);
+	assert_int_equal(quiesced, 0);
+	/* The staying connection's command counts as much as the leaving one's. */
+	unsigned first = on[0] == c1 ? 0 : 1;
+	rsp_on(on[first], itt[first]);
+	assert_int_equal(quiesced, 0);
+	rsp_on(on[1 - first], itt[1 - first]);
+	assert_int_equal(quiesced, 1);
+	assert_int_equal(q.res.err, 0);
+	assert_false(recv_on(c1, &pdu));             /* still paused */
+	/* The drop: the socket's duplicate comes back with the command. */
+	struct reactor_drop d = { .fd = -1 };
+	struct mcsi_cmd drop;
+	memset(&drop, 0, sizeof(drop));
+	cmd_priv(&drop)->op = CMD_OP_DROP_CONN;
+	cmd_priv(&drop)->arg = (uint32_t)slot2;
+	cmd_priv(&drop)->ptr = &d;
+	drop.done = drop_done;
+	drop.priv = &dropped;
+	reactor_count_submit(F.s->q[0]);
+	reactor_submit(F.s->q[0], &drop);
+	ft_turn(&F);
+	assert_true(d.fd >= 0);
+	assert_true(recv_on(c2, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
+	assert_int_equal(ft_bhs32(&pdu, 24), 12);    /* CmdSN: nothing missing */
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_LOGOUT_RSP, 0x80 };
+	struct bhs_logout_rsp *r = (void *)h;
+	pdu_put32(&r->lgor_itt, pdu_itt(pdu.bhs));
+	F.expcmdsn = 12;
+	ft_stamp(&F, h, true);
+	inject_on(c2, h, NULL, 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(drop.res.err, 0);
+	assert_null(conn_of_cid(2));
+	close(d.fd);
+	assert_false(recv_on(c1, &pdu));             /* until the resume */
+	uint64_t m = cset_resume(&F.s->cs);
+	assert_true(m & 1u);                         /* queue 0 waited */
+	reactor_window_kick(F.s->q[0]);
+	assert_true(recv_on(c1, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
+	assert_int_equal(ft_bhs32(&pdu, 24), 12);
+	rsp_on(c1, pdu_itt(pdu.bhs));
+	assert_int_equal(held.done, 1);
+	assert_int_equal(held.c.res.err, 0);
+	ft_close(&F);
+}
+
 /* Async event 2 on connection 1 whose Parameter1 names connection 2:
  * connection 2 is dropped, not 1 (which then goes with the session, at
  * ERL 0). */
@@ -420,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_window_opened_by_other_connection),
 		cmocka_unit_test(test_allegiance_and_erl0_failure),
 		cmocka_unit_test(test_remove_connection),
+		cmocka_unit_test(test_removal_pauses_session),
 		cmocka_unit_test(test_async_drop_names_other_cid),
 		cmocka_unit_test(test_concurrent_submitters),
 	};

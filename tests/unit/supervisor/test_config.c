@@ -52,7 +52,7 @@ static void test_defaults(void **state)
 	assert_string_equal(t->name, T1);
 	assert_int_equal(t->origin, CFG_ORIGIN_STATIC);
 	assert_int_equal(t->max_connections, CFG_MAXCONN_DEFAULT);
-	assert_int_equal(t->erl, 0);
+	assert_int_equal(t->erl, 2);
 	assert_false(t->auto_login);
 	assert_false(t->persistent);
 	assert_int_equal(t->header_digest, CFG_DIGEST_NONE);

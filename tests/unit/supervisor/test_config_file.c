@@ -310,7 +310,7 @@ static void test_format_golden(void **state)
 		"persistent = no\n"
 		"auto-mount = no\n"
 		"max-connections = 1\n"
-		"error-recovery-level = 0\n"
+		"error-recovery-level = 2\n"
 		"replacement-timeout = 120\n"
 		"header-digest = None\n"
 		"data-digest = None\n"

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ERL 1 on a connection's data path (docs/design/recovery.md sections 5
+ * and 7): recovery within the connection, over the pure trackers of
+ * mcs/erl_din.h (per task: DataSN / R2TSN) and mcs/erl_stat.h (per
+ * connection: StatSN).
+ *
+ *  - a header digest error: the PDU is skipped (erl_skip_len()), a NOP-Out
+ *    ping goes out so that a lost status shows as a StatSN gap, and a
+ *    write left waiting for an R2T asks for it (R2T SNACK) if none comes;
+ *    a second bad header in a row, or an implausible one, closes the
+ *    connection (-EBADMSG: session reinstatement repairs it);
+ *  - a Data-In whose data digest failed: its DataSN is asked for again
+ *    (Data SNACK); its bytes, already in the caller's buffer, are
+ *    overwritten by the retransmission; a status in it is held;
+ *  - a Data-In beyond a DataSN gap is placed, the gap asked for; a
+ *    duplicate is received into scratch and dropped;
+ *  - a status whose data is incomplete is held (not acknowledged, not
+ *    completed) until the data is; ExpStatSN never passes a missing or
+ *    held status; a StatSN gap asks for the statuses (Status SNACK);
+ *  - the A bit is answered with a DataACK once nothing is missing;
+ *  - Reject 0x02 of a Data-Out: the target's recovery R2T is answered
+ *    from the caller's buffer like any R2T.
+ *
+ * Every function runs on the connection's reactor. At ERL 0 (c->e1.on
+ * false) the hooks change nothing: the strict checks of conn_rx.c stay.
+ */
+#ifndef MCSI_MCS_CONN_ERL1_H
+#define MCSI_MCS_CONN_ERL1_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mcs/erl_stat.h"
+
+struct conn;
+struct task;
+struct seg_data;
+struct bhs_data_in;
+struct bhs_r2t;
+struct bhs_reject;
+
+#define CONN_ERL1_SNACKS   32u   /* SNACKs queued for sending */
+#define CONN_ERL1_RETRY_NS (1000u * 1000000ull)  /* ask again after 1 s */
+
+struct conn_erl1_snack {
+	uint8_t bhs[48] __attribute__((aligned(8)));
+};
+
+/* Counters, for tests and logs. */
+struct conn_erl1_stats {
+	uint64_t hdr_skipped;        /* header digest errors recovered */
+	uint64_t data_dropped;       /* data digest errors recovered */
+	uint64_t snack_data, snack_r2t, snack_status, dataack;
+	uint64_t held;               /* statuses held for missing data */
+	uint64_t dup_dropped;        /* retransmitted PDUs dropped */
+	uint64_t recovery_r2t;       /* Reject 0x02 of a Data-Out waited out */
+	uint64_t cmd_retry;          /* Reject 0x02 of a command: sent again */
+	uint64_t recovered;          /* tasks completed after a SNACK */
+	uint64_t rec_ns_sum, rec_ns_max;  /* fault to completion */
+};
+
+struct conn_erl1 {
+	bool on;                     /* ErrorRecoveryLevel >= 1 */
+	unsigned bad_hdrs;           /* header digest errors in a row */
+	bool busy;                   /* something to ask again may be pending */
+	uint64_t r2t_probe_ns;       /* when to ask waiting writes for an R2T */
+	uint64_t hdr_fault_ns;       /* last header skipped, not yet recovered */
+	uint64_t stat_fault_ns;      /* first Status SNACK not yet answered */
+	struct erl_stat stat;
+	struct conn_erl1_snack q[CONN_ERL1_SNACKS];
+	unsigned nq;
+	struct conn_erl1_stats st;
+};
+
+/* From conn_init() once c->params and c->exp_statsn are set. */
+void conn_erl1_init(struct conn *c);
+
+/* seg_rx_ops.on_bad_header / on_bad_data for connections (ctx is the
+ * conn): at ERL 0 they return -EBADMSG, as without them. */
+int conn_erl1_bad_header(void *ctx, const uint8_t *hdr, uint32_t hdr_len,
+			 uint32_t *skip, const char **why);
+int conn_erl1_bad_data(void *ctx, const uint8_t *hdr, const char **why);
+
+/* At ERL >= 1, from rx_data_in_hdr() once t is known to be a read of
+ * this connection: checks offsets and the DataSN (erl_din_check()) and
+ * says where the data goes (the caller's buffers, or scratch for a
+ * duplicate). Returns 0 or -EPROTO with *why. */
+int conn_erl1_data_in_hdr(struct conn *c, struct task *t, const struct bhs_data_in *d,
+			  struct seg_data *dst, const char **why);
+
+/* At ERL >= 1, from the PDU dispatch before the opcode's handler: the
+ * StatSN bookkeeping of every PDU, all of Data-In, and the hold decision
+ * of a SCSI Response. Returns 1 to go on with the normal handler, 0 when
+ * the PDU is dealt with (or a duplicate to drop), or -errno with *why
+ * (-EPROTO: a defect; -EBADMSG: recovery impossible in place). */
+int conn_erl1_pdu(struct conn *c, const uint8_t *hdr, const char **why);
+
+/* From rx_scsi_rsp() after the status is filled in: true when t is held
+ * (its data is incomplete; Data SNACKs are queued) and must not finish. */
+bool conn_erl1_hold(struct conn *c, struct task *t);
+
+/* At ERL >= 1, from rx_reject() for a rejected Data-Out or SNACK, with
+ * the rejected header in c->scratch. Returns 1 for the normal handling,
+ * 0 when dealt with (waiting for the recovery R2T), -EBADMSG to close. */
+int conn_erl1_reject(struct conn *c, const struct bhs_reject *r, const char **why);
+
+/* From tx_produce(): the queued SNACKs into free tx slots. */
+void conn_erl1_produce(struct conn *c);
+
+/* From reactor_scan() (every 100 ms): SNACKs not answered within
+ * CONN_ERL1_RETRY_NS go again, and writes left waiting for an R2T after
+ * a lost header ask for it. */
+void conn_erl1_scan(struct conn *c, uint64_t now);
+
+#endif

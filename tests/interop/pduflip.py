@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""An iSCSI-aware forwarding proxy that damages chosen PDUs, for the ERL 1
+tests: it frames the stream (login without digests, then full feature phase
+with the digests given on the command line) and flips one bit in the
+header or the data segment of the next PDU that matches, so that the
+receiver's header or data digest fails while the stream stays framed.
+
+Server:  pduflip.py serve --to HOST:PORT --ctl SOCK [--hd] [--dd]
+         listens on 127.0.0.1 (a free port, printed as "port N"), forwards
+         every connection to HOST:PORT, takes commands on the unix socket.
+Client:  pduflip.py ctl SOCK COMMAND...   prints the answer.
+
+Commands:
+  flip DIR PART OP [nonfinal]   arm: the next PDU going DIR ("in": target to
+        initiator, "out": initiator to target) with opcode OP (a name
+        below, or "any") gets bit 0 of its last BHS byte (PART "hdr") or
+        of its first data byte (PART "data": only PDUs with data) flipped;
+        "nonfinal": only PDUs without the F bit. Answer "ok".
+  clear  disarm everything; "ok"
+  stats  "flipped N armed A pdus P" (counted since the start)
+  cut    reset every connection; "ok N"
+"""
+import os
+import selectors
+import socket
+import struct
+import sys
+
+OPS = {"nop-out": 0x00, "scsi-cmd": 0x01, "data-out": 0x05, "snack": 0x10,
+       "nop-in": 0x20, "scsi-rsp": 0x21, "tmf-rsp": 0x22, "data-in": 0x25,
+       "r2t": 0x31, "reject": 0x3f, "async": 0x32, "text-rsp": 0x24}
+
+
+class Stream:
+    """One direction of one connection: frames PDUs, forwards them."""
+
+    def __init__(self, proxy, src, dst, direction, pair):
+        self.p, self.src, self.dst, self.dir, self.pair = proxy, src, dst, direction, pair
+        self.buf = bytearray()
+
+    def pdu_len(self):
+        b = self.buf
+        if len(b) < 48:
+            return None
+        ahs = b[4] * 4
+        dsl = int.from_bytes(b[5:8], "big")
+        ffp = self.pair["ffp"]
+        n = 48 + ahs + (4 if ffp and self.p.hd else 0) + ((dsl + 3) & ~3)
+        if ffp and self.p.dd and dsl:
+            n += 4
+        return n, ahs, dsl
+
+    def feed(self, data):
+        self.buf += data
+        out = bytearray()
+        while True:
+            pl = self.pdu_len()
+            if not pl or len(self.buf) < pl[0]:
+                break
+            n, ahs, dsl = pl
+            pdu = self.buf[:n]
+            del self.buf[:n]
+            op = pdu[0] & 0x3f
+            if self.pair["ffp"]:
+                self.p.pdus += 1
+                self.maybe_flip(pdu, op, ahs, dsl)
+            elif op == 0x23 and (pdu[1] & 0x80) and (pdu[1] & 0x03) == 3 and pdu[36] == 0:
+                self.pair["ffp"] = True     # the final Login Response
+            out += pdu
+        if out:
+            self.dst.sendall(out)
+
+    def maybe_flip(self, pdu, op, ahs, dsl):
+        for i, (d, part, want, nonfinal) in enumerate(self.p.armed):
+            if d != self.dir or (want is not None and want != op):
+                continue
+            if part == "data" and dsl == 0:
+                continue
+            if nonfinal and (pdu[1] & 0x80):
+                continue
+            if part == "hdr":
+                pdu[47] ^= 1
+            else:
+                start = 48 + ahs + (4 if self.p.hd else 0)
+                pdu[start] ^= 1
+            del self.p.armed[i]
+            self.p.flipped += 1
+            return
+
+
+class Proxy:
+    def __init__(self, to, ctl_path, hd, dd):
+        host, _, port = to.rpartition(":")
+        self.to = (host.strip("[]"), int(port))
+        self.hd, self.dd = hd, dd
+        self.sel = selectors.DefaultSelector()
+        self.streams = {}
+        self.armed = []
+        self.flipped = self.pdus = 0
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.sel.register(self.lsock, selectors.EVENT_READ, "listen")
+        if os.path.exists(ctl_path):
+            os.unlink(ctl_path)
+        self.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ctl.bind(ctl_path)
+        self.ctl.listen(8)
+        self.sel.register(self.ctl, selectors.EVENT_READ, "ctl")
+
+    def accept(self):
+        c, _ = self.lsock.accept()
+        try:
+            t = socket.create_connection(self.to, timeout=5)
+            t.settimeout(None)
+        except OSError:
+            c.close()
+            return
+        pair = {"ffp": False}
+        for x in (c, t):
+            x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.streams[c] = Stream(self, c, t, "out", pair)
+        self.streams[t] = Stream(self, t, c, "in", pair)
+        self.sel.register(c, selectors.EVENT_READ, "data")
+        self.sel.register(t, selectors.EVENT_READ, "data")
+
+    def close(self, s, rst=False):
+        for x in (s, self.streams[s].dst):
+            if x not in self.streams:
+                continue
+            del self.streams[x]
+            self.sel.unregister(x)
+            if rst:
+                x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            x.close()
+
+    def command(self, line):
+        w = line.split()
+        if w and w[0] == "flip" and len(w) >= 4 and w[1] in ("in", "out") and \
+                w[2] in ("hdr", "data") and (w[3] == "any" or w[3] in OPS):
+            self.armed.append((w[1], w[2], None if w[3] == "any" else OPS[w[3]],
+                               "nonfinal" in w[4:]))
+            return "ok"
+        if w == ["clear"]:
+            self.armed = []
+            return "ok"
+        if w == ["stats"]:
+            return "flipped %d armed %d pdus %d" % (self.flipped, len(self.armed), self.pdus)
+        if w == ["cut"]:
+            n = 0
+            for s in [s for s in self.streams if self.streams[s].dir == "out"]:
+                if s in self.streams:
+                    self.close(s, rst=True)
+                    n += 1
+            return "ok %d" % n
+        return "err unknown command"
+
+    def run(self):
+        print("port %d" % self.lsock.getsockname()[1], flush=True)
+        while True:
+            for key, _ in self.sel.select():
+                s = key.fileobj
+                if key.data == "listen":
+                    self.accept()
+                elif key.data == "ctl":
+                    c, _ = self.ctl.accept()
+                    line = c.recv(4096).decode()
+                    c.sendall((self.command(line) + "\n").encode())
+                    c.close()
+                elif s in self.streams:
+                    try:
+                        data = s.recv(1 << 18)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        self.close(s)
+                        continue
+                    try:
+                        self.streams[s].feed(data)
+                    except OSError:
+                        if s in self.streams:
+                            self.close(s)
+
+
+def main():
+    a = sys.argv[1:]
+    if len(a) >= 3 and a[0] == "ctl":
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(a[1])
+        c.sendall(" ".join(a[2:]).encode())
+        print(c.recv(4096).decode().strip())
+        return 0
+    if a and a[0] == "serve" and "--to" in a and "--ctl" in a:
+        p = Proxy(a[a.index("--to") + 1], a[a.index("--ctl") + 1], "--hd" in a, "--dd" in a)
+        p.run()
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

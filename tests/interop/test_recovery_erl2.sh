@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# ERL 2 connection recovery (docs/design/recovery.md section 8): a verified
+# mcsi-perf load (reads and writes, several sizes) over 2-3 connections keeps
+# running, with zero I/O errors and zero mismatches, while a TCP proxy
+# (tcpcut.py cutone) resets ONE connection of the session every few seconds.
+# The others survive; the lost connection is cleaned up either by logging its
+# CID in again on a new TCP connection (reinstatement, the default) or by a
+# Logout with reason 2 from a survivor (--erl2-cleanup logout), and its
+# commands are reassigned (TASK REASSIGN), retried or re-issued. Each run
+# asserts that the recovery was a connection recovery (same TSIH at the
+# target, TASK REASSIGN seen, no session reinstatement). Then the same
+# against LIO's erl2 target. Prints the recovery time of every fault (median
+# and worst), as the library measures it (MCSI_EV_CONN_RECOVERED: from the
+# loss to the commands moved on; DefaultTime2Wait, 2 s, is the floor).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/targets.sh"
+source "$here/../lib/assert.sh"
+targets_init
+
+PERF=$MCSI_BUILD/tools/perf/mcsi-perf
+[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
+command -v python3 >/dev/null || need_target "python3 is not installed"
+
+PERIOD=${REC_PERIOD:-3}         # seconds between faults (> Time2Wait + login)
+SECS=${REC_SECS:-10}            # per mcsi-perf run
+TIMES=()                        # ms, every connection recovery seen
+REASSIGNED=0
+FAULTS=0
+
+# verified NAME URL PERF-ARGS...: one mcsi-perf --verify run, one connection
+# cut every PERIOD seconds; no I/O error, no mismatch, every cut connection
+# recovered as a connection (no session loss). Sets OUT.
+verified() {
+	local name=$1 url=$2
+	shift 2
+	OUT=$TEST_TMP/perf.$((++_run)).out
+	timeout $((SECS + 60)) "$PERF" --verify -Q -t "$SECS" -s 16m "$@" "$url" >"$OUT" 2>&1 &
+	local pid=$!
+	# One python process for all the cuts of the run: starting one per cut
+	# takes a second or more on a loaded machine.
+	python3 - "$CUT_SOCK" "$PERIOD" "$SECS" >>"$TEST_TMP/faults.log" 2>&1 <<-'EOF' &
+	import socket, sys, time
+	sock, period, secs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+	t0 = time.monotonic()
+	time.sleep(period)
+	while time.monotonic() - t0 < secs - 1:
+	    s = socket.socket(socket.AF_UNIX)
+	    s.connect(sock)
+	    s.sendall(b"cutone")
+	    s.shutdown(socket.SHUT_WR)
+	    print("%.3f cutone: %s" % (time.monotonic() - t0, s.recv(100).decode()), flush=True)
+	    s.close()
+	    time.sleep(period)
+	EOF
+	local fpid=$!
+	wait "$pid"
+	local rc=$?
+	wait "$fpid" 2>/dev/null
+	local failed rec lost re
+	failed=$(grep -c '^event: connection [0-9]* failed' "$OUT")
+	rec=$(grep -c '^event: connection [0-9]* recovered' "$OUT")
+	lost=$(grep -c '^event: session lost' "$OUT")
+	mapfile -t t < <(awk '/^event: connection [0-9]+ recovered after/ { print $6 }' "$OUT")
+	re=$(awk '/^event: connection [0-9]+ recovered/ { n += $10 } END { print n + 0 }' "$OUT")
+	TIMES+=("${t[@]}")
+	REASSIGNED=$((REASSIGNED + re))
+	FAULTS=$((FAULTS + failed))
+	# A cut that lands after the run's last command (while the session
+	# logs out) is not recovered: allow one.
+	if ((rc == 0)) && grep -q '^verify: no mismatch' "$OUT" && ((rec >= 1 && lost == 0 &&
+	    rec >= failed - 1)); then
+		pass "$name: verified, $failed connections lost, $rec recovered" \
+			"(${t[*]} ms), $re commands reassigned"
+	else
+		fail "$name: rc $rc, $failed connections lost, $rec recovered, $lost session losses"
+		grep -v '^\[' "$OUT" | tail -15
+	fi
+}
+
+IQN=iqn.2026-11.org.mcsi.test:erl2
+_run=0
+
+# ---- the project's test target, ERL 2 -------------------------------------------
+if [[ -x $MCSI_BUILD/tools/testtarget/mcsi-testtarget ]]; then
+	TT_IQN=$IQN TT_LUNS="--lun 0:ram:64M:512" tt_start --erl 2 --max-connections 4 -v
+	proxy_start "$TT_PORT"
+	# The test target declares no TargetPortalGroupTag, so every connection
+	# goes through the proxy, and cutone cuts one of them.
+	U="iscsi://127.0.0.1:$CUT_PORT/$IQN/0"
+	mark=$(wc -l <"$TEST_TMP/tt.log")
+	verified "testtarget: reinstatement, 2 connections, rw 4k" "$U" -m rw -b 4k -q 16 -c 2
+	verified "testtarget: reinstatement, 3 connections, rw 64k" "$U" -m rw -b 64k -q 16 -c 3
+	verified "testtarget: reinstatement, 2 connections, write 256k" "$U" \
+		-m randwrite -b 256k -q 8 -c 2
+	verified "testtarget: logout reason 2, 2 connections on one queue, rw 16k" "$U" \
+		-m rw -b 16k -q 16 -c 2 --queues 1 --erl2-cleanup logout
+	grep -q '^event: connection [0-9]* recovered after [0-9]* ms by logout' "$OUT" &&
+		grep -q '^event: connection [0-9]* added' "$OUT" &&
+		pass "logout: the CID was logged out by a survivor and a connection added in its place" ||
+		fail "logout: no recovery by logout seen"
+	verified "testtarget: logout reason 2, 3 connections, read 128k" "$U" \
+		-m randread -b 128k -q 16 -c 3 --queues 1 --erl2-cleanup logout
+	log=$(tail -n +"$((mark + 1))" "$TEST_TMP/tt.log")
+	n=$(grep -c 'TMF 8 ref .*: function complete' <<<"$log")
+	((n > 0)) && pass "the test target saw $n TASK REASSIGNs done" ||
+		fail "no TASK REASSIGN reached the test target"
+	grep -q 'logout reason 2 cid' <<<"$log" && pass "the test target saw Logout reason 2" ||
+		fail "no Logout reason 2 reached the test target"
+	# Same TSIH: every login of a run joined the session it started.
+	tsihs=$(grep -o 'TSIH [0-9]*' <<<"$log" | sort -u | wc -l)
+	((tsihs == _run)) && pass "one TSIH per run ($_run runs): connection recovery, not" \
+		"session reinstatement" || fail "$tsihs TSIHs over $_run runs"
+	((REASSIGNED > 0)) && pass "$REASSIGNED commands reassigned in all" ||
+		fail "no command was reassigned"
+else
+	echo "# no mcsi-testtarget: test target cases skipped"
+fi
+
+# ---- LIO, target erl2, through the proxy ----------------------------------------
+if [[ ${MCSI_NO_LIO:-} == 1 && ${CI:-} != true ]]; then
+	echo "# LIO skipped (MCSI_NO_LIO=1)"
+else
+	exec 9>/tmp/mcsi-lio.lock
+	flock 9
+	lio_start
+	proxy_start "$LIO_PORT"
+	# LIO's discovery names its own portal: the leading connection goes
+	# through the proxy, the others straight to LIO, so cutone cuts the
+	# leading one and the reinstated CID comes back through the proxy.
+	U="iscsi://127.0.0.1:$CUT_PORT/$LIO_IQN_BASE:erl2/0"
+	lsecs=$SECS
+	SECS=$((lsecs + 2))
+	before=$REASSIGNED
+	verified "LIO: reinstatement, 2 connections, rw 16k" "$U" -m rw -b 16k -q 8 -s 4m -c 2
+	verified "LIO: reinstatement, 2 connections, write 64k" "$U" \
+		-m randwrite -b 64k -q 8 -s 4m -c 2
+	SECS=$lsecs
+	((REASSIGNED > before)) && pass "LIO: $((REASSIGNED - before)) commands reassigned" ||
+		fail "LIO: no command was reassigned"
+	sleep 0.5
+	lio_check_alive >/dev/null && pass "LIO still healthy" || fail "LIO crashed"
+	flock -u 9
+fi
+
+# ---- recovery times ------------------------------------------------------------
+if ((${#TIMES[@]})); then
+	mapfile -t sorted < <(printf '%s\n' "${TIMES[@]}" | sort -n)
+	n=${#sorted[@]}
+	echo "# connection recovery time over $n recoveries ($FAULTS connections lost):" \
+		"median ${sorted[n / 2]} ms, best ${sorted[0]} ms, worst ${sorted[n - 1]} ms"
+fi
+finish

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Task-set TMFs in a session of two connections (mcs/reactor_tmf.c), on
+ * the fake transport in application mode: a LUN RESET sent on connection
+ * 1 ends connection 1's affected commands when its response arrives;
+ * connection 2's end only after its fence (NOP-Out ping, NOP-In), so that
+ * a response the target sent there first is still taken; a command sent
+ * after the TMF (higher CmdSN) is not touched; every command completes
+ * exactly once with the right error, and the fence request completes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ft.h"
+#include "mcs/sess_mcs.h"
+
+static struct ft F;
+static uint8_t buf[8][4096];
+static uint8_t rx_in[2][1u << 16];
+static size_t rx_len[2];
+
+static struct conn *conn_of_cid(uint16_t cid)
+{
+	struct reactor *r = F.s->q[0];
+
+	for (unsigned i = 0; i < r->nconns; i++)
+		if (r->conns[i]->cid == cid)
+			return r->conns[i];
+	return NULL;
+}
+
+static void open_two(void)
+{
+	struct iscsi_params p;
+	struct sess_handoff h;
+	struct cset_ticket tk;
+
+	rx_len[0] = rx_len[1] = 0;
+	ft_default_params(&p);
+	p.max_connections = 2;
+	ft_open(&F, &p);
+	memset(&h, 0, sizeof(h));
+	h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	h.params = p;
+	h.cid = 2;
+	h.expcmdsn = 10;
+	h.maxcmdsn = 41;
+	h.expstatsn = 500;
+	strcpy(h.peer, "127.0.0.1:3261");
+	assert_int_equal(cset_reserve(&F.s->cs, 0, &tk), 0);
+	assert_int_equal(sess_attach_conn(F.s, &h, tk.slot, tk.queue), 0);
+}
+
+static bool recv_on(struct conn *c, struct ft_pdu *p)
+{
+	unsigned k = c->cid == 1 ? 0 : 1;
+
+	ft_turn(&F);
+	if (c->slots && xport_fake_pending(&c->xc) > 0)
+		rx_len[k] += xport_fake_take(&c->xc, rx_in[k] + rx_len[k],
+					     sizeof(rx_in[k]) - rx_len[k]);
+	if (rx_len[k] < 48)
+		return false;
+	uint32_t dsl = pdu_dsl(rx_in[k]);
+	size_t need = 48 + (dsl ? dsl + pdu_pad(dsl) : 0);
+	if (rx_len[k] < need)
+		return false;
+	memcpy(p->bhs, rx_in[k], 48);
+	p->dsl = dsl;
+	memmove(rx_in[k], rx_in[k] + need, rx_len[k] - need);
+	rx_len[k] -= need;
+	return true;
+}
+
+static void inject_on(struct conn *c, uint8_t *h)
+{
+	pdu_set_dsl(h, 0);
+	assert_int_equal(xport_fake_inject(&c->xc, h, 48), 0);
+	ft_turn(&F);
+}
+
+static void rsp_on(struct conn *c, uint32_t itt)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_SCSI_RSP, 0x80 };
+	struct bhs_scsi_rsp *r = (void *)h;
+
+	pdu_put32(&r->rsp_itt, itt);
+	ft_stamp(&F, h, true);
+	inject_on(c, h);
+}
+
+static void nop_answer_on(struct conn *c, uint32_t itt)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_NOP_IN, 0x80 };
+	struct bhs_nop_in *n = (void *)h;
+
+	pdu_put32(&n->nopi_itt, itt);
+	pdu_put32(&n->nopi_ttt, PDU_RESERVED_TAG);
+	ft_stamp(&F, h, true);
+	inject_on(c, h);
+}
+
+static void count_done(struct mcsi_cmd *cmd, void *priv)
+{
+	(void)cmd;
+	(*(int *)priv)++;
+}
+
+static void submit_internal(struct mcsi_cmd *cmd, int *done)
+{
+	cmd->done = count_done;
+	cmd->priv = done;
+	reactor_count_submit(F.s->q[0]);
+	reactor_submit(F.s->q[0], cmd);
+	ft_turn(&F);
+}
+
+static void test_lun_reset_two_connections(void **state)
+{
+	(void)state;
+	struct ft_cmd fc[5];
+	struct ft_pdu pdu;
+	uint32_t itt[5], sn[5];
+	struct conn *on[5];
+
+	open_two();
+	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	for (unsigned i = 0; i < 4; i++)
+		ft_submit_read(&F, &fc[i], buf[i], 512, i);
+	unsigned n = 0;
+	for (unsigned k = 0; k < 2; k++)
+		while (recv_on(k ? c2 : c1, &pdu)) {
+			struct task *t = task_lookup(&F.s->q[0]->tt, pdu_itt(pdu.bhs));
+			assert_non_null(t);
+			for (unsigned i = 0; i < 4; i++)
+				if (t->cmd == &fc[i].c) {
+					itt[i] = t->itt;
+					sn[i] = t->cmdsn;
+					on[i] = k ? c2 : c1;
+				}
+			n++;
+		}
+	assert_int_equal(n, 4);
+
+	/* LUN RESET from the API path (CMD_OP_TMF): on connection 1. */
+	struct mcsi_cmd tmf;
+	int tmf_done = 0;
+	memset(&tmf, 0, sizeof(tmf));
+	tmf.lun = 0;
+	cmd_priv(&tmf)->op = CMD_OP_TMF;
+	cmd_priv(&tmf)->arg = TMF_LUN_RESET;
+	submit_internal(&tmf, &tmf_done);
+	assert_true(recv_on(c1, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_TMF_REQ);
+	uint32_t tmf_itt = pdu_itt(pdu.bhs), tmf_sn = ft_bhs32(&pdu, 24);
+	assert_int_equal(tmf_sn, 14);
+
+	/* A read sent after the TMF: CmdSN 14, not affected. */
+	ft_submit_read(&F, &fc[4], buf[4], 512, 4);
+	struct task *t4 = cmd_priv(&fc[4].c)->task;
+	itt[4] = t4->itt;
+	on[4] = t4->conn;
+	sn[4] = t4->cmdsn;
+	assert_int_equal(sn[4], 14);
+	while (recv_on(c1, &pdu) || recv_on(c2, &pdu))
+		;
+
+	/* The TMF Response on connection 1: its affected reads end now. */
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_TMF_RSP, 0x80 };
+	struct bhs_tmf_rsp *r = (void *)h;
+	pdu_put32(&r->tmfr_itt, tmf_itt);
+	r->tmfr_response = TMF_RSP_COMPLETE;
+	ft_stamp(&F, h, true);
+	inject_on(c1, h);
+	assert_int_equal(tmf_done, 1);
+	assert_int_equal(tmf.res.err, 0);
+	assert_int_equal(cmd_priv(&tmf)->sn, 14);
+	for (unsigned i = 0; i < 4; i++) {
+		if (on[i] == c1) {
+			assert_int_equal(fc[i].done, 1);
+			assert_int_equal(fc[i].c.res.err, -ECANCELED);
+		} else {
+			assert_int_equal(fc[i].done, 0);       /* not before its fence */
+		}
+	}
+	/* The target had answered one of connection 2's reads before the
+	 * reset: that response arrives now and is taken, not refused. */
+	int late = -1;
+	for (unsigned i = 0; i < 4 && late < 0; i++)
+		if (on[i] == c2)
+			late = (int)i;
+	assert_true(late >= 0);
+	rsp_on(c2, itt[late]);
+	assert_int_equal(fc[late].done, 1);
+	assert_int_equal(fc[late].c.res.err, 0);
+	assert_int_equal(c2->state, CONN_UP);
+
+	/* The fence: a ping on each connection; NOP-In ends the rest. */
+	struct reactor_fence f = { .lun = 0, .tmf_sn = 14 };
+	struct mcsi_cmd fence;
+	int fence_done = 0;
+	memset(&fence, 0, sizeof(fence));
+	cmd_priv(&fence)->op = CMD_OP_TMF_FENCE;
+	cmd_priv(&fence)->ptr = &f;
+	submit_internal(&fence, &fence_done);
+	uint32_t ping[2];
+	for (unsigned k = 0; k < 2; k++) {
+		assert_true(recv_on(k ? c2 : c1, &pdu));
+		assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_NOP_OUT);
+		ping[k] = pdu_itt(pdu.bhs);
+	}
+	nop_answer_on(c1, ping[0]);
+	assert_int_equal(fence_done, 0);
+	nop_answer_on(c2, ping[1]);
+	assert_int_equal(fence_done, 1);
+	assert_int_equal(f.fenced, 2);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(fc[i].done, 1);             /* exactly once */
+		if ((int)i != late)
+			assert_int_equal(fc[i].c.res.err, -ECANCELED);
+	}
+	/* The read sent after the TMF is still open, and completes GOOD. */
+	assert_int_equal(fc[4].done, 0);
+	rsp_on(on[4], itt[4]);
+	assert_int_equal(fc[4].done, 1);
+	assert_int_equal(fc[4].c.res.err, 0);
+	assert_int_equal(atomic_load(&F.s->state), SESS_LIVE);
+	ft_close(&F);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lun_reset_two_connections),
+	};
+	return ft_run_both(tests);
+}
