@@ -45,6 +45,8 @@ struct xport_conn {
 	struct msghdr smsg, rmsg;       /* the posted iovec lists */
 	int64_t delay_ts[2];            /* io_uring: a delayed receive's timeout */
 	bool detaching;
+	bool zc_notif_wait;             /* io_uring: a zero-copy send's result came,
+					 * its notification has not */
 	ssize_t sres, rres;             /* results waiting for dispatch */
 	bool sready, rready;
 	struct xport_conn *ready_next;  /* backend's completion list */

@@ -120,7 +120,7 @@ static int ur_attach(struct xport *x, struct xport_conn *xc)
 	struct xport_uring *u = ur_of(x);
 
 	xc->send_busy = xc->recv_busy = false;
-	xc->detaching = false;
+	xc->detaching = xc->zc_notif_wait = false;
 	xc->fixed = -1;
 	for (unsigned i = 0; i < u->nfixed; i++) {
 		if (u->fixed_used[i])
@@ -156,10 +156,12 @@ static void ur_complete(struct xport_uring *u, uint64_t data, int res,
 		 * then the notification that the pages are ours again. */
 		if (flags & IORING_CQE_F_MORE) {
 			xc->sres = res;
+			xc->zc_notif_wait = true;
 			break;
 		}
 		if (flags & IORING_CQE_F_NOTIF)
 			res = (int)xc->sres;
+		xc->zc_notif_wait = false;
 		xc->send_busy = false;
 		if (!xc->detaching)
 			xc->on_send(xc, res);
@@ -198,8 +200,18 @@ static void ur_detach(struct xport *x, struct xport_conn *xc)
 	}
 	/* Wait for the cancelled operations; other connections' completions
 	 * met on the way are dispatched as usual. */
+	bool reset = false;
 	while (xc->send_busy || xc->recv_busy) {
 		struct io_uring_cqe *cqe;
+		/* A zero-copy send ends with the kernel's notification, when
+		 * its data is freed: with a peer that takes nothing, not
+		 * before TCP gives up (minutes). Disconnecting (connect to
+		 * AF_UNSPEC: a reset, both queues purged) frees it now. */
+		if (xc->send_busy && xc->zc_notif_wait && !reset) {
+			struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+			connect(xc->fd, &unspec, sizeof(unspec));
+			reset = true;
+		}
 		if (io_uring_submit_and_wait(&u->ring, 1) < 0 &&
 		    io_uring_peek_cqe(&u->ring, &cqe) != 0)
 			break;

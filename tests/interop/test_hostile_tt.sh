@@ -15,7 +15,10 @@ hostile_need
 
 tt_start
 HEALTHY=(--healthy "$TT_URL" --hold 400)
-tt_start --digest any
+# The cases are written for ErrorRecoveryLevel 0 (a defect closes the
+# connection, the session is reinstated); ERL 1 and 2 recovery of the same
+# faults is tests/interop/test_recovery_erl1.sh's and _erl2.sh's.
+tt_start --digest any --erl 0
 URL="iscsi://127.0.0.1:$TT_PORT/$TT_IQN/0"
 PEER=127.0.0.1:$TT_PORT
 export MCSI_CONFIG="$TEST_TMP/mcsi.conf" MCSI_SECRETS="$TEST_TMP/secrets"

@@ -86,7 +86,9 @@ tgt_param 2 HeaderDigest CRC32C
 tgt_param 2 DataDigest CRC32C
 flipcut() { cutctl flip 300000 in >/dev/null && cutctl cut; }
 FAULT=(flipcut)
-verified "tgt digests, a bit flipped on every new connection" 1 \
+# Longer than the others: the flip needs a cut, a reinstatement (2 s) and
+# then its 300000 bytes on the new connection, also under ASan.
+SECS=16 PERIOD=4 verified "tgt digests, a bit flipped on every new connection" 1 \
 	"iscsi://127.0.0.1:$CUT_PORT/$IQN-tgt-digest/1" -m rw -b 64k -q 16 -H -D
 grep -qE "closed: (header|data) digest mismatch" "$TEST_TMP/perf.out" &&
 	pass "a flipped bit failed a digest and the session was reinstated after it" ||
