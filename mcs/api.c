@@ -15,6 +15,7 @@
 #include "mcs/reactor.h"
 #include "mcs/rstat.h"
 #include "mcs/sess.h"
+#include "mcs/sess_desc.h"
 #include "mcs/sess_mcs.h"
 #include "mcs/sess_rec.h"
 #include "proto/scsi.h"
@@ -56,8 +57,9 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		size_t old = offsetof(struct mcsi_opts, replacement_timeout_ms);
 		size_t pre_mcs = offsetof(struct mcsi_opts, sched_policy);
 		size_t pre_erl2 = offsetof(struct mcsi_opts, erl2_cleanup);
+		size_t pre_portals = offsetof(struct mcsi_opts, portals);
 		if (opts->size != sizeof(*opts) && opts->size != old && opts->size != pre_mcs &&
-		    opts->size != pre_erl2)
+		    opts->size != pre_erl2 && opts->size != pre_portals)
 			return -EINVAL;
 		memcpy(&def, opts, opts->size);
 		def.size = sizeof(def);
@@ -66,6 +68,7 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 	enum sched_policy policy = SCHED_LEAST_DEPTH;
 	if (opts->connections > CSET_MAX ||
 	    (opts->sched_policy && sched_policy_parse(opts->sched_policy, &policy) < 0) ||
+	    (opts->portals && sess_mcs_parse_portals(opts->portals, NULL, 0, NULL) < 0) ||
 	    opts->max_outstanding_r2t < 1 || opts->max_outstanding_r2t > TASK_MAX_R2T)
 		return -EINVAL;
 	if (opts->connections == 0)
@@ -74,11 +77,20 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		return -EINVAL;
 	memset(&h, 0, sizeof(h));
 	h.fd = -1;
-	if (opts->replacement_timeout_ms &&
-	    (rc = sess_rec_create(url, opts, opts->replacement_timeout_ms, &rec)) < 0)
+	/* One protected copy of the URL, the options and the secrets for
+	 * every part that logs in again later (sess_desc.h): each takes a
+	 * reference, ours goes at the end. */
+	struct sess_desc *desc = NULL;
+	if ((rc = sess_desc_create(url, opts, &desc)) < 0)
 		return rc;
+	if (opts->replacement_timeout_ms &&
+	    (rc = sess_rec_create(desc, opts->replacement_timeout_ms, &rec)) < 0) {
+		sess_desc_put(desc);
+		return rc;
+	}
 	if ((rc = sess_login(url, opts, &h, &lun)) < 0) {
 		sess_rec_destroy(rec);
+		sess_desc_put(desc);
 		return rc;
 	}
 	struct sess_cfg cfg = {
@@ -99,8 +111,10 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		.connections = opts->connections,
 		.policy = policy,
 	};
-	if ((rc = sess_create(&h, &cfg, out)) < 0)
+	if ((rc = sess_create(&h, &cfg, out)) < 0) {
+		sess_desc_put(desc);
 		return rc;
+	}
 	/* One more connection than asked for was offered at ERL 2 (open.c):
 	 * for a reinstatement only, never opened otherwise. */
 	uint32_t lim = atomic_load(&(*out)->cs.limit);
@@ -108,7 +122,7 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		atomic_store(&(*out)->cs.limit, def.connections);
 	/* MC/S: the further connections; a refusal leaves the session with
 	 * what it has (sess_add_conn() logs why). */
-	if (sess_mcs_create(*out, url, opts, &h) == 0 && opts->connections > 1) {
+	if (sess_mcs_create(*out, desc, &h) == 0 && opts->connections > 1) {
 		unsigned n = 1 + sess_add_conns(*out, opts->connections - 1);
 		if (n < opts->connections)
 			sess_log(*out, 4, "MC/S: the session runs %u of the %u connections asked "
@@ -118,8 +132,9 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 	/* ERL 2: a lost connection is recovered on its own (sess_erl2.h);
 	 * without it the session is reinstated as at ERL 0. */
 	if ((*out)->params.error_recovery_level >= 2 &&
-	    sess_erl2_create(*out, url, opts) < 0)
+	    sess_erl2_create(*out, desc) < 0)
 		sess_log(*out, 4, "ErrorRecoveryLevel 2 without connection recovery (no memory)");
+	sess_desc_put(desc);
 	if (rec && (rc = sess_rec_start(*out)) < 0) {
 		sess_destroy(*out);
 		*out = NULL;

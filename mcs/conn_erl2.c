@@ -33,6 +33,23 @@ static bool task_reads(const struct task *t)
 	return t->cmd && (t->cmd->dir == MCSI_DIR_READ || t->cmd->dir == MCSI_DIR_BIDI);
 }
 
+bool conn_erl2_stale_drop(const struct mcsi_session *s, uint16_t cid)
+{
+	struct sess_erl2 *e = s->erl2;
+	uint64_t now = sess_now_ns();
+
+	if (!e)
+		return false;
+	for (unsigned i = 0; i < ERL2_EPS; i++)
+		if (atomic_load(&e->ep[i].owner) && e->ep[i].cid == cid)
+			return true;
+	for (unsigned i = 0; i < 8; i++)
+		if (atomic_load(&e->recent[i].cid) == cid &&
+		    now - atomic_load(&e->recent[i].ns) < ERL2_STALE_MS * MS_NS)
+			return true;
+	return false;
+}
+
 uint32_t conn_erl2_expdatasn(const struct task *t)
 {
 	return task_writes(t) && !task_reads(t) ? t->exp_r2tsn : t->exp_datasn;
@@ -184,6 +201,8 @@ bool conn_erl2_lost(struct conn *c, int err, const char *reason)
 		.max_reissues = ERL2_MAX_REISSUES,
 	};
 	erl_rec_start(&ep->rec, &cfg, now);
+	if (e->close_only)
+		ep->rec.reinstate_failed = true;   /* erl_rec then asks for reason 1 */
 	atomic_fetch_add(&e->active, 1);
 	ep->held = erl2_hold(r, c);
 	sess_log(s, 4, "%s: connection %u lost (%s): %u commands held for connection "
@@ -263,20 +282,23 @@ static void erl2_reissue(struct reactor *r, struct task *t)
 	t->retry = true;
 	task_rearm(r, t);
 	memset(&t->cmd->res, 0, sizeof(t->cmd->res));
-	reactor_finish(r, t, 0);         /* reactor_task_done() queues it again */
+	/* reactor_task_done() queues it again; should its connection be gone
+	 * by then, the command fails instead of completing without data. */
+	reactor_finish(r, t, -EIO);
 }
 
 static void erl2_reassign_done(struct task *tmf, int err);
 
-/* TASK REASSIGN of t on n: reads start over from the ExpDataSN asked for
- * (0: Data-In lands at its offset, so what arrives again overwrites the
- * same bytes), writes forget their R2Ts and answer the target's new ones
- * from the caller's buffer; no unsolicited data again. */
+/* TASK REASSIGN of t on n: reads resume from the ExpDataSN asked for
+ * (erl_din_reassign(): the first missing Data-In, or the last one again
+ * when none is missing; what arrives again lands at its offset and
+ * overwrites the same bytes), writes forget their R2Ts and answer the
+ * target's new ones from the caller's buffer; no unsolicited data again. */
 static void erl2_reassign(struct reactor *r, struct task *t, struct conn *n)
 {
 	if (task_reads(t)) {
-		t->exp_datasn = 0;
-		t->rx_bytes = 0;
+		t->exp_datasn = erl_din_reassign(&t->din, true);
+		t->rx_bytes = erl_din_bytes(&t->din);
 	}
 	if (task_writes(t)) {
 		t->nr2t = t->r2t_head = t->r2t_built = 0;
@@ -389,6 +411,10 @@ static void erl2_done(struct reactor *r, struct erl2_ep *ep, struct conn *n,
 	uint64_t ms = (r->now - ep->since) / MS_NS;
 
 	ep->stage = ERL2_ST_REAP;
+	struct sess_erl2 *e = s->erl2;
+	unsigned k = atomic_fetch_add(&e->recent_next, 1) % 8u;
+	atomic_store(&e->recent[k].ns, sess_now_ns());
+	atomic_store(&e->recent[k].cid, ep->cid);
 	sess_log(s, 4, "%s: connection %u recovered after %llu ms by %s: %u commands "
 		 "reassigned, %u retried or re-issued", n->peer, ep->cid,
 		 (unsigned long long)ms, how == 1 ? "reinstating it" : "a Logout from connection",
@@ -546,6 +572,7 @@ static int erl2_send_logout(struct reactor *r, struct erl2_ep *ep, enum logout_r
 	t->ctl_priv = ep;
 	t->deadline_ns = r->now + 10000 * MS_NS;
 	ep->logout_done = false;
+	ep->logout_reason = (uint8_t)reason;
 	ep->via = via;
 	conn_queue_ctl(via, t);
 	conn_tx_kick(via);
@@ -573,8 +600,11 @@ static void erl2_logout_result(struct reactor *r, struct sess_erl2 *e, struct er
 	/* "CID not found" from a target that dropped the connection when its
 	 * socket closed may still hold its tasks for Time2Retain (the test
 	 * target does): TASK REASSIGN costs one exchange and tells. */
-	if (rc == 0 && o == ERL_RES_CID_UNKNOWN && f.retained)
+	if (rc == 0 && o == ERL_RES_CID_UNKNOWN && f.retained &&
+	    ep->logout_reason == LOGOUT_REMOVE_FOR_RECOVERY)
 		f.tasks_kept = true;
+	if (rc == 0 && ep->logout_reason == LOGOUT_CLOSE_CONNECTION)
+		sess_conn_logged_out(s);     /* LIO: no session logout right after */
 	if (rc < 0) {
 		sess_log(s, 4, "connection %u: Logout for recovery failed (%d, response %u)",
 			 ep->cid, ep->logout_err, ep->logout_rsp);
@@ -676,7 +706,9 @@ static void erl2_step(struct reactor *r, struct sess_erl2 *e, struct erl2_ep *ep
 		erl2_to_session(r, e, ep, "the session is being reinstated");
 		return;
 	}
-	if (st != SESS_LIVE) {
+	/* Closing: sess_logout() waits for the commands in flight, so the
+	 * recovery goes on. */
+	if (st != SESS_LIVE && st != SESS_CLOSING) {
 		erl2_fail_tasks(r, ep->c, st == SESS_FAILED ? ep->err : -ECANCELED);
 		ep_end(e, ep);
 		return;

@@ -70,6 +70,12 @@ void conn_erl2_poll(struct reactor *r);
  * usable connection then waits in the backlog. Any thread. */
 bool conn_erl2_pending(const struct mcsi_session *s);
 
+/* Any thread: an Async 2 naming cid refers to the incarnation that ERL 2
+ * is recovering or recovered less than ERL2_STALE_MS ago (LIO sends one
+ * for the dead connection when the reinstatement login arrives): it must
+ * not drop the new connection. */
+bool conn_erl2_stale_drop(const struct mcsi_session *s, uint16_t cid);
+
 /* ExpDataSN for the TASK REASSIGN of t: the next R2TSN of a write, the
  * DataSN a read resumes at. */
 uint32_t conn_erl2_expdatasn(const struct task *t);

@@ -401,6 +401,11 @@ static int rx_async(struct conn *c, const struct bhs_async *a, const char **why)
 		/* Parameter1 names the connection (MC/S: maybe another). A
 		 * CID the session does not have means this one: the target
 		 * is dropping something, and this is what it sent it on. */
+		if (ev.param[0] != c->cid && conn_erl2_stale_drop(c->sess, (uint16_t)ev.param[0])) {
+			sess_log(c->sess, 6, "%s: async event 2 for connection %u ignored: that is "
+				 "the connection ERL 2 just recovered", c->peer, ev.param[0]);
+			return 0;
+		}
 		if (ev.param[0] != c->cid) {
 			int slot = cset_find(&c->sess->cs, (uint16_t)ev.param[0]);
 			unsigned q = slot >= 0 ? atomic_load(&c->sess->cs.slot[slot].queue) : 0;

@@ -418,7 +418,7 @@ static void reactor_scan(struct reactor *r)
 		if (t->state == TASK_FREE || t->state == TASK_DONE ||
 		    !t->deadline_ns || now <= t->deadline_ns)
 			continue;
-		if (t->kind == TASK_TMF || t->kind == TASK_LOGOUT) {
+		if (t->kind == TASK_TMF || t->kind == TASK_LOGOUT || reactor_tmf_is_fence(t)) {
 			reactor_finish(r, t, -ETIMEDOUT);
 			continue;
 		}

@@ -222,6 +222,9 @@ void reactor_tmf_sweep(struct reactor *r, struct conn *c, uint32_t lun, bool all
  * (reactor_tmf_sweep()). cmd completes when every ping is answered or
  * its connection failed. */
 void reactor_tmf_fence(struct reactor *r, struct mcsi_cmd *cmd);
+/* Whether t is a fence's ping (its deadline ends it with -ETIMEDOUT: that
+ * connection's affected tasks then end by their own timeouts). */
+bool reactor_tmf_is_fence(const struct task *t);
 /* After a task-set TMF fn (lun, CmdSN tmf_sn) succeeded: fences every
  * queue of s in turn (blocking; not from a callback), so that every
  * affected task of every connection has ended, exactly once, when it

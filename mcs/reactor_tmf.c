@@ -19,6 +19,9 @@
  * affected tasks still open on that connection end with -ECANCELED. Each
  * task ends once (reactor_finish() ignores a finished task), on its own
  * reactor, and a connection that fails meanwhile fails its tasks itself.
+ * A ping left unanswered ends after FENCE_MS: that connection's affected
+ * tasks are then left to their own command timeouts, and the caller
+ * returns.
  */
 #include "mcs/reactor.h"
 
@@ -61,7 +64,10 @@ bool reactor_tmf_sets(enum tmf_function fn)
 	}
 }
 
-/* A fence's NOP-In arrived (err 0) or its connection went (err < 0). */
+#define FENCE_MS 10000u                 /* as long as a TMF may take */
+
+/* A fence's NOP-In arrived (err 0), its connection went or it timed out
+ * (err < 0). */
 static void fence_done(struct task *t, int err)
 {
 	struct mcsi_cmd *cmd = t->ctl_priv;
@@ -73,6 +79,11 @@ static void fence_done(struct task *t, int err)
 	f->fenced++;
 	if (--f->pending == 0)
 		reactor_complete(r, cmd, 0);
+}
+
+bool reactor_tmf_is_fence(const struct task *t)
+{
+	return t->kind == TASK_NOP && t->ctl_done == fence_done;
 }
 
 void reactor_tmf_fence(struct reactor *r, struct mcsi_cmd *cmd)
@@ -93,7 +104,7 @@ void reactor_tmf_fence(struct reactor *r, struct mcsi_cmd *cmd)
 		}
 		t->ctl_done = fence_done;
 		t->ctl_priv = cmd;
-		t->deadline_ns = 0;
+		t->deadline_ns = r->now + FENCE_MS * 1000000ull;
 		f->pending++;
 		conn_queue_ctl(c, t);
 		conn_tx_kick(c);

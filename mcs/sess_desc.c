@@ -36,7 +36,8 @@ int sess_desc_create(const char *url, const struct mcsi_opts *o,
 		return -EINVAL;
 	need = desc_len(url) + desc_len(o->initiator_name) + desc_len(o->transport) +
 	       desc_len(o->chap_user) + desc_len(o->chap_secret) +
-	       desc_len(o->chap_target_user) + desc_len(o->chap_target_secret);
+	       desc_len(o->chap_target_user) + desc_len(o->chap_target_secret) +
+	       desc_len(o->sched_policy) + desc_len(o->portals);
 	if (!(d = calloc(1, sizeof(*d))))
 		return -ENOMEM;
 	d->mem_len = (need + (size_t)pg - 1) & ~((size_t)pg - 1);
@@ -58,13 +59,28 @@ int sess_desc_create(const char *url, const struct mcsi_opts *o,
 	d->opts.chap_secret = desc_put(d->mem, &pos, o->chap_secret);
 	d->opts.chap_target_user = desc_put(d->mem, &pos, o->chap_target_user);
 	d->opts.chap_target_secret = desc_put(d->mem, &pos, o->chap_target_secret);
+	d->opts.sched_policy = desc_put(d->mem, &pos, o->sched_policy);
+	d->opts.portals = desc_put(d->mem, &pos, o->portals);
+	atomic_init(&d->refs, 1u);
 	*out = d;
 	return 0;
 }
 
+struct sess_desc *sess_desc_get(struct sess_desc *d)
+{
+	atomic_fetch_add_explicit(&d->refs, 1u, memory_order_relaxed);
+	return d;
+}
+
 void sess_desc_destroy(struct sess_desc *d)
 {
-	if (!d)
+	sess_desc_put(d);
+}
+
+void sess_desc_put(struct sess_desc *d)
+{
+	/* The last holder frees: acq_rel orders the others' reads before. */
+	if (!d || atomic_fetch_sub_explicit(&d->refs, 1u, memory_order_acq_rel) != 1u)
 		return;
 	explicit_bzero(d->mem, d->mem_len);
 	munlock(d->mem, d->mem_len);

@@ -19,7 +19,7 @@
 
 static void *erl2_main(void *arg);
 
-int sess_erl2_create(struct mcsi_session *s, const char *url, const struct mcsi_opts *o)
+int sess_erl2_create(struct mcsi_session *s, struct sess_desc *d)
 {
 	struct sess_erl2 *e = calloc(1, sizeof(*e));
 	pthread_condattr_t ca;
@@ -27,12 +27,10 @@ int sess_erl2_create(struct mcsi_session *s, const char *url, const struct mcsi_
 
 	if (!e)
 		return -ENOMEM;
-	if ((rc = sess_desc_create(url, o, &e->desc)) < 0) {
-		free(e);
-		return rc;
-	}
+	e->desc = sess_desc_get(d);
 	e->s = s;
-	e->prefer_logout = o->erl2_cleanup == MCSI_ERL2_LOGOUT;
+	e->prefer_logout = d->opts.erl2_cleanup == MCSI_ERL2_LOGOUT;
+	e->close_only = d->opts.erl2_cleanup == MCSI_ERL2_CLOSE;
 	for (unsigned i = 0; i < ERL2_EPS; i++)
 		e->ep[i].h.fd = -1;
 	pthread_mutex_init(&e->m, NULL);
@@ -41,7 +39,7 @@ int sess_erl2_create(struct mcsi_session *s, const char *url, const struct mcsi_
 	pthread_cond_init(&e->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	if ((rc = pthread_create(&e->thread, NULL, erl2_main, e)) != 0) {
-		sess_desc_destroy(e->desc);
+		sess_desc_put(e->desc);
 		pthread_mutex_destroy(&e->m);
 		pthread_cond_destroy(&e->cv);
 		free(e);
@@ -76,7 +74,7 @@ void sess_erl2_destroy(struct mcsi_session *s)
 	for (unsigned i = 0; i < ERL2_EPS; i++)
 		if (e->ep[i].h.fd >= 0)
 			close(e->ep[i].h.fd);
-	sess_desc_destroy(e->desc);
+	sess_desc_put(e->desc);
 	pthread_mutex_destroy(&e->m);
 	pthread_cond_destroy(&e->cv);
 	free(e);

@@ -30,6 +30,8 @@
 #define ERL2_RETRY_MIN_MS   250u   /* back-off between cleanup attempts */
 #define ERL2_RETRY_MAX_MS   2000u
 #define ERL2_LOGIN_TIMEOUT_MS 5000
+#define ERL2_STALE_MS       5000u  /* an Async 2 this soon after recovering
+				    * its CID is about the old connection */
 #define ERL2_EPS            (2u * CSET_MAX)  /* recoveries at once (a
 				    * finished one may still wait to be freed) */
 
@@ -67,7 +69,7 @@ struct erl2_ep {
 	/* Logout of the CID on a survivor: its outcome (set by the
 	 * response's callback). */
 	bool logout_done;
-	uint8_t logout_rsp;
+	uint8_t logout_reason, logout_rsp;
 	int logout_err;
 	struct conn *via;                /* the survivor it went on, or the
 					  * reinstated connection */
@@ -86,7 +88,14 @@ struct sess_erl2 {
 	struct mcsi_session *s;
 	struct sess_desc *desc;          /* url and options (secrets) */
 	bool prefer_logout;              /* Logout reason 2 before reinstating */
+	bool close_only;                 /* Logout reason 1, never reassign */
 	_Atomic unsigned active;         /* episodes in progress */
+	/* CIDs reinstated lately (any reactor writes, any reads). */
+	struct {
+		_Atomic uint32_t cid;
+		_Atomic uint64_t ns;
+	} recent[8];
+	_Atomic unsigned recent_next;
 	/* Per queue, its reactor's: tasks may wait for a probe until then. */
 	uint64_t probe_until[SESS_MAX_QUEUES];
 	struct erl2_ep ep[ERL2_EPS];
@@ -99,14 +108,16 @@ struct sess_erl2 {
 };
 
 /*
- * Prepares ERL 2 recovery for s, opened from url with o (both copied into
- * protected pages, mcs/sess_desc.h), and starts its login thread; call
- * after sess_create() when the session negotiated ErrorRecoveryLevel 2.
- * o->erl2_cleanup 1 prefers Logout reason 2 from a survivor. Returns 0
- * (s->erl2 set) or -errno (the session goes on without ERL 2 recovery:
+ * Prepares ERL 2 recovery for s, opened as d says (the session's login
+ * description, mcs/sess_desc.h: a reference is taken, dropped by
+ * sess_erl2_destroy()), and starts its login thread; call after
+ * sess_create() when the session negotiated ErrorRecoveryLevel 2.
+ * d->opts.erl2_cleanup 1 prefers Logout reason 2 from a survivor. Returns
+ * 0 (s->erl2 set) or -errno (the session goes on without ERL 2 recovery:
  * a connection loss is then a session loss, as at ERL 0).
  */
-int sess_erl2_create(struct mcsi_session *s, const char *url, const struct mcsi_opts *o);
+struct sess_desc;
+int sess_erl2_create(struct mcsi_session *s, struct sess_desc *d);
 
 /* Stops the login thread (an attempt in progress finishes first, bounded
  * by the login timeout). Call before the reactors stop. NULL is fine. */

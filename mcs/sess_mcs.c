@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,8 +41,46 @@ static uint32_t mcs_cmdsn(void *arg)
 	return sess_cmdsn_peek(arg);
 }
 
+int sess_mcs_parse_portals(const char *list, struct url_portal *out, unsigned cap,
+			   unsigned *n)
+{
+	const char *p = list;
+	unsigned k = 0;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		struct url_portal one;
+		const char *why = NULL;
+		if (len == 0 || url_parse_portal(p, len, &one, &why) < 0)
+			return -EINVAL;
+		if (out && k < cap)
+			out[k++] = one;
+		p += len + (end ? 1 : 0);
+	}
+	if (n)
+		*n = k;
+	return 0;
+}
+
+static bool portal_eq(const struct url_portal *a, const struct url_portal *b)
+{
+	return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* Appends p unless m has it already (or is full). */
+static void mcs_portal_add(struct sess_mcs *m, const struct url_portal *p)
+{
+	for (unsigned i = 0; i < m->nportals; i++)
+		if (portal_eq(&m->portals[i], p))
+			return;
+	if (m->nportals < NLOGIN_MAX_PORTALS)
+		m->portals[m->nportals++] = *p;
+}
+
 /* SendTargets on a discovery session at the leading portal: the portals
- * of the target in the leading login's portal group. */
+ * of the target in the leading login's portal group, added after those
+ * already known. */
 static void mcs_discover(struct mcsi_session *s, const struct lgio_target *lead)
 {
 	enum { MAX_T = 64, MAX_A = 256, TEXT = 1u << 16 };
@@ -57,8 +96,6 @@ static void mcs_discover(struct mcsi_session *s, const struct lgio_target *lead)
 	struct ctl_conn c;
 	const char *why = NULL;
 
-	m->portals[0] = lead->portal;
-	m->nportals = 1;
 	if (!targets || !addrs || !text || !rx)
 		goto out;
 	t.target_name = NULL;
@@ -76,8 +113,11 @@ static void mcs_discover(struct mcsi_session *s, const struct lgio_target *lead)
 			 "use the leading portal");
 		goto out;
 	}
-	m->nportals = nlogin_portals(&res, lead->target_name, s->params.tpgt,
-				     &lead->portal, m->portals, NLOGIN_MAX_PORTALS);
+	struct url_portal group[NLOGIN_MAX_PORTALS];
+	unsigned ng = nlogin_portals(&res, lead->target_name, s->params.tpgt,
+				     &lead->portal, group, NLOGIN_MAX_PORTALS);
+	for (unsigned i = 0; i < ng; i++)
+		mcs_portal_add(m, &group[i]);
 out:
 	free(targets);
 	free(addrs);
@@ -85,18 +125,15 @@ out:
 	free(rx);
 }
 
-int sess_mcs_create(struct mcsi_session *s, const char *url,
-		    const struct mcsi_opts *o, const struct sess_handoff *h)
+int sess_mcs_create(struct mcsi_session *s, struct sess_desc *d,
+		    const struct sess_handoff *h)
 {
 	struct sess_mcs *m = calloc(1, sizeof(*m));
-	int rc;
+	const struct mcsi_opts *o = &d->opts;
 
 	if (!m)
 		return -ENOMEM;
-	if ((rc = sess_desc_create(url, o, &m->desc)) < 0) {
-		free(m);
-		return rc;
-	}
+	m->desc = sess_desc_get(d);
 	pthread_mutex_init(&m->add, NULL);
 	int lead_slot = cset_find(&s->cs, h->cid);
 	if (lead_slot >= 0)
@@ -110,6 +147,14 @@ int sess_mcs_create(struct mcsi_session *s, const char *url,
 		return -EINVAL;
 	m->portals[0] = lead.portal;
 	m->nportals = 1;
+	/* The caller's portals first (the configuration's, for a login
+	 * that named none), then the portal group's from SendTargets. */
+	struct url_portal given[NLOGIN_MAX_PORTALS];
+	unsigned ngiven = 0;
+	if (o->portals &&
+	    sess_mcs_parse_portals(o->portals, given, NLOGIN_MAX_PORTALS, &ngiven) == 0)
+		for (unsigned i = 0; i < ngiven; i++)
+			mcs_portal_add(m, &given[i]);
 	if (o->connections > 1)
 		mcs_discover(s, &lead);
 	url_iscsi_wipe(&u);
@@ -123,7 +168,7 @@ void sess_mcs_destroy(struct mcsi_session *s)
 
 	if (!m)
 		return;
-	sess_desc_destroy(m->desc);
+	sess_desc_put(m->desc);
 	pthread_mutex_destroy(&m->add);
 	free(m);
 	s->mcs = NULL;
@@ -250,30 +295,34 @@ unsigned sess_add_conns(struct mcsi_session *s, unsigned n)
 	return opened;
 }
 
-/* Waits (bounded) for the target to close a connection that logged out:
- * on fd, a duplicate of its socket, after our own end of stream. istgt
- * clears the session's queued commands before it closes the socket, so
- * its close says that clearing is over. */
+/* Whether the peer of fd has closed its side (its FIN arrived): from the
+ * TCP state, since our own side may be shut down already (the io_uring
+ * transport shuts a socket down when it detaches it), so that a read
+ * would say end of stream at once. */
+static bool mcs_peer_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return true;
+	return ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_FIN_WAIT1 &&
+	       ti.tcpi_state != TCP_FIN_WAIT2 && ti.tcpi_state != TCP_SYN_SENT &&
+	       ti.tcpi_state != TCP_SYN_RECV;
+}
+
+/* Waits (bounded) for the target to close a connection that logged out,
+ * on fd, a duplicate of its socket; then closes fd. istgt clears the
+ * session's queued commands before it closes the socket, so its close
+ * says that clearing is over. */
 static void mcs_await_close(int fd, unsigned ms)
 {
-	char sink[512];
 	uint64_t until = sess_now_ns() + ms * MS_NS;
+	struct timespec step = { 0, 200000 };        /* 200 µs */
 
-	(void)shutdown(fd, SHUT_WR);
-	for (;;) {
-		uint64_t now = sess_now_ns();
-		if (now >= until)
-			break;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, (int)((until - now) / MS_NS) + 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		ssize_t got = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
-		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
-			break;
-	}
+	(void)shutdown(fd, SHUT_WR);                 /* our FIN, if not sent */
+	while (!mcs_peer_closed(fd) && sess_now_ns() < until)
+		nanosleep(&step, NULL);
 	close(fd);
 }
 

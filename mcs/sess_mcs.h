@@ -33,16 +33,25 @@ struct sess_handoff;
 #define SESS_MCS_CLOSE_WAIT_MS 1000u
 
 /*
- * Prepares s for further connections: a protected copy of url and o (the
- * join template: names and secrets, mcs/sess_desc.h), the leading
- * connection's portal from h, and, when o->connections > 1, the portals
- * of the target's portal group from SendTargets (the leading portal only
- * if discovery fails). Call once after sess_create(). Returns 0 or
+ * Prepares s for further connections: a reference to d, the session's
+ * login description (the join template: names and secrets,
+ * mcs/sess_desc.h; dropped by sess_mcs_destroy()), the leading
+ * connection's portal from h, then d->opts.portals, and, when
+ * d->opts.connections > 1, the other portals of the target's portal group
+ * from SendTargets (only what is known already if discovery fails). Call once after sess_create(). Returns 0 or
  * -ENOMEM / -EINVAL (the session is usable either way, with one
  * connection).
  */
-int sess_mcs_create(struct mcsi_session *s, const char *url,
-		    const struct mcsi_opts *o, const struct sess_handoff *h);
+struct sess_desc;
+int sess_mcs_create(struct mcsi_session *s, struct sess_desc *d,
+		    const struct sess_handoff *h);
+
+/* Parses "host[:port],host[:port]" (mcsi_opts.portals) into out (at
+ * most cap; out may be NULL to check only) and *n (may be NULL).
+ * Returns 0 or -EINVAL for an empty or malformed item. */
+struct url_portal;
+int sess_mcs_parse_portals(const char *list, struct url_portal *out, unsigned cap,
+			   unsigned *n);
 
 /* Wipes and frees what sess_mcs_create() made. NULL s->mcs is fine. */
 void sess_mcs_destroy(struct mcsi_session *s);

@@ -52,19 +52,15 @@ struct sess_rec {
 
 /* ---- creation ------------------------------------------------------------ */
 
-int sess_rec_create(const char *url, const struct mcsi_opts *o,
-		    uint32_t replacement_ms, struct sess_rec **out)
+int sess_rec_create(struct sess_desc *d, uint32_t replacement_ms, struct sess_rec **out)
 {
 	struct sess_rec *rec = calloc(1, sizeof(*rec));
 	pthread_condattr_t ca;
-	int rc;
 
 	if (!rec)
 		return -ENOMEM;
-	if ((rc = sess_desc_create(url, o, &rec->desc)) < 0) {
-		free(rec);
-		return rc;
-	}
+	rec->desc = sess_desc_get(d);
+	const char *url = d->url;
 	struct url_iscsi u;
 	const char *why = NULL;
 	if (url_parse_iscsi(url, strlen(url), &u, &why) == 0) {
@@ -91,7 +87,7 @@ void sess_rec_destroy(struct sess_rec *rec)
 		return;
 	if (atomic_load(&rec->ready) == REC_LOGGED_IN && rec->h.fd >= 0)
 		close(rec->h.fd);
-	sess_desc_destroy(rec->desc);
+	sess_desc_put(rec->desc);
 	pthread_mutex_destroy(&rec->m);
 	pthread_cond_destroy(&rec->cv);
 	free(rec);

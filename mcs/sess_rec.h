@@ -40,12 +40,13 @@ struct conn;
 struct sess_rec;
 struct sess_handoff;
 
-/* Prepares the reinstatement of a session about to be opened from url
- * with o (both copied: sess_desc.h); replacement_ms > 0. Returns 0 and
- * *out (owned by the caller until handed to the session in
- * sess_cfg.rec), or -errno. */
-int sess_rec_create(const char *url, const struct mcsi_opts *o,
-		    uint32_t replacement_ms, struct sess_rec **out);
+/* Prepares the reinstatement of a session about to be opened as d says
+ * (the session's login description, mcs/sess_desc.h: rec takes a
+ * reference, dropped by sess_rec_destroy()); replacement_ms > 0. Returns
+ * 0 and *out (owned by the caller until handed to the session in
+ * sess_cfg.rec), or -ENOMEM. */
+struct sess_desc;
+int sess_rec_create(struct sess_desc *d, uint32_t replacement_ms, struct sess_rec **out);
 
 /* Starts the recovery thread of s (s->cfg.rec). Returns 0 or -errno. */
 int sess_rec_start(struct mcsi_session *s);

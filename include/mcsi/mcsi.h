@@ -195,11 +195,21 @@ struct mcsi_opts {
 	 * MCSI_ERL2_REINSTATE (default: the same CID logs in again on a new
 	 * TCP connection, which also restores the connection count) or
 	 * MCSI_ERL2_LOGOUT (Logout reason 2 for the CID from a surviving
-	 * connection of the same queue; LIO 6.1 crashes after it). */
+	 * connection of the same queue), or MCSI_ERL2_CLOSE (Logout reason 1
+	 * from a survivor of the same queue, then the commands are retried or
+	 * issued again, never reassigned: LIO 6.1 crashes when it frees a
+	 * reassigned command). Without a survivor on the queue the CID is
+	 * reinstated (MCSI_ERL2_CLOSE: the session is reinstated). */
 	unsigned erl2_cleanup;
+	/* MC/S: more portals of the target ("host[:port],host[:port]",
+	 * borrowed for mcsi_open()), for the further connections, before
+	 * those of its portal group from SendTargets (which may not list
+	 * them all: tgt answers an IPv4 connection with its IPv4 portals
+	 * only). NULL: SendTargets' only. A malformed item: -EINVAL. */
+	const char *portals;
 };
 
-enum { MCSI_ERL2_REINSTATE = 0, MCSI_ERL2_LOGOUT = 1 };
+enum { MCSI_ERL2_REINSTATE = 0, MCSI_ERL2_LOGOUT = 1, MCSI_ERL2_CLOSE = 2 };
 
 /* Fills o with the defaults given above. */
 MCSI_API void mcsi_opts_init(struct mcsi_opts *o);

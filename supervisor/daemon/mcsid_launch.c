@@ -30,6 +30,29 @@ static int portal_of(const struct cfg_portal *cp, struct url_portal *out)
 	return url_parse_portal(buf, strlen(buf), out, &why) ? -EINVAL : 0;
 }
 
+/* MC/S: every configured portal of ct but the leading one, as
+ * "host:port,host:port" for mcsi_opts.portals ("" when none). */
+static void other_portals(const struct cfg_target *ct, const struct url_portal *lead,
+			  char *out, size_t cap)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ct->portals.n; i++) {
+		struct url_portal up;
+		char buf[URL_PORTAL_STRMAX];
+		if (portal_of(&ct->portals.v[i], &up) ||
+		    (up.port == lead->port && strcmp(up.host, lead->host) == 0) ||
+		    url_format_portal(&up, buf, sizeof(buf)) < 0)
+			continue;
+		size_t n = strlen(buf) + (len ? 1 : 0);
+		if (len + n + 1 > cap)
+			break;
+		snprintf(out + len, cap - len, "%s%s", len ? "," : "", buf);
+		len += n;
+	}
+}
+
 static int load_secrets(struct mcsid *d, struct secrets **out, char *msg, size_t cap)
 {
 	char path[PATH_MAX];
@@ -148,6 +171,10 @@ int launch_prepare(struct mcsid *d, struct msess *s, struct launch_spec *spec,
 	spec->l.connections = ct && ct->max_connections > 1 ? ct->max_connections : 1;
 	if (ct && !s->portal_given && ct->portals.n > spec->l.connections)
 		spec->l.connections = (uint32_t)ct->portals.n;
+	/* The other configured portals go first: SendTargets may not list
+	 * them (tgt answers only with the leading portal's address family). */
+	if (ct && !s->portal_given && spec->l.connections > 1)
+		other_portals(ct, &s->portal, spec->l.portals, sizeof(spec->l.portals));
 	if ((rc = credentials(d, ct, spec, msg, cap)))
 		return rc;
 	int n = cp_launch_encode(&spec->l, spec->sec, spec->msg, LAUNCH_MSG_MAX);

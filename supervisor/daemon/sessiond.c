@@ -156,6 +156,7 @@ static int login(struct sessiond *d, const struct cp_launch_secrets *sec)
 	/* MC/S: the connections the configuration asks for, one reactor
 	 * per connection up to the CPUs. */
 	o.connections = d->launch.connections ? d->launch.connections : 1;
+	o.portals = d->launch.portals[0] ? d->launch.portals : NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o.queues = ncpu > 0 && (unsigned long)ncpu < o.connections ? (unsigned)ncpu
 								   : o.connections;

@@ -39,12 +39,12 @@ class Stream:
         self.p, self.src, self.dst, self.dir, self.pair = proxy, src, dst, direction, pair
         self.buf = bytearray()
 
-    def pdu_len(self):
+    def pdu_len(self, off):
         b = self.buf
-        if len(b) < 48:
+        if len(b) - off < 48:
             return None
-        ahs = b[4] * 4
-        dsl = int.from_bytes(b[5:8], "big")
+        ahs = b[off + 4] * 4
+        dsl = int.from_bytes(b[off + 5:off + 8], "big")
         ffp = self.pair["ffp"]
         n = 48 + ahs + (4 if ffp and self.p.hd else 0) + ((dsl + 3) & ~3)
         if ffp and self.p.dd and dsl:
@@ -52,38 +52,41 @@ class Stream:
         return n, ahs, dsl
 
     def feed(self, data):
+        """Forwards every whole PDU now in the buffer (a flip is made in
+        place), keeps the incomplete rest: one copy per receive."""
         self.buf += data
-        out = bytearray()
+        off = 0
         while True:
-            pl = self.pdu_len()
-            if not pl or len(self.buf) < pl[0]:
+            pl = self.pdu_len(off)
+            if not pl or len(self.buf) - off < pl[0]:
                 break
             n, ahs, dsl = pl
-            pdu = self.buf[:n]
-            del self.buf[:n]
-            op = pdu[0] & 0x3f
+            b = self.buf
+            op = b[off] & 0x3f
             if self.pair["ffp"]:
                 self.p.pdus += 1
-                self.maybe_flip(pdu, op, ahs, dsl)
-            elif op == 0x23 and (pdu[1] & 0x80) and (pdu[1] & 0x03) == 3 and pdu[36] == 0:
+                self.maybe_flip(off, op, ahs, dsl)
+            elif op == 0x23 and (b[off + 1] & 0x80) and (b[off + 1] & 0x03) == 3 \
+                    and b[off + 36] == 0:
                 self.pair["ffp"] = True     # the final Login Response
-            out += pdu
-        if out:
-            self.dst.sendall(out)
+            off += n
+        if off:
+            self.p.send(self.dst, self.buf[:off])
+            del self.buf[:off]
 
-    def maybe_flip(self, pdu, op, ahs, dsl):
+    def maybe_flip(self, off, op, ahs, dsl):
+        b = self.buf
         for i, (d, part, want, nonfinal) in enumerate(self.p.armed):
             if d != self.dir or (want is not None and want != op):
                 continue
             if part == "data" and dsl == 0:
                 continue
-            if nonfinal and (pdu[1] & 0x80):
+            if nonfinal and (b[off + 1] & 0x80):
                 continue
             if part == "hdr":
-                pdu[47] ^= 1
+                b[off + 47] ^= 1
             else:
-                start = 48 + ahs + (4 if self.p.hd else 0)
-                pdu[start] ^= 1
+                b[off + 48 + ahs + (4 if self.p.hd else 0)] ^= 1
             del self.p.armed[i]
             self.p.flipped += 1
             return
@@ -96,6 +99,7 @@ class Proxy:
         self.hd, self.dd = hd, dd
         self.sel = selectors.DefaultSelector()
         self.streams = {}
+        self.pending = {}          # socket -> bytes not yet sent to it
         self.armed = []
         self.flipped = self.pdus = 0
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -110,6 +114,32 @@ class Proxy:
         self.ctl.listen(8)
         self.sel.register(self.ctl, selectors.EVENT_READ, "ctl")
 
+    def send(self, s, data):
+        """Non-blocking: one thread serves both directions and the control
+        socket, so it must never wait for a peer that waits for it."""
+        if self.pending.get(s):
+            self.pending[s] += data
+            return
+        try:
+            n = s.send(data)
+        except BlockingIOError:
+            n = 0
+        if n < len(data):
+            self.pending[s] = bytearray(data[n:])
+            self.sel.modify(s, selectors.EVENT_READ | selectors.EVENT_WRITE, "data")
+
+    def flush(self, s):
+        q = self.pending.get(s)
+        if q:
+            try:
+                n = s.send(q)
+            except BlockingIOError:
+                n = 0
+            del q[:n]
+        if not q:
+            self.pending.pop(s, None)
+            self.sel.modify(s, selectors.EVENT_READ, "data")
+
     def accept(self):
         c, _ = self.lsock.accept()
         try:
@@ -121,6 +151,7 @@ class Proxy:
         pair = {"ffp": False}
         for x in (c, t):
             x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            x.setblocking(False)
         self.streams[c] = Stream(self, c, t, "out", pair)
         self.streams[t] = Stream(self, t, c, "in", pair)
         self.sel.register(c, selectors.EVENT_READ, "data")
@@ -131,6 +162,7 @@ class Proxy:
             if x not in self.streams:
                 continue
             del self.streams[x]
+            self.pending.pop(x, None)
             self.sel.unregister(x)
             if rst:
                 x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -160,8 +192,16 @@ class Proxy:
     def run(self):
         print("port %d" % self.lsock.getsockname()[1], flush=True)
         while True:
-            for key, _ in self.sel.select():
+            for key, ev in self.sel.select():
                 s = key.fileobj
+                if key.data == "data" and ev & selectors.EVENT_WRITE and s in self.streams:
+                    try:
+                        self.flush(s)
+                    except OSError:
+                        self.close(s)
+                        continue
+                    if not ev & selectors.EVENT_READ:
+                        continue
                 if key.data == "listen":
                     self.accept()
                 elif key.data == "ctl":
@@ -172,6 +212,8 @@ class Proxy:
                 elif s in self.streams:
                     try:
                         data = s.recv(1 << 18)
+                    except BlockingIOError:
+                        continue
                     except OSError:
                         data = b""
                     if not data:

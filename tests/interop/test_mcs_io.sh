@@ -8,8 +8,12 @@
 # one connection with Logout reason 1 while I/O runs, asks for one more
 # connection than MaxConnections allows and goes on without it, and ends
 # with a clean session logout. The target's own view is checked where it
-# has one (tgtadm, istgtcontrol; LIO: it stays healthy).
-# ctest-cost: 60
+# has one (tgtadm, istgtcontrol; LIO: it stays healthy). Also: a LUN
+# RESET under reads over four connections (tgt, istgt: every command comes
+# back once, nothing hangs), and through mcsid a login naming no portal
+# over two configured portals (127.0.0.1 and [::1]) opening one
+# connection on each.
+# ctest-cost: 100
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
@@ -107,6 +111,16 @@ done
 expect_match "failover-only: the standby connections carry nothing" \
 	"^conn cid 3 queue [0-9]+ up commands 0 "
 
+# LUN RESET under load with 4 connections (mcs/reactor_tmf.c): the
+# commands it ends on every connection come back once (the run ends:
+# mcsi-perf waits for every command), nothing fails, nothing hangs.
+expect_ok "tgt: LUN RESET during reads over 4 connections" \
+	timeout 60 "$perf" -Q -m randread -b 16k -q 32 -s 16m -t 4 -c 4 --queues 2 \
+	--reset-at 2 "iscsi://127.0.0.1:$TGT_PORT/$IQN/1"
+expect_match "tgt: the LUN RESET succeeded" "^reset: LUN RESET: ok$"
+expect_match "tgt: every command accounted for" "^reset: [0-9]+ commands ended by the reset"
+expect_no_match "tgt: no connection failed around the reset" "^event: connection [0-9]+ failed"
+
 # ---- tgt through mcsid: max-connections 4 in the configuration -------------------
 # iscsictl login with no portal uses the configured one; the session
 # process opens four connections, and iscsictl list sessions shows them.
@@ -195,6 +209,13 @@ run_perf check_istgt 2 "${ARGS[@]}" -c 4 --queues 2 -t 5 --remove-at 3 \
 	"iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
 common 4
 expect_no_match "istgt: no command timed out or was aborted" "timed out|abort"
+# istgt answers a LUN RESET by dropping the session's other connections
+# (istgt_iscsi_drop_all_conns): the session is lost and reinstated, and
+# the reads go on; nothing may hang or fail.
+expect_ok "istgt: LUN RESET during reads over 4 connections (ends, exit 0)" \
+	timeout 60 "$perf" -Q -m randread -b 16k -q 32 -s 16m -t 5 -c 4 --queues 2 \
+	--reset-at 2 "iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
+expect_match "istgt: the run reports the reset" "^reset: [0-9]+ commands ended by the reset"
 
 # ---- LIO: erl2 target, MaxConnections 8 -----------------------------------------
 if [[ ${MCSI_NO_LIO:-} == 1 && ${CI:-} != true ]]; then

@@ -82,8 +82,7 @@ static const struct verb_help pages[] = {
 "picked), or that it refused the login and why. The login is abandoned\n"
 "before any credential is sent.\n" },
 { "login",
-"usage: iscsictl login <target> [-MaxConnections N] [-ErrorRecoveryLevel N]\n"
-"                               [-HeaderDigest D] [-DataDigest D]\n"
+"usage: iscsictl login <iqn>[,<portal>] | <iscsi-url>\n"
 "\n"
 "Logs in to <target> with the initiator and target configuration,\n"
 "follows redirections, authenticates with CHAP when configured, and prints\n"
@@ -96,11 +95,27 @@ static const struct verb_help pages[] = {
 "it exits. Credentials in an iscsi:// URL are refused on the daemon path:\n"
 "configure CHAP instead, so that secrets stay out of ps(1).\n"
 "\n"
-"MC/S: through mcsid the session opens as many connections as the target's\n"
-"-MaxConnections (target-config, default 1) and the target allow, over the\n"
-"portals of the target's portal group; a <target> given without a portal\n"
-"logs in over every configured portal (at least one connection each).\n"
-"'list sessions' shows each connection with its counters.\n" },
+"The session's parameters come from the configuration, not from this\n"
+"command: set them with 'iscsictl modify target-config <iqn>\n"
+"-MaxConnections N -ErrorRecoveryLevel N -HeaderDigest D -DataDigest D'.\n"
+"\n"
+"MC/S (multiple connections per session): through mcsid the session opens\n"
+"-MaxConnections connections (target-config, default 1), as far as the\n"
+"target's own MaxConnections allows; a connection the target refuses is\n"
+"logged and the session goes on with the others. A <target> given without\n"
+"a portal logs in over every portal configured for it (as macOS's\n"
+"iscsictl does): the session has at least one connection per configured\n"
+"portal, the leading login on the first one that answers and one\n"
+"non-leading login on each other; further connections go round those\n"
+"portals and the rest of the target's portal group (SendTargets). A\n"
+"<target> given with a portal starts there and uses the portal group.\n"
+"'list sessions' shows each connection with its portal and counters.\n"
+"\n"
+"Examples:\n"
+"  iscsictl add target iqn.2004-04.com.example:disk,10.0.0.1\n"
+"  iscsictl add target iqn.2004-04.com.example:disk,10.0.1.1\n"
+"  iscsictl modify target-config iqn.2004-04.com.example:disk -MaxConnections 4\n"
+"  iscsictl login iqn.2004-04.com.example:disk      # 4 connections, both portals\n" },
 { "logout",
 "usage: iscsictl logout <target>\n"
 "\n"
@@ -190,7 +205,16 @@ static const struct verb_help pages[] = {
 "credentials, checked in mutual CHAP. -interval is 30 to 32767 seconds.\n"
 "-auto-mount: when mcsid logs the target in at start (-auto-login), it\n"
 "mounts every disk LUN holding a filesystem on /mnt/mcsi/<iqn>/lun<N>, as\n"
-"`iscsictl mount` would; it never creates a filesystem.\n" },
+"`iscsictl mount` would; it never creates a filesystem.\n"
+"-MaxConnections N (1 to 65535, default 1): the connections of the\n"
+"target's session (MC/S). It is offered to the target as MaxConnections;\n"
+"the session opens as many as the answer allows (one more is never\n"
+"attempted, as tgt would accept it), and a login that names no portal\n"
+"opens at least one per configured portal. It applies from the next\n"
+"login; 'iscsictl list sessions' shows the connections. More connections\n"
+"pay with targets that serve them in parallel (istgt, LIO); a target that\n"
+"serves a session from one thread (tgt) is not faster with them, and with\n"
+"4 slower (docs/perf.md).\n" },
 };
 
 void help_print(FILE *f, const char *verb)

@@ -58,11 +58,15 @@ static const char usage[] =
 "      --add-extra       after the load started, ask for one connection\n"
 "                        more than the session has and report the answer\n"
 "      --add-at SEC      add one connection after SEC seconds of load\n"
+"      --reset-at SEC    LUN RESET after SEC seconds of load; the commands\n"
+"                        it ends (-ECANCELED, -ETIMEDOUT) are counted apart\n"
+"                        and issued again (use with reads)\n"
 "      --replacement-timeout MS  how long a lost session is reinstated before\n"
 "                        its I/O fails (default 120000; 0: fail at once)\n"
 "      --erl N           ErrorRecoveryLevel to offer (default 2)\n"
-"      --erl2-cleanup HOW  ERL 2: reinstate (default) or logout (reason 2\n"
-"                        from a surviving connection)\n"
+"      --erl2-cleanup HOW  ERL 2: reinstate (default), logout (reason 2 from\n"
+"                        a survivor, then TASK REASSIGN) or close (reason 1\n"
+"                        from a survivor, commands issued again)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
 "  -h, --help            this text\n"
@@ -94,7 +98,8 @@ struct perf {
 	unsigned mix, qd, threads;
 	bool verify, quiet;
 	_Atomic bool stop;
-	_Atomic uint64_t ios, bytes, errors, inflight;
+	_Atomic bool resetting;          /* --reset-at: a LUN RESET runs */
+	_Atomic uint64_t ios, bytes, errors, inflight, reset_ended;
 	_Atomic uint64_t seq;
 	_Atomic uint64_t hist[HIST_BUCKETS];
 	_Atomic uint32_t *gen;           /* verify: last completed generation */
@@ -230,7 +235,10 @@ static void on_done(struct mcsi_cmd *cmd, void *priv)
 	struct perf *p = sl->p;
 	uint64_t lat = now_ns() - sl->start_ns;
 
-	if (cmd->res.err) {
+	if (cmd->res.err && atomic_load(&p->resetting) &&
+	    (cmd->res.err == -ECANCELED || cmd->res.err == -ETIMEDOUT)) {
+		atomic_fetch_add(&p->reset_ended, 1);  /* the reset ended it */
+	} else if (cmd->res.err) {
 		if (!atomic_fetch_add(&p->errors, 1))
 			p->first_err = cmd->res.err;
 		atomic_store(&p->stop, true);
@@ -479,6 +487,21 @@ static void remove_newest(struct perf *p)
 	fflush(stdout);
 }
 
+/* A LUN RESET under load: every command it ends comes back once, with
+ * -ECANCELED (on any connection), and the session goes on. */
+static void lun_reset(struct perf *p)
+{
+	uint64_t t0 = now_ns();
+
+	atomic_store(&p->resetting, true);
+	int rc = mcsi_lun_reset(p->s, p->lun);
+	printf("reset: LUN RESET: %s\n", rc ? strerror(-rc) : "ok");
+	printf("reset: took %.1f ms\n", (double)(now_ns() - t0) / 1e6);
+	fflush(stdout);
+	/* Stragglers: commands the reset ended complete by its return. */
+	atomic_store(&p->resetting, false);
+}
+
 /* MC/S: asks for one more connection than the session has. */
 static void extra_connection(struct perf *p)
 {
@@ -502,7 +525,7 @@ int main(int argc, char **argv)
 		{ "coalesce", 1, 0, 'C' }, { "readahead", 1, 0, 'R' },
 		{ "roundtrip", 1, 0, 'X' }, { "replacement-timeout", 1, 0, 'P' },
 		{ "erl", 1, 0, 'E' }, { "connections", 1, 0, 'c' }, { "queues", 1, 0, 'U' },
-		{ "sched", 1, 0, 'S' }, { "remove-at", 1, 0, 'Y' }, { "add-extra", 0, 0, 'A' },
+		{ "sched", 1, 0, 'S' }, { "remove-at", 1, 0, 'Y' }, { "reset-at", 1, 0, 'K' }, { "add-extra", 0, 0, 'A' },
 		{ "add-at", 1, 0, 'Z' }, { "erl2-cleanup", 1, 0, 'G' },
 		{ 0, 0, 0, 0 },
 	};
@@ -511,7 +534,7 @@ int main(int argc, char **argv)
 	struct mcsi_opts o;
 	uint64_t bs = 4096, span = 0, secs = 10;
 	const char *roundtrip_list = NULL;
-	uint64_t remove_at = 0, add_at = 0;
+	uint64_t remove_at = 0, add_at = 0, reset_at = 0;
 	bool add_extra = false;
 	int c, rc;
 
@@ -549,15 +572,20 @@ int main(int argc, char **argv)
 		case 'P': o.replacement_timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'E': o.error_recovery_level = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'G':
-			if (strcmp(optarg, "reinstate") && strcmp(optarg, "logout"))
+			if (!strcmp(optarg, "reinstate"))
+				o.erl2_cleanup = MCSI_ERL2_REINSTATE;
+			else if (!strcmp(optarg, "logout"))
+				o.erl2_cleanup = MCSI_ERL2_LOGOUT;
+			else if (!strcmp(optarg, "close"))
+				o.erl2_cleanup = MCSI_ERL2_CLOSE;
+			else
 				goto bad;
-			o.erl2_cleanup = strcmp(optarg, "logout") ? MCSI_ERL2_REINSTATE
-								   : MCSI_ERL2_LOGOUT;
 			break;
 		case 'c': o.connections = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'U': o.queues = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'S': o.sched_policy = optarg; break;
 		case 'Y': remove_at = strtoull(optarg, NULL, 0); break;
+		case 'K': reset_at = strtoull(optarg, NULL, 0); break;
 		case 'A': add_extra = true; break;
 		case 'Z': add_at = strtoull(optarg, NULL, 0); break;
 		case 'X': roundtrip_list = optarg; break;
@@ -650,6 +678,8 @@ int main(int argc, char **argv)
 			extra_connection(p);
 		if (remove_at && sec == remove_at)
 			remove_newest(p);
+		if (reset_at && sec == reset_at)
+			lun_reset(p);
 		if (add_at && sec == add_at)
 			extra_connection(p);
 	}
@@ -672,6 +702,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.syscalls_send, (unsigned long long)st.syscalls_recv,
 	       (unsigned long long)st.pdus_in, (unsigned long long)st.pdus_out);
 	print_conns(p);
+	if (reset_at)
+		printf("reset: %llu commands ended by the reset, issued again\n",
+		       (unsigned long long)atomic_load(&p->reset_ended));
 	int status = 0;
 	if (atomic_load(&p->errors)) {
 		fprintf(stderr, "mcsi-perf: %llu I/O errors, first %s (%s)\n",

@@ -231,10 +231,63 @@ static void test_lun_reset_two_connections(void **state)
 	ft_close(&F);
 }
 
+/* A fence ping that is never answered ends at its deadline: the fence
+ * request completes (mcsi_lun_reset() returns), and that connection's
+ * affected command is left to its own command timeout, not ended blind. */
+static void test_fence_ping_times_out(void **state)
+{
+	(void)state;
+	struct ft_cmd fc[2];
+	struct ft_pdu pdu;
+
+	open_two();
+	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	ft_submit_read(&F, &fc[0], buf[0], 512, 0);
+	ft_submit_read(&F, &fc[1], buf[1], 512, 1);
+	while (recv_on(c1, &pdu) || recv_on(c2, &pdu))
+		;
+	struct reactor_fence f = { .lun = 0, .tmf_sn = 12 };
+	struct mcsi_cmd fence;
+	int fence_done = 0;
+	memset(&fence, 0, sizeof(fence));
+	cmd_priv(&fence)->op = CMD_OP_TMF_FENCE;
+	cmd_priv(&fence)->ptr = &f;
+	submit_internal(&fence, &fence_done);
+	uint32_t ping1 = 0;
+	assert_true(recv_on(c1, &pdu));
+	ping1 = pdu_itt(pdu.bhs);
+	assert_true(recv_on(c2, &pdu));
+	struct task *p2 = task_lookup(&F.s->q[0]->tt, pdu_itt(pdu.bhs));
+	assert_non_null(p2);
+	assert_true(reactor_tmf_is_fence(p2));
+	nop_answer_on(c1, ping1);
+	assert_int_equal(fence_done, 0);
+	/* Connection 2 never answers: its ping's deadline passes. */
+	p2->deadline_ns = 1;
+	F.s->q[0]->next_scan = 0;
+	ft_turn(&F);
+	assert_int_equal(fence_done, 1);
+	assert_int_equal(f.fenced, 2);
+	unsigned open_reads = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		struct task *t = cmd_priv(&fc[i].c)->task;
+		if (fc[i].done == 0) {
+			assert_true(t->conn == c2);  /* not ended without a fence */
+			open_reads++;
+		} else {
+			assert_int_equal(fc[i].c.res.err, -ECANCELED);
+		}
+	}
+	assert_int_equal(open_reads, 1);
+	assert_int_equal(c2->state, CONN_UP);
+	ft_close(&F);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lun_reset_two_connections),
+		cmocka_unit_test(test_fence_ping_times_out),
 	};
 	return ft_run_both(tests);
 }

@@ -97,11 +97,44 @@ static void test_no_strings(void **state)
 	assert_int_equal(sess_desc_create("x", NULL, &d), -EINVAL);
 }
 
+/* One description shared by the session's parts: each holds a
+ * reference; the copies stay readable until the last one is dropped;
+ * sched_policy and portals are copied too (under ASan, a use after the
+ * last put would be reported). */
+static void test_shared_references(void **state)
+{
+	(void)state;
+	char pol[] = "round-robin", portals[] = "10.0.0.2:3260,[::1]:3261";
+	struct mcsi_opts o;
+	struct sess_desc *d = NULL;
+
+	mcsi_opts_init(&o);
+	o.sched_policy = pol;
+	o.portals = portals;
+	o.chap_secret = "secret-123456";
+	assert_int_equal(sess_desc_create("iscsi://h/iqn.2026-11.a:b", &o, &d), 0);
+	memset(pol, 'x', sizeof(pol) - 1);
+	memset(portals, 'x', sizeof(portals) - 1);
+	assert_string_equal(d->opts.sched_policy, "round-robin");
+	assert_string_equal(d->opts.portals, "10.0.0.2:3260,[::1]:3261");
+	assert_true(in_pages(d, d->opts.portals));
+	assert_ptr_equal(sess_desc_get(d), d);      /* e.g. session reinstatement */
+	assert_ptr_equal(sess_desc_get(d), d);      /* e.g. MC/S */
+	assert_int_equal(atomic_load(&d->refs), 3);
+	sess_desc_put(d);                           /* the creator (mcsi_open) */
+	sess_desc_put(d);
+	assert_int_equal(atomic_load(&d->refs), 1);
+	assert_string_equal(d->opts.chap_secret, "secret-123456");
+	sess_desc_put(d);                           /* the last: wiped, freed */
+	sess_desc_put(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deep_copy),
 		cmocka_unit_test(test_no_strings),
+		cmocka_unit_test(test_shared_references),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

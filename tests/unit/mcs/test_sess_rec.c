@@ -14,6 +14,7 @@
 
 #include "ft.h"
 #include "mcs/sess_rec.h"
+#include "mcs/sess_desc.h"
 
 static struct ft F;
 static uint8_t buf[8192];
@@ -27,8 +28,11 @@ static void open_rec(void)
 	ft_default_params(&p);
 	ft_open(&F, &p);
 	mcsi_opts_init(&o);
-	assert_int_equal(sess_rec_create("iscsi://127.0.0.1:3260/iqn.2026-11.org.mcsi:t",
-					 &o, 60000, &rec), 0);
+	struct sess_desc *d = NULL;
+	assert_int_equal(sess_desc_create("iscsi://127.0.0.1:3260/iqn.2026-11.org.mcsi:t",
+					  &o, &d), 0);
+	assert_int_equal(sess_rec_create(d, 60000, &rec), 0);
+	sess_desc_put(d);              /* rec holds its own reference */
 	F.s->cfg.rec = rec;            /* no thread: the test logs in */
 }
 

@@ -236,6 +236,18 @@ static void test_launch(void **state)
 	assert_int_equal(cp_launch_decode(erl3, strlen(erl3), &d, &s2, &why), -EPROTO);
 	l.erl = CP_ERL_DEFAULT;
 
+	/* MC/S: the other configured portals travel as one list; absent
+	 * when empty (the golden above has none); a bad item is refused. */
+	strcpy(l.portals, "10.0.0.2:3260,[fe80::1]:3261");
+	len = cp_launch_encode(&l, &s, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"portals\":\"10.0.0.2:3260,[fe80::1]:3261\""));
+	assert_int_equal(cp_launch_decode(buf, (size_t)len, &d, &s2, &why), 0);
+	assert_string_equal(d.portals, l.portals);
+	l.portals[0] = '\0';
+	const char *badp = "{\"target\":\"iqn.2001-04.a:b\",\"portal\":\"h\","
+			   "\"initiator\":\"iqn.2001-04.a:b\",\"portals\":\"h1,,h2\"}";
+	assert_int_equal(cp_launch_decode(badp, strlen(badp), &d, &s2, &why), -EPROTO);
+
 	/* No CHAP: no secret members at all. */
 	l.chap = l.mutual = false;
 	len = cp_launch_encode(&l, &s, buf, sizeof(buf));

@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ERL 2 connection recovery on the data path (mcs/conn_erl2.c with
+ * sess_erl2.c, reactor.c, conn*.c): sessions at ErrorRecoveryLevel 2 over
+ * the fake transport, driven in application mode, the test standing in
+ * for the target and for the login thread. A connection dies: its commands
+ * are held (nothing completed), the CID is reinstated (or logged out with
+ * reason 2 from a survivor), and each command is reassigned (TASK REASSIGN:
+ * reads resume from ExpDataSN, writes answer the target's R2Ts again),
+ * retried with its ITT and CmdSN (a CmdSN hole) or re-issued (refused);
+ * past DefaultTime2Retain the session is reinstated instead. Every command
+ * completes exactly once, with the right data.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <time.h>
+
+#include "ft.h"
+#include "mcs/conn_erl2.h"
+#include "mcs/sess_erl2.h"
+#include "mcs/sess_mcs.h"
+#include "mcs/sess_rec.h"
+#include "mcs/sess_desc.h"
+
+#define LEN 16384u
+
+static struct ft F;
+static struct sess_erl2 *E;
+static uint8_t rbuf[4][LEN], wbuf[LEN], pat[LEN];
+
+/* ---- per-connection I/O ----------------------------------------------------- */
+
+static struct {
+	struct conn *c;
+	uint8_t in[1u << 17];
+	size_t len;
+} RX[4];
+
+static void rx_forget_all(void)
+{
+	for (unsigned i = 0; i < 4; i++)
+		RX[i].c = NULL, RX[i].len = 0;
+}
+
+static unsigned rx_of(struct conn *c)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (RX[i].c == c)
+			return i;
+	for (unsigned i = 0; i < 4; i++)
+		if (!RX[i].c) {
+			RX[i].c = c;
+			RX[i].len = 0;
+			return i;
+		}
+	abort();
+}
+
+static void rx_forget(struct conn *c)
+{
+	unsigned k = rx_of(c);
+
+	RX[k].c = NULL;
+	RX[k].len = 0;
+}
+
+/* The usable connection with this CID (there is one at most). */
+static struct conn *conn_of_cid(uint16_t cid)
+{
+	struct reactor *r = F.s->q[0];
+
+	for (unsigned i = 0; i < r->nconns; i++)
+		if (r->conns[i]->cid == cid && conn_usable(r->conns[i]))
+			return r->conns[i];
+	return NULL;
+}
+
+/* The next PDU the initiator sent on c (no digests here). */
+static bool recv_on(struct conn *c, struct ft_pdu *p)
+{
+	unsigned k = rx_of(c);
+
+	ft_turn(&F);
+	if (c->slots && xport_fake_pending(&c->xc) > 0)
+		RX[k].len += xport_fake_take(&c->xc, RX[k].in + RX[k].len,
+					     sizeof(RX[k].in) - RX[k].len);
+	if (RX[k].len < 48)
+		return false;
+	uint32_t dsl = pdu_dsl(RX[k].in);
+	size_t need = 48 + (dsl ? dsl + pdu_pad(dsl) : 0);
+	if (RX[k].len < need)
+		return false;
+	memcpy(p->bhs, RX[k].in, 48);
+	memcpy(p->data, RX[k].in + 48, dsl);
+	p->dsl = dsl;
+	memmove(RX[k].in, RX[k].in + need, RX[k].len - need);
+	RX[k].len -= need;
+	return true;
+}
+
+static void inject_on(struct conn *c, uint8_t *h, const void *data, uint32_t len)
+{
+	static uint8_t b[48 + LEN];
+
+	pdu_set_dsl(h, len);
+	memcpy(b, h, 48);
+	if (len)
+		memcpy(b + 48, data, len);
+	assert_int_equal(xport_fake_inject(&c->xc, b, 48 + len + pdu_pad(len)), 0);
+	ft_turn(&F);
+}
+
+static void data_in_on(struct conn *c, uint32_t itt, uint32_t datasn, uint32_t off,
+		       const void *data, uint32_t len, bool status)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_DATA_IN, status ? 0x81 : 0 };
+	struct bhs_data_in *d = (void *)h;
+
+	pdu_put32(&d->din_itt, itt);
+	pdu_put32(&d->din_ttt, PDU_RESERVED_TAG);
+	ft_stamp(&F, h, status);
+	pdu_put32(&d->din_datasn, datasn);
+	pdu_put32(&d->din_offset, off);
+	inject_on(c, h, data, len);
+}
+
+/* A whole read of LEN bytes from pat, in two Data-In, the second with status. */
+static void read_done_on(struct conn *c, uint32_t itt)
+{
+	data_in_on(c, itt, 0, 0, pat, LEN / 2, false);
+	data_in_on(c, itt, 1, LEN / 2, pat + LEN / 2, LEN / 2, true);
+}
+
+static void rsp_on(struct conn *c, uint32_t itt)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_SCSI_RSP, 0x80 };
+
+	pdu_put32(&((struct bhs_scsi_rsp *)(void *)h)->rsp_itt, itt);
+	ft_stamp(&F, h, true);
+	inject_on(c, h, NULL, 0);
+}
+
+static void simple_rsp_on(struct conn *c, uint8_t op, uint32_t itt, uint8_t response)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { op, 0x80, response };
+
+	pdu_put32(&((struct pdu_bhs *)(void *)h)->bhs_itt, itt);
+	ft_stamp(&F, h, true);
+	inject_on(c, h, NULL, 0);
+}
+
+static void r2t_on(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t r2tsn,
+		   uint32_t off, uint32_t len)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_R2T, 0x80 };
+	struct bhs_r2t *r = (void *)h;
+
+	pdu_put32(&r->r2t_itt, itt);
+	pdu_put32(&r->r2t_ttt, ttt);
+	ft_stamp(&F, h, false);
+	pdu_put32(&r->r2t_r2tsn, r2tsn);
+	pdu_put32(&r->r2t_offset, off);
+	pdu_put32(&r->r2t_desired, len);
+	inject_on(c, h, NULL, 0);
+}
+
+/* ---- sessions ------------------------------------------------------------------ */
+
+/* A session at ERL 2 (Time2Wait 0, Time2Retain t2r) with CIDs 1 and, if
+ * two, 2 on the same reactor; ERL 2 recovery without a login thread. */
+static void open_erl2(bool two, bool logout, uint32_t t2r)
+{
+	struct iscsi_params p;
+
+	rx_forget_all();
+	ft_default_params(&p);
+	p.error_recovery_level = 2;
+	p.max_connections = 4;
+	p.default_time2wait = 0;
+	p.default_time2retain = t2r;
+	ft_open(&F, &p);
+	if (two) {
+		struct sess_handoff h;
+		struct cset_ticket tk;
+		memset(&h, 0, sizeof(h));
+		h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		h.params = p;
+		h.cid = 2;
+		h.expcmdsn = 10;
+		h.maxcmdsn = 41;
+		h.expstatsn = 500;
+		strcpy(h.peer, "127.0.0.1:3261");
+		assert_int_equal(cset_reserve(&F.s->cs, 0, &tk), 0);
+		assert_int_equal(sess_attach_conn(F.s, &h, tk.slot, tk.queue), 0);
+	}
+	E = calloc(1, sizeof(*E));
+	assert_non_null(E);
+	E->s = F.s;
+	E->prefer_logout = logout;
+	for (unsigned i = 0; i < ERL2_EPS; i++)
+		E->ep[i].h.fd = -1;
+	pthread_mutex_init(&E->m, NULL);
+	pthread_cond_init(&E->cv, NULL);
+	F.s->erl2 = E;                   /* no thread: the test logs in */
+	for (unsigned i = 0; i < LEN; i++)
+		pat[i] = (uint8_t)(i * 7 + 3), wbuf[i] = (uint8_t)(i * 13 + 1);
+}
+
+/* Stands in for the login thread: the reinstatement of cid succeeds
+ * (rc 0) or fails with rc. Returns whether a login was asked for. */
+static bool login_answer(uint16_t cid, int rc)
+{
+	struct erl2_ep *ep = NULL;
+
+	ft_turn(&F);
+	pthread_mutex_lock(&E->m);
+	for (unsigned i = 0; i < ERL2_EPS && !ep; i++)
+		if (E->ep[i].login_want)
+			ep = &E->ep[i];
+	if (ep) {
+		assert_int_equal(ep->cid, cid);
+		ep->login_want = false;
+		memset(&ep->h, 0, sizeof(ep->h));
+		ep->h.fd = -1;
+		ep->login_rc = rc;
+		if (rc == 0) {
+			ep->h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			ep->h.params = F.p;
+			ep->h.cid = cid;
+			ep->h.tsih = F.s->tsih;
+			ep->h.expcmdsn = F.expcmdsn;
+			ep->h.maxcmdsn = F.maxcmdsn;
+			ep->h.expstatsn = 900;
+			strcpy(ep->h.peer, "127.0.0.1:3262");
+		}
+		atomic_store(&ep->login_done, true);
+	}
+	pthread_mutex_unlock(&E->m);
+	ft_turn(&F);
+	return ep != NULL;
+}
+
+/* The reinstated connection pings first; the answer carries ExpCmdSN exp. */
+static struct conn *reinstated(uint16_t cid, uint32_t exp)
+{
+	struct ft_pdu p;
+
+	assert_true(login_answer(cid, 0));
+	struct conn *n = conn_of_cid(cid);
+	assert_non_null(n);
+	assert_true(recv_on(n, &p));
+	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_NOP_OUT);
+	F.expcmdsn = exp;
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_NOP_IN, 0x80 };
+	struct bhs_nop_in *ni = (void *)h;
+	pdu_put32(&ni->nopi_itt, pdu_itt(p.bhs));
+	pdu_put32(&ni->nopi_ttt, PDU_RESERVED_TAG);
+	ft_stamp(&F, h, true);
+	inject_on(n, h, NULL, 0);
+	return n;
+}
+
+/* The command PDUs sent on c: ITTs and CmdSNs. Returns how many. */
+static unsigned cmds_on(struct conn *c, uint32_t *itt, uint32_t *sn, unsigned max)
+{
+	struct ft_pdu p;
+	unsigned n = 0;
+
+	while (n < max && recv_on(c, &p)) {
+		if (pdu_opcode(p.bhs) != PDU_OP_SCSI_CMD)
+			continue;
+		itt[n] = pdu_itt(p.bhs);
+		sn[n++] = ft_bhs32(&p, 24);
+	}
+	return n;
+}
+
+static bool saw_event(int type)
+{
+	for (unsigned i = 0; i < F.nevents; i++)
+		if (F.events[i] == type)
+			return true;
+	return false;
+}
+
+static void cut(struct conn *c)
+{
+	rx_forget(c);
+	conn_fail(c, -ECONNRESET, "cut by the test");
+}
+
+/* ---- tests --------------------------------------------------------------------- */
+
+/* Reads on a connection that dies: held, nothing completed; the CID is
+ * reinstated; TASK REASSIGN for each with its ITT, CmdSN and the ExpDataSN
+ * where its data stopped; the target's answer 0 (LIO-tolerant: probe) and
+ * the Data-In from there complete each read exactly once with the right
+ * bytes. */
+static void test_reinstate_reassign_reads(void **state)
+{
+	(void)state;
+	struct ft_cmd fc[4];
+	uint32_t itt[4], sn[4];
+
+	open_erl2(false, false, 20);
+	struct conn *c1 = conn_of_cid(1);
+	for (unsigned i = 0; i < 3; i++)
+		ft_submit_read(&F, &fc[i], rbuf[i], LEN, i);
+	assert_int_equal(cmds_on(c1, itt, sn, 4), 3);
+	/* Half of the first read arrives, then the cut. */
+	data_in_on(c1, itt[0], 0, 0, pat, LEN / 2, false);
+	cut(c1);
+	ft_turn(&F);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(fc[i].done, 0);
+	assert_true(conn_erl2_pending(F.s));
+	assert_int_equal(atomic_load(&F.s->state), SESS_LIVE);
+	/* A command submitted meanwhile waits (no connection is up). */
+	ft_submit_read(&F, &fc[3], rbuf[3], LEN, 3);
+	assert_int_equal(fc[3].done, 0);
+
+	struct conn *n = reinstated(1, sn[2] + 1);
+	struct ft_pdu p;
+	unsigned tmfs = 0, news = 0;
+	uint32_t tmf_itt[3], new_itt = 0;
+	while (recv_on(n, &p)) {
+		if (pdu_opcode(p.bhs) == PDU_OP_SCSI_CMD) {
+			new_itt = pdu_itt(p.bhs);
+			news++;
+			continue;
+		}
+		const struct bhs_tmf_req *t = (const void *)p.bhs;
+		assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
+		assert_int_equal(t->tmf_function & 0x7f, TMF_TASK_REASSIGN);
+		unsigned k = 0;
+		while (k < 3 && itt[k] != pdu_get32(&t->tmf_ref_itt))
+			k++;
+		assert_true(k < 3);
+		assert_int_equal(pdu_get32(&t->tmf_refcmdsn), sn[k]);
+		/* Where the data stopped; for the first, nothing is missing
+		 * so the last Data-In is asked for again (LIO cannot resend
+		 * the status alone), and its copy is discarded. */
+		assert_int_equal(pdu_get32(&t->tmf_expdatasn), 0);
+		tmf_itt[tmfs++] = pdu_itt(p.bhs);
+	}
+	assert_int_equal(tmfs, 3);
+	assert_int_equal(news, 1);           /* the one that waited */
+	for (unsigned i = 0; i < 3; i++)
+		simple_rsp_on(n, PDU_OP_TMF_RSP, tmf_itt[i], TMF_RSP_COMPLETE);
+	assert_true(saw_event(MCSI_EV_CONN_RECOVERED));
+	assert_int_equal(F.last_ev.param[1], 3);
+	uint8_t junk[LEN / 2];
+	memset(junk, 0xee, sizeof(junk));
+	data_in_on(n, itt[0], 0, 0, junk, LEN / 2, false);   /* the copy */
+	data_in_on(n, itt[0], 1, LEN / 2, pat + LEN / 2, LEN / 2, true);
+	for (unsigned i = 1; i < 3; i++)
+		read_done_on(n, itt[i]);
+	read_done_on(n, new_itt);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(fc[i].done, 1);
+		assert_int_equal(fc[i].c.res.err, 0);
+		assert_memory_equal(rbuf[i], pat, LEN);
+	}
+	/* The old connection is freed; no recovery left. */
+	ft_turn(&F);
+	assert_false(conn_erl2_pending(F.s));
+	assert_int_equal(F.s->q[0]->nconns, 1);
+	ft_close(&F);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(fc[i].done, 1);   /* not again at close */
+}
+
+/* A write whose connection dies before its R2T: after the reassignment
+ * the target solicits it again with R2TSNs of its own; the write answers
+ * from the caller's buffer and completes once. */
+static void test_reassigned_write_answers_recovery_r2t(void **state)
+{
+	(void)state;
+	struct ft_cmd fc;
+	uint32_t itt, sn;
+	struct ft_pdu p;
+
+	open_erl2(false, false, 20);
+	struct conn *c1 = conn_of_cid(1);
+	ft_submit_write(&F, &fc, wbuf, LEN, 0);
+	assert_int_equal(cmds_on(c1, &itt, &sn, 1), 1);
+	r2t_on(c1, itt, 0x77, 0, 8192, 8192);  /* answered? cut before */
+	cut(c1);
+	struct conn *n = reinstated(1, sn + 1);
+	assert_true(recv_on(n, &p));
+	const struct bhs_tmf_req *t = (const void *)p.bhs;
+	assert_int_equal(t->tmf_function & 0x7f, TMF_TASK_REASSIGN);
+	assert_int_equal(pdu_get32(&t->tmf_ref_itt), itt);
+	assert_int_equal(pdu_get32(&t->tmf_expdatasn), 1);   /* next R2TSN */
+	simple_rsp_on(n, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
+	/* The target starts over (the test target does: RAM is idempotent). */
+	r2t_on(n, itt, 0x99, 5, 0, LEN);
+	uint32_t got = 0;
+	while (recv_on(n, &p)) {
+		assert_int_equal(pdu_opcode(p.bhs), PDU_OP_DATA_OUT);
+		const struct bhs_data_out *d = (const void *)p.bhs;
+		assert_int_equal(pdu_get32(&d->dout_ttt), 0x99);
+		uint32_t off = pdu_get32(&d->dout_offset);
+		assert_memory_equal(p.data, wbuf + off, p.dsl);
+		got += p.dsl;
+	}
+	assert_int_equal(got, LEN);
+	assert_int_equal(fc.done, 0);
+	rsp_on(n, itt);
+	assert_int_equal(fc.done, 1);
+	assert_int_equal(fc.c.res.err, 0);
+	ft_close(&F);
+	assert_int_equal(fc.done, 1);
+}
+
+/* The target does not know the task (TASK REASSIGN answered 1): the
+ * command is issued again with a new ITT and a new CmdSN. */
+static void test_refused_reassign_reissues(void **state)
+{
+	(void)state;
+	struct ft_cmd fc;
+	uint32_t itt, sn, itt2, sn2;
+	struct ft_pdu p;
+
+	open_erl2(false, false, 20);
+	ft_submit_read(&F, &fc, rbuf[0], LEN, 0);
+	assert_int_equal(cmds_on(conn_of_cid(1), &itt, &sn, 1), 1);
+	cut(conn_of_cid(1));
+	struct conn *n = reinstated(1, sn + 1);
+	assert_true(recv_on(n, &p));
+	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
+	simple_rsp_on(n, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_NO_TASK);
+	assert_int_equal(cmds_on(n, &itt2, &sn2, 1), 1);
+	assert_int_not_equal(itt2, itt);
+	assert_int_equal(itt2 & 0xffff, itt & 0xffff);       /* same slot */
+	assert_true(sn_gt(sn2, sn));
+	assert_int_equal(fc.done, 0);
+	read_done_on(n, itt2);
+	assert_int_equal(fc.done, 1);
+	assert_memory_equal(rbuf[0], pat, LEN);
+	ft_close(&F);
+}
+
+/* A command the target never got (its CmdSN is the target's ExpCmdSN):
+ * the same PDU again, same ITT and CmdSN, which plugs the hole; no TASK
+ * REASSIGN. */
+static void test_cmdsn_hole_retried(void **state)
+{
+	(void)state;
+	struct ft_cmd fc[2];
+	uint32_t itt[2], sn[2], itt2[2], sn2[2];
+
+	open_erl2(false, false, 20);
+	ft_submit_read(&F, &fc[0], rbuf[0], LEN, 0);
+	ft_submit_read(&F, &fc[1], rbuf[1], LEN, 1);
+	assert_int_equal(cmds_on(conn_of_cid(1), itt, sn, 2), 2);
+	cut(conn_of_cid(1));
+	struct conn *n = reinstated(1, sn[0]);         /* neither arrived */
+	assert_int_equal(cmds_on(n, itt2, sn2, 2), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(itt2[i], itt[i]);
+		assert_int_equal(sn2[i], sn[i]);            /* in CmdSN order */
+	}
+	assert_int_equal(F.last_ev.type, MCSI_EV_CONN_RECOVERED);
+	assert_int_equal(F.last_ev.param[1], 0);
+	assert_int_equal(F.last_ev.param[2], 2);
+	for (unsigned i = 0; i < 2; i++)
+		read_done_on(n, itt[i]);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(fc[i].done, 1);
+		assert_memory_equal(rbuf[i], pat, LEN);
+	}
+	ft_close(&F);
+}
+
+/* Logout reason 2 from the survivor (same reactor): the Logout names the
+ * dead CID and carries its ExpStatSN; then TASK REASSIGN on the survivor,
+ * which keeps running. */
+static void test_logout_from_survivor(void **state)
+{
+	(void)state;
+	struct ft_cmd fc[4];
+	uint32_t itt[4], sn[4];
+	struct ft_pdu p;
+
+	open_erl2(true, true, 20);
+	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	for (unsigned i = 0; i < 4; i++)
+		ft_submit_read(&F, &fc[i], rbuf[i], LEN, i);
+	unsigned n1 = cmds_on(c1, itt, sn, 4);
+	assert_true(n1 >= 1);
+	uint32_t itt2[4], sn2[4];
+	unsigned n2 = cmds_on(c2, itt2, sn2, 4);
+	assert_int_equal(n1 + n2, 4);
+	uint32_t c1_expstatsn = c1->exp_statsn;
+	cut(c1);
+	assert_true(recv_on(c2, &p));
+	const struct bhs_logout_req *lo = (const void *)p.bhs;
+	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
+	assert_int_equal(lo->lgo_reason & 0x7f, LOGOUT_REMOVE_FOR_RECOVERY);
+	assert_int_equal(pdu_get16(&lo->lgo_cid), 1);
+	assert_int_equal(pdu_get32(&lo->lgo_expstatsn), c1_expstatsn);
+	F.expcmdsn = sn[n1 - 1] > sn2[n2 - 1] ? sn[n1 - 1] + 1 : sn2[n2 - 1] + 1;
+	simple_rsp_on(c2, PDU_OP_LOGOUT_RSP, pdu_itt(p.bhs), LOGOUT_RSP_OK);
+	assert_true(conn_usable(c2));                /* not closed by it */
+	unsigned tmfs = 0;
+	while (recv_on(c2, &p)) {
+		assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
+		simple_rsp_on(c2, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
+		tmfs++;
+	}
+	assert_int_equal(tmfs, n1);
+	assert_int_equal(E->add, 1);     /* a connection to add in its place */
+	for (unsigned i = 0; i < n1; i++)
+		read_done_on(c2, itt[i]);
+	for (unsigned i = 0; i < n2; i++)
+		read_done_on(c2, itt2[i]);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(fc[i].done, 1);
+		assert_memory_equal(rbuf[i], pat, LEN);
+	}
+	ft_close(&F);
+}
+
+/* No reinstatement works within DefaultTime2Retain (1 s): the session is
+ * reinstated instead (ERL 0 path); the command is held, never failed. */
+static void test_time2retain_falls_back_to_session(void **state)
+{
+	(void)state;
+	struct ft_cmd fc;
+	uint32_t itt, sn;
+	struct mcsi_opts o;
+	struct sess_rec *rec = NULL;
+
+	open_erl2(false, false, 1);
+	mcsi_opts_init(&o);
+	struct sess_desc *d = NULL;
+	assert_int_equal(sess_desc_create("iscsi://127.0.0.1:3260/iqn.2026-11.org.mcsi:t",
+					  &o, &d), 0);
+	assert_int_equal(sess_rec_create(d, 60000, &rec), 0);
+	sess_desc_put(d);                /* rec holds its own reference */
+	F.s->cfg.rec = rec;              /* no thread: nobody logs in */
+	ft_submit_read(&F, &fc, rbuf[0], LEN, 0);
+	assert_int_equal(cmds_on(conn_of_cid(1), &itt, &sn, 1), 1);
+	cut(conn_of_cid(1));
+	unsigned refused = 0;
+	uint64_t until = sess_now_ns() + 4000000000ull;
+	while (atomic_load(&F.s->state) == SESS_LIVE && sess_now_ns() < until) {
+		if (login_answer(1, -ECONNREFUSED))
+			refused++;
+		usleep(20000);
+	}
+	assert_true(refused >= 1);
+	assert_int_equal(atomic_load(&F.s->state), SESS_RECOVERING);
+	assert_true(saw_event(MCSI_EV_SESSION_LOST));
+	assert_false(conn_erl2_pending(F.s));
+	assert_int_equal(fc.done, 0);
+	assert_non_null(F.s->q[0]->backlog);         /* waits for the new session */
+	ft_close(&F);
+	assert_int_equal(fc.done, 1);
+	assert_int_equal(fc.c.res.err, -ECANCELED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reinstate_reassign_reads),
+		cmocka_unit_test(test_reassigned_write_answers_recovery_r2t),
+		cmocka_unit_test(test_refused_reassign_reissues),
+		cmocka_unit_test(test_cmdsn_hole_retried),
+		cmocka_unit_test(test_logout_from_survivor),
+		cmocka_unit_test(test_time2retain_falls_back_to_session),
+	};
+	return ft_run_both(tests);
+}
