@@ -118,8 +118,10 @@ int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
 void conn_fini(struct conn *c);
 
 /* Closes the connection after an error: detaches and closes the socket,
- * logs "<peer>: <reason>" once, raises MCSI_EV_CONN_FAILED and fails every
- * task of the connection with err. Safe from any callback of c. */
+ * logs "<peer>: <reason>" once, raises MCSI_EV_CONN_FAILED, then either
+ * holds its SCSI tasks for recovery (ERL 2: mcs/conn_erl2.h; session
+ * reinstatement: mcs/sess_rec.h) or fails every task of the connection
+ * with err. Safe from any callback of c. */
 void conn_fail(struct conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -65,6 +65,13 @@ static void e1_task_snacks(struct conn *c, struct task *t, uint32_t want)
 	unsigned n = erl_din_snack(&t->din, c->r->now, CONN_ERL1_RETRY_NS, want, runs, E1_RUNS);
 
 	for (unsigned i = 0; i < n; i++) {
+		/* A run up to the last PDU known goes as "all from BegRun":
+		 * LIO 6.1 refuses one that names the last DataSN exactly
+		 * (off by one) and drops the connection; copies of what we
+		 * have go to scratch. */
+		uint32_t end = t->din.total_known ? t->din.total : t->din.high;
+		if (runs[i].runlength && runs[i].begrun + runs[i].runlength == end)
+			runs[i].runlength = 0;
 		erl_build_data_snack(b, t->lun, t->itt, runs[i].begrun, runs[i].runlength,
 				     c->exp_statsn);
 		e1_queue(c, b);

@@ -142,7 +142,8 @@ fi
 # iscsit_ack_from_expstatsn), or, without reassignment, its connection
 # recovery entries at session close. The recovery itself completes and is
 # verified; the guest dies after it, which breaks every later LIO user. So
-# this part runs only when asked for (MCSI_LIO_ERL2=1).
+# this part runs only when asked for (MCSI_LIO_ERL2=1), and fails until LIO
+# is fixed.
 if [[ ${MCSI_LIO_ERL2:-} != 1 ]]; then
 	echo "# LIO skipped: its ERL 2 crashes the guest kernel (MCSI_LIO_ERL2=1 runs it)"
 else
@@ -157,9 +158,11 @@ else
 	lsecs=$SECS
 	SECS=$((lsecs + 2))
 	before=$REASSIGNED
-	verified "LIO: reinstatement, 2 connections, rw 16k" "$U" -m rw -b 16k -q 8 -s 4m -c 2
+	# A short replacement timeout: once the guest crashed, nothing comes back.
+	verified "LIO: reinstatement, 2 connections, rw 16k" "$U" -m rw -b 16k -q 8 -s 4m -c 2 \
+		--replacement-timeout 5000
 	verified "LIO: reinstatement, 2 connections, write 64k" "$U" \
-		-m randwrite -b 64k -q 8 -s 4m -c 2
+		-m randwrite -b 64k -q 8 -s 4m -c 2 --replacement-timeout 5000
 	SECS=$lsecs
 	((REASSIGNED > before)) && pass "LIO: $((REASSIGNED - before)) commands reassigned" ||
 		fail "LIO: no command was reassigned"
