@@ -73,26 +73,6 @@ static void task_rearm(struct reactor *r, struct task *t)
 
 /* ---- holding a failed connection's tasks ------------------------------------ */
 
-/* A command never sent (no CmdSN): its task is freed and the command goes
- * back to be routed again, on any connection. */
-static struct mcsi_cmd *erl2_unbind(struct reactor *r, struct task *t)
-{
-	struct mcsi_cmd *cmd = t->cmd;
-	struct cmd_priv *p = cmd_priv(cmd);
-
-	if (p->slot1) {
-		cset_unsubmitted(&r->sess->cs, p->slot1 - 1);
-		p->slot1 = 0;
-	}
-	p->task = NULL;
-	t->state = TASK_DONE;
-	t->retry = false;
-	task_free(&r->tt, t);
-	r->scsi_live--;
-	memset(&cmd->res, 0, sizeof(cmd->res));
-	return cmd;
-}
-
 static unsigned erl2_hold(struct reactor *r, struct conn *c)
 {
 	struct mcsi_cmd *head = NULL, **tail = &head;
@@ -102,15 +82,7 @@ static unsigned erl2_hold(struct reactor *r, struct conn *c)
 		struct task *t = &r->tt.tasks[i];
 		if (t->conn != c || (t->state != TASK_QUEUED && t->state != TASK_ACTIVE))
 			continue;
-		conn_unqueue(c, t);
-		if (t->counted) {
-			t->counted = false;
-			c->inflight--;
-		}
-		if (t->awaits_r2t) {
-			t->awaits_r2t = false;
-			c->r2t_waiters--;
-		}
+		reactor_task_off_conn(c, t);
 		if (t->kind != TASK_SCSI) {
 			/* A TMF, ping or logout of a dead connection means
 			 * nothing on another one: its requester decides. */
@@ -124,7 +96,9 @@ static unsigned erl2_hold(struct reactor *r, struct conn *c)
 			continue;
 		}
 		if (t->state == TASK_QUEUED && t->erl2 != ERL2_T_RETRY) {
-			struct mcsi_cmd *cmd = erl2_unbind(r, t);
+			/* Never sent (no CmdSN): routed again, on any
+			 * connection. */
+			struct mcsi_cmd *cmd = reactor_task_unbind(r, t);
 			cmd_priv(cmd)->next = NULL;
 			*tail = cmd;
 			tail = &cmd_priv(cmd)->next;

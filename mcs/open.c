@@ -70,6 +70,22 @@ int sess_target_prepare(const char *url, const struct mcsi_opts *o,
 	return 0;
 }
 
+void sess_handoff_take(struct sess_handoff *h, struct ctl_conn *c)
+{
+	memset(h, 0, sizeof(*h));
+	h->fd = c->fd;
+	h->params = c->params;
+	memcpy(h->isid, c->isid, sizeof(h->isid));
+	h->tsih = c->tsih;
+	h->cid = c->cid;
+	h->cmdsn = c->cmdsn;
+	h->expcmdsn = c->expcmdsn;
+	h->maxcmdsn = c->maxcmdsn;
+	h->expstatsn = c->expstatsn;
+	snprintf(h->peer, sizeof(h->peer), "%s", c->peer);
+	c->fd = -1;
+}
+
 int sess_login_as(const char *url, const struct mcsi_opts *o, const uint8_t *isid,
 		  struct sess_handoff *h, uint32_t *lun, const char **msg)
 {
@@ -101,17 +117,7 @@ int sess_login_as(const char *url, const struct mcsi_opts *o, const uint8_t *isi
 		free(rx);
 		return rc;
 	}
-	memset(h, 0, sizeof(*h));
-	h->fd = c.fd;                      /* ownership passes to the session */
-	h->params = c.params;
-	memcpy(h->isid, c.isid, sizeof(h->isid));
-	h->tsih = c.tsih;
-	h->cid = c.cid;
-	h->cmdsn = c.cmdsn;
-	h->expcmdsn = c.expcmdsn;
-	h->maxcmdsn = c.maxcmdsn;
-	h->expstatsn = c.expstatsn;
-	snprintf(h->peer, sizeof(h->peer), "%s", c.peer);
+	sess_handoff_take(h, &c);
 	free(rx);
 	return 0;
 }

@@ -223,6 +223,37 @@ void reactor_complete(struct reactor *r, struct mcsi_cmd *cmd, int err)
 	cmd->done(cmd, cmd->priv);
 }
 
+void reactor_task_off_conn(struct conn *c, struct task *t)
+{
+	conn_unqueue(c, t);
+	if (t->counted) {
+		t->counted = false;
+		c->inflight--;
+	}
+	if (t->awaits_r2t) {
+		t->awaits_r2t = false;
+		c->r2t_waiters--;
+	}
+}
+
+struct mcsi_cmd *reactor_task_unbind(struct reactor *r, struct task *t)
+{
+	struct mcsi_cmd *cmd = t->cmd;
+	struct cmd_priv *p = cmd_priv(cmd);
+
+	if (p->slot1) {
+		cset_unsubmitted(&r->sess->cs, p->slot1 - 1);
+		p->slot1 = 0;
+	}
+	p->task = NULL;
+	t->state = TASK_DONE;
+	t->retry = false;
+	task_free(&r->tt, t);
+	r->scsi_live--;
+	memset(&cmd->res, 0, sizeof(cmd->res));
+	return cmd;
+}
+
 void reactor_finish(struct reactor *r, struct task *t, int err)
 {
 	if (t->state == TASK_DONE || t->state == TASK_FREE)

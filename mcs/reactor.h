@@ -199,6 +199,12 @@ void reactor_stop(struct reactor *r);
 /* Ends t with err (SCSI: cmd->res is filled already): off the queues,
  * and completed at once or when the tx slots pointing to it drain. */
 void reactor_finish(struct reactor *r, struct task *t, int err);
+/* Recovery of a failed connection: takes t off c's send queues and its
+ * in-flight and R2T counts. */
+void reactor_task_off_conn(struct conn *c, struct task *t);
+/* Frees t (off its connection already) and returns its command, cleared,
+ * to be routed again as a new one (new ITT, new CmdSN). */
+struct mcsi_cmd *reactor_task_unbind(struct reactor *r, struct task *t);
 /* Called when a finished task has no tx slot left. */
 void reactor_task_done(struct reactor *r, struct task *t);
 void reactor_window_opened(struct reactor *r);

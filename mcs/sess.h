@@ -32,6 +32,7 @@ struct conn;
 struct sess_rec;
 struct sess_mcs;
 struct sess_erl2;
+struct ctl_conn;
 
 /* A logged-in connection as the login layer hands it over. */
 struct sess_handoff {
@@ -134,6 +135,9 @@ int sess_target_prepare(const char *url, const struct mcsi_opts *o,
  * ISID and TSIH 0 (RFC 7143 6.3.5). */
 int sess_login_as(const char *url, const struct mcsi_opts *opts, const uint8_t *isid,
 		  struct sess_handoff *h, uint32_t *lun, const char **msg);
+/* Fills h from a connection the login layer logged in; its fd passes to
+ * h (c->fd becomes -1). */
+void sess_handoff_take(struct sess_handoff *h, struct ctl_conn *c);
 
 /* ---- CmdSN and the window ---------------------------------------------- */
 

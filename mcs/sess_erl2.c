@@ -158,18 +158,7 @@ static int erl2_login(struct sess_erl2 *e, uint16_t cid, const char *portal,
 	rc = nlio_login(&t, &s->params, sess_cmdsn_peek(s), &cc, rx, cap, &st);
 	url_iscsi_wipe(&u);
 	if (rc == 0) {
-		memset(h, 0, sizeof(*h));
-		h->fd = cc.fd;
-		h->params = cc.params;
-		memcpy(h->isid, cc.isid, sizeof(h->isid));
-		h->tsih = cc.tsih;
-		h->cid = cc.cid;
-		h->cmdsn = cc.cmdsn;
-		h->expcmdsn = cc.expcmdsn;
-		h->maxcmdsn = cc.maxcmdsn;
-		h->expstatsn = cc.expstatsn;
-		snprintf(h->peer, sizeof(h->peer), "%s", cc.peer);
-		cc.fd = -1;                  /* the reactor owns it now */
+		sess_handoff_take(h, &cc);       /* the reactor owns the fd now */
 	} else {
 		*msg = st.message;
 		if (cc.fd >= 0)

@@ -296,30 +296,8 @@ static uint64_t rec_completed(const struct mcsi_session *s)
  * to be routed again as a new one (new ITT, new CmdSN, the whole command). */
 static struct mcsi_cmd *rec_unbind(struct reactor *r, struct task *t)
 {
-	struct conn *c = t->conn;
-	struct mcsi_cmd *cmd = t->cmd;
-	struct cmd_priv *p = cmd_priv(cmd);
-
-	conn_unqueue(c, t);
-	if (t->counted) {
-		t->counted = false;
-		c->inflight--;
-	}
-	if (t->awaits_r2t) {
-		t->awaits_r2t = false;
-		c->r2t_waiters--;
-	}
-	if (p->slot1) {
-		cset_unsubmitted(&r->sess->cs, p->slot1 - 1);
-		p->slot1 = 0;
-	}
-	p->task = NULL;
-	t->state = TASK_DONE;
-	t->retry = false;
-	task_free(&r->tt, t);
-	r->scsi_live--;
-	memset(&cmd->res, 0, sizeof(cmd->res));
-	return cmd;
+	reactor_task_off_conn(t->conn, t);
+	return reactor_task_unbind(r, t);
 }
 
 /* Puts c's SCSI commands at the front of r's backlog: those the target
