@@ -51,19 +51,13 @@ static void reactor_reroute(struct reactor *r, struct conn *c)
 	struct task *t;
 
 	while ((t = c->cmdq)) {
-		conn_unqueue(c, t);
+		reactor_task_off_conn(c, t);
 		if (t->kind != TASK_SCSI) {
 			reactor_finish(r, t, -ECANCELED);
 			continue;
 		}
-		struct mcsi_cmd *cmd = t->cmd;
-		t->state = TASK_DONE;
-		t->retry = false;
-		cmd_priv(cmd)->task = NULL;
-		task_free(&r->tt, t);
-		r->scsi_live--;
-		memset(&cmd->res, 0, sizeof(cmd->res));
-		reactor_submit(r, cmd);      /* our thread: the local list */
+		/* our thread: the local list */
+		reactor_submit(r, reactor_task_unbind(r, t));
 	}
 }
 
