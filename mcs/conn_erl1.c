@@ -3,6 +3,7 @@
 #include "mcs/conn_erl1.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "mcs/conn.h"
@@ -471,6 +472,23 @@ int conn_erl1_bad_data(void *ctx, const uint8_t *hdr, const char **why)
 	}
 }
 
+/* The target dropped t's command PDU: its CmdSN is a hole only the same
+ * PDU fills (same ITT and CmdSN, RFC 7143 7.2.1), so it goes first, with
+ * its immediate and unsolicited data again (tx_cmd()). */
+static void e1_retry_cmd(struct conn *c, struct task *t, const char *what)
+{
+	conn_unqueue(c, t);
+	t->erl2 = ERL2_T_RETRY;
+	t->state = TASK_QUEUED;
+	t->next = c->cmdq;
+	c->cmdq = t;
+	if (!t->next)
+		c->cmdq_tail = &t->next;
+	e1_fault(c, t);
+	sess_log(c->sess, 4, "%s: ERL 1: command ITT 0x%08x CmdSN %u sent again (%s)",
+		 c->peer, t->itt, t->cmdsn, what);
+}
+
 int conn_erl1_reject(struct conn *c, const struct bhs_reject *r, const char **why)
 {
 	const uint8_t *rej = c->scratch;
@@ -503,21 +521,11 @@ int conn_erl1_reject(struct conn *c, const struct bhs_reject *r, const char **wh
 		return 0;
 	case ERL_RJ_RETRY_CMD:
 		/* Its immediate data was damaged: the target dropped the
-		 * command, and its CmdSN is a hole only the same PDU fills
-		 * (same ITT and CmdSN), so it goes first. */
+		 * command. */
 		if (!t || t->erl2 != ERL2_T_NONE || t->nr2t)
 			return 1;
-		conn_unqueue(c, t);
-		t->erl2 = ERL2_T_RETRY;
-		t->state = TASK_QUEUED;
-		t->next = c->cmdq;
-		c->cmdq = t;
-		if (!t->next)
-			c->cmdq_tail = &t->next;
+		e1_retry_cmd(c, t, "its immediate data was damaged");
 		c->e1.st.cmd_retry++;
-		e1_fault(c, t);
-		sess_log(c->sess, 4, "%s: ERL 1: command ITT 0x%08x CmdSN %u sent again "
-			 "(its immediate data was damaged)", c->peer, t->itt, t->cmdsn);
 		return 0;
 	case ERL_RJ_CLOSE:
 		*why = "the target refused a recovery request";
@@ -525,6 +533,52 @@ int conn_erl1_reject(struct conn *c, const struct bhs_reject *r, const char **wh
 	default:
 		return 1;
 	}
+}
+
+/* ---- abandoned ITTs -------------------------------------------------------- */
+
+void conn_erl1_zombie_add(struct conn *c, uint32_t itt)
+{
+	c->e1.zombie[c->e1.zombie_next] = itt;
+	c->e1.zombie_next = (c->e1.zombie_next + 1u) % CONN_ZOMBIES;
+	if (c->e1.nzombie < CONN_ZOMBIES)
+		c->e1.nzombie++;
+}
+
+bool conn_erl1_is_zombie(struct conn *c, uint32_t itt)
+{
+	if (!c->e1.nzombie || task_lookup(&c->r->tt, itt))
+		return false;      /* a live task has it (the generation wrapped) */
+	for (unsigned i = 0; i < c->e1.nzombie; i++)
+		if (c->e1.zombie[i] == itt)
+			return true;
+	return false;
+}
+
+int conn_erl1_zombie_pdu(struct conn *c, const uint8_t *hdr, const char **why)
+{
+	unsigned op = pdu_opcode(hdr);
+	bool status = op == PDU_OP_SCSI_RSP ||
+		      (op == PDU_OP_DATA_IN && (hdr[1] & DATA_IN_STATUS));
+	uint32_t sn = hdr_statsn(hdr);
+
+	if (!c->e1.nzombie || (op != PDU_OP_DATA_IN && op != PDU_OP_SCSI_RSP &&
+			       op != PDU_OP_R2T) || !conn_erl1_is_zombie(c, pdu_itt(hdr)))
+		return 1;
+	c->e1.st.zombie_dropped++;
+	sess_log(c->sess, 6, "%s: %s for abandoned ITT 0x%08x dropped", c->peer,
+		 pdu_opcode_name(op), pdu_itt(hdr));
+	if (c->e1.on) {
+		c->e1.bad_hdrs = 0;
+		if (status)
+			return e1_stat_rx(c, sn, false, why) < 0 ? -EBADMSG : 0;
+		if (op == PDU_OP_R2T)
+			erl_stat_next(&c->e1.stat, sn);
+		return 0;
+	}
+	if (status && sn_ge(sn, c->exp_statsn))
+		c->exp_statsn = sn + 1;
+	return 0;
 }
 
 /* ---- sending and timers --------------------------------------------------- */
@@ -542,13 +596,89 @@ void conn_erl1_produce(struct conn *c)
 	c->e1.nq -= i;
 }
 
+/* The command of this connection the target's ExpCmdSN names, if it
+ * was sent and is not being retried, reassigned or aborted. */
+static struct task *e1_hole_task(struct conn *c, uint32_t exp)
+{
+	struct task_table *tt = &c->r->tt;
+	struct task *t = e1_task(c, c->e1.hole_itt);
+
+	if (t && t->cmdsn == exp)
+		return t->erl2 == ERL2_T_NONE && !t->abort_state ? t : NULL;
+	for (uint32_t i = 0; i < tt->n; i++) {
+		t = &tt->tasks[i];
+		if (t->state == TASK_ACTIVE && t->kind == TASK_SCSI && t->conn == c &&
+		    t->cmdsn == exp)
+			return t->erl2 == ERL2_T_NONE && !t->abort_state ? t : NULL;
+	}
+	return NULL;
+}
+
+/* A command the target dropped without a word (its header was damaged
+ * there) leaves its CmdSN as the target's ExpCmdSN for good. Seen for
+ * CONN_ERL1_HOLE_NS, a ping goes after it on this connection: the
+ * target answers the ping after the command has arrived (one TCP
+ * stream), so an answer whose ExpCmdSN still names the command proves
+ * the loss; a slow command is acknowledged by it and costs one ping. */
+static void e1_hole_scan(struct conn *c, uint64_t now)
+{
+	struct mcsi_session *s = c->sess;
+	uint32_t exp = sess_win_exp(atomic_load(&s->window));
+	struct task *t;
+
+	if (c->e1.hole_pinged) {
+		if (task_lookup(&c->r->tt, c->e1.hole_ping_itt))
+			return;                 /* not answered yet */
+		c->e1.hole_pinged = false;
+		t = e1_task(c, c->e1.hole_itt);
+		if (t && t->cmdsn == exp && t->cmdsn == c->e1.hole_cmdsn &&
+		    t->erl2 == ERL2_T_NONE && !t->abort_state) {
+			c->e1.hole_ns = 0;
+			c->e1.st.cmd_lost++;
+			if (!t->fault_ns)       /* the loss counts from the send */
+				t->fault_ns = t->start_ns;
+			e1_retry_cmd(c, t, "the target's ExpCmdSN stayed at it: lost there");
+			conn_tx_kick(c);
+			return;
+		}
+	}
+	if (sess_cmdsn_peek(s) == exp || !(t = e1_hole_task(c, exp))) {
+		c->e1.hole_ns = 0;          /* nothing outstanding here */
+		return;
+	}
+	if (!c->e1.hole_ns || t->itt != c->e1.hole_itt || t->cmdsn != c->e1.hole_cmdsn) {
+		c->e1.hole_itt = t->itt;
+		c->e1.hole_cmdsn = t->cmdsn;
+		c->e1.hole_ns = now;
+		return;
+	}
+	if (now - c->e1.hole_ns < CONN_ERL1_HOLE_NS || c->ping)
+		return;
+	struct task *p = task_alloc(&c->r->tt, TASK_NOP);
+	if (!p)
+		return;
+	unsigned ms = s->cfg.nop_timeout_ms ? s->cfg.nop_timeout_ms : 5000;
+	p->ctl_done = e1_ping_done;
+	p->deadline_ns = now + ms * 1000000ull;
+	conn_queue_ctl(c, p);
+	c->ping = p;
+	c->e1.hole_ping_itt = p->itt;
+	c->e1.hole_pinged = true;
+	c->e1.hole_ns = now;            /* a slow command: next check later */
+	c->e1.st.hole_pings++;
+	conn_tx_kick(c);
+}
+
 void conn_erl1_scan(struct conn *c, uint64_t now)
 {
 	struct task_table *tt = &c->r->tt;
 	bool pending = false, probe = c->e1.r2t_probe_ns && now >= c->e1.r2t_probe_ns;
 	uint8_t b[PDU_BHS_LEN] __attribute__((aligned(8)));
 
-	if (!c->e1.on || (!c->e1.busy && !probe))
+	if (!c->e1.on)
+		return;
+	e1_hole_scan(c, now);
+	if (!c->e1.busy && !probe)
 		return;
 	if (probe)
 		c->e1.r2t_probe_ns = 0;

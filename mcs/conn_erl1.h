@@ -20,7 +20,13 @@
  *    held status; a StatSN gap asks for the statuses (Status SNACK);
  *  - the A bit is answered with a DataACK once nothing is missing;
  *  - Reject 0x02 of a Data-Out: the target's recovery R2T is answered
- *    from the caller's buffer like any R2T.
+ *    from the caller's buffer like any R2T;
+ *  - a command the target dropped because its header arrived damaged
+ *    there (nobody tells us): its CmdSN stays the target's ExpCmdSN. One
+ *    that stays so for CONN_ERL1_HOLE_NS is checked with a NOP-Out ping
+ *    sent after it on the same connection; if the ping's answer still
+ *    names its CmdSN as ExpCmdSN, the target never got it, and the same
+ *    PDU (ITT, CmdSN, immediate and unsolicited data) goes again.
  *
  * Every function runs on the connection's reactor. At ERL 0 (c->e1.on
  * false) the hooks change nothing: the strict checks of conn_rx.c stay.
@@ -42,6 +48,8 @@ struct bhs_reject;
 
 #define CONN_ERL1_SNACKS   32u   /* SNACKs queued for sending */
 #define CONN_ERL1_RETRY_NS (1000u * 1000000ull)  /* ask again after 1 s */
+#define CONN_ERL1_HOLE_NS  (500u * 1000000ull)   /* a CmdSN hole this old is checked */
+#define CONN_ZOMBIES       32u   /* abandoned ITTs remembered per connection */
 
 struct conn_erl1_snack {
 	uint8_t bhs[48] __attribute__((aligned(8)));
@@ -56,6 +64,9 @@ struct conn_erl1_stats {
 	uint64_t dup_dropped;        /* retransmitted PDUs dropped */
 	uint64_t recovery_r2t;       /* Reject 0x02 of a Data-Out waited out */
 	uint64_t cmd_retry;          /* Reject 0x02 of a command: sent again */
+	uint64_t cmd_lost;           /* a CmdSN hole: the command sent again */
+	uint64_t hole_pings;         /* pings sent to check a CmdSN hole */
+	uint64_t zombie_dropped;     /* PDUs for an abandoned ITT dropped */
 	uint64_t recovered;          /* tasks completed after a SNACK */
 	uint64_t rec_ns_sum, rec_ns_max;  /* fault to completion */
 };
@@ -67,6 +78,17 @@ struct conn_erl1 {
 	uint64_t r2t_probe_ns;       /* when to ask waiting writes for an R2T */
 	uint64_t hdr_fault_ns;       /* last header skipped, not yet recovered */
 	uint64_t stat_fault_ns;      /* first Status SNACK not yet answered */
+	/* The command whose CmdSN is the target's ExpCmdSN (the one a
+	 * damaged header there would have lost), since when, and the ping
+	 * that checks it. */
+	uint32_t hole_itt, hole_cmdsn, hole_ping_itt;
+	uint64_t hole_ns;            /* 0: none */
+	bool hole_pinged;
+	/* ITTs this connection used for tasks that were re-issued with a
+	 * new ITT or aborted ("zombies", recovery.md section 4): the oldest
+	 * is forgotten first. At every ERL. */
+	uint32_t zombie[CONN_ZOMBIES];
+	unsigned nzombie, zombie_next;
 	struct erl_stat stat;
 	struct conn_erl1_snack q[CONN_ERL1_SNACKS];
 	unsigned nq;
@@ -105,12 +127,27 @@ bool conn_erl1_hold(struct conn *c, struct task *t);
  * 0 when dealt with (waiting for the recovery R2T), -EBADMSG to close. */
 int conn_erl1_reject(struct conn *c, const struct bhs_reject *r, const char **why);
 
+/* The target may still send PDUs for itt, which c no longer serves (its
+ * task was re-issued with a new ITT, or aborted): remember it. */
+void conn_erl1_zombie_add(struct conn *c, uint32_t itt);
+
+/* Whether itt is one of c's abandoned ITTs and no live task has it. */
+bool conn_erl1_is_zombie(struct conn *c, uint32_t itt);
+
+/* From the PDU dispatch, first: a Data-In, SCSI Response or R2T for an
+ * abandoned ITT is dropped without closing the connection (its data went
+ * to scratch at header time); a status it carries still counts for
+ * ExpStatSN. Returns 1 (not a zombie: go on), 0 (dropped) or -EBADMSG
+ * with *why (its StatSN too far ahead, ERL >= 1). */
+int conn_erl1_zombie_pdu(struct conn *c, const uint8_t *hdr, const char **why);
+
 /* From tx_produce(): the queued SNACKs into free tx slots. */
 void conn_erl1_produce(struct conn *c);
 
 /* From reactor_scan() (every 100 ms): SNACKs not answered within
- * CONN_ERL1_RETRY_NS go again, and writes left waiting for an R2T after
- * a lost header ask for it. */
+ * CONN_ERL1_RETRY_NS go again, writes left waiting for an R2T after a
+ * lost header ask for it, and a command stuck at the target's ExpCmdSN is
+ * checked (ping) and sent again when the target never got it. */
 void conn_erl1_scan(struct conn *c, uint64_t now);
 
 #endif

@@ -510,6 +510,18 @@ static void erl2_logout_done(struct task *t, int err)
 	ep->logout_rsp = t->tmf_response;
 }
 
+void conn_erl2_logout_times(struct reactor *r, struct task *t, uint16_t t2w, uint16_t t2r)
+{
+	struct erl2_ep *ep = t->ctl_priv;
+
+	if (t->ctl_done != erl2_logout_done || !ep ||
+	    ep->logout_reason != LOGOUT_REMOVE_FOR_RECOVERY || (!t2w && !t2r))
+		return;
+	erl_rec_logout_times(&ep->rec, r->now, t2w, t2r);
+	sess_log(r->sess, 6, "connection %u: the Logout Response restates Time2Wait %u s, "
+		 "Time2Retain %u s", ep->cid, t2w, t2r);
+}
+
 /* A usable connection of r other than c, or NULL. */
 static struct conn *erl2_survivor(struct reactor *r, const struct conn *c)
 {
@@ -561,6 +573,10 @@ static void erl2_logout_result(struct reactor *r, struct sess_erl2 *e, struct er
 	struct erl_cleanup_facts f;
 	enum erl_rec_outcome o;
 
+	/* The response's Time2Wait: no reassignment before it. */
+	if (ep->logout_err == 0 && ep->logout_reason == LOGOUT_REMOVE_FOR_RECOVERY &&
+	    r->now < ep->rec.clock.wait_until)
+		return;
 	ep->stage = ERL2_ST_WAIT;
 	ep->when = 0;
 	if (ep->logout_err == 0)

@@ -76,6 +76,14 @@ bool conn_erl2_pending(const struct mcsi_session *s);
  * not drop the new connection. */
 bool conn_erl2_stale_drop(const struct mcsi_session *s, uint16_t cid);
 
+/* From rx_logout_rsp() for a Logout task t of another CID (ref_itt has
+ * CONN_ERL2_OTHER_CID), before t finishes: a Logout with reason 2 answered
+ * 0 restates Time2Wait (no TASK REASSIGN before it) and Time2Retain (the
+ * tasks are kept that long after it) from the response's arrival, instead
+ * of the negotiated defaults (RFC 7143 11.15.2); zeros keep them (LIO
+ * answers 0/0 and still holds the tasks). */
+void conn_erl2_logout_times(struct reactor *r, struct task *t, uint16_t t2w, uint16_t t2r);
+
 /* ExpDataSN for the TASK REASSIGN of t: the next R2TSN of a write, the
  * DataSN a read resumes at. */
 uint32_t conn_erl2_expdatasn(const struct task *t);

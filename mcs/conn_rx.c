@@ -142,7 +142,8 @@ static int rx_header(void *ctx, const uint8_t *hdr, uint32_t hdr_len,
 	if (sess_window_update(c->sess, pdu_get32(&b->bhs_spec2[2]),
 			       pdu_get32(&b->bhs_spec2[3])))
 		rx_window_opened(c);
-	if (pdu_opcode(hdr) == PDU_OP_DATA_IN)
+	/* Data-In for an abandoned ITT goes to scratch (conn_erl1_zombie_pdu()). */
+	if (pdu_opcode(hdr) == PDU_OP_DATA_IN && !conn_erl1_is_zombie(c, pdu_itt(hdr)))
 		return rx_data_in_hdr(c, (const void *)hdr, dst, why);
 	if (dsl > 0)
 		*dst = (struct seg_data){ &c->scratch_iov, 1, 0 };
@@ -359,6 +360,9 @@ static int rx_logout_rsp(struct conn *c, const struct bhs_logout_rsp *r, const c
 	t->tmf_response = r->lgor_response;
 	/* ERL 2: the Logout of another connection leaves this one up. */
 	bool other = (t->ref_itt & CONN_ERL2_OTHER_CID) != 0;
+	if (other && r->lgor_response == LOGOUT_RSP_OK)
+		conn_erl2_logout_times(c->r, t, pdu_get16(&r->lgor_time2wait),
+				       pdu_get16(&r->lgor_time2retain));
 	reactor_finish(c->r, t, r->lgor_response == LOGOUT_RSP_OK ? 0 : -EIO);
 	if (r->lgor_response == LOGOUT_RSP_OK && !other) {
 		conn_closed(c);
@@ -482,8 +486,11 @@ static int rx_reject(struct conn *c, const struct bhs_reject *r, const char **wh
 
 static int rx_pdu_dispatch(struct conn *c, const uint8_t *hdr, const char **why)
 {
-	int e1 = conn_erl1_pdu(c, hdr, why);  /* ERL >= 1: StatSN, DataSN */
+	int e1 = conn_erl1_zombie_pdu(c, hdr, why);  /* an abandoned ITT: dropped */
 
+	if (e1 != 1)
+		return e1;
+	e1 = conn_erl1_pdu(c, hdr, why);  /* ERL >= 1: StatSN, DataSN */
 	if (e1 != 1)
 		return e1;
 	switch (pdu_opcode(hdr)) {

@@ -272,6 +272,12 @@ int cset_set_weight(struct connset *cs, int slot, uint32_t weight)
 	return 0;
 }
 
+void cset_set_active(struct connset *cs, uint32_t k)
+{
+	if (atomic_exchange_explicit(&cs->active, k, memory_order_relaxed) != k)
+		atomic_fetch_add_explicit(&cs->gen, 1, memory_order_release);
+}
+
 /* Reads one slot as a sequence-lock reader (with its traffic counters
  * when `counters`). Returns false for a slot that holds no connection. */
 static bool read_slot(const struct cset_slot *s, struct cset_conn *c, bool counters)
@@ -309,6 +315,7 @@ static void snap(const struct connset *cs, struct cset_snap *out, bool counters)
 	out->negotiated = cs->negotiated;
 	out->limit = atomic_load_explicit(&cs->limit, memory_order_relaxed);
 	out->used = atomic_load_explicit(&cs->used, memory_order_relaxed);
+	out->active = atomic_load_explicit(&cs->active, memory_order_relaxed);
 	out->nqueues = cs->nqueues;
 	out->n = 0;
 	for (unsigned i = 0; i < CSET_MAX; i++) {

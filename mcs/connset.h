@@ -73,6 +73,10 @@ struct connset {
 	/* Nonzero while a connection logs out alone: no queue takes a new
 	 * CmdSN (cset_pause(); read on every reservation, written rarely). */
 	_Atomic uint32_t paused;
+	/* Scheduling policy "adaptive" (mcs/sched_adapt.h): new commands go
+	 * to the first `active` UP connections (slot order); 0: all.
+	 * Written rarely (cset_set_active()), read with the view. */
+	_Atomic uint32_t active;
 	_Atomic uint64_t win_waiters __attribute__((aligned(64)));
 	struct cset_slot slot[CSET_MAX];
 };
@@ -140,6 +144,11 @@ int cset_find(const struct connset *cs, uint16_t cid);
  * and weighted paths). Returns 0 or -EINVAL. */
 int cset_set_weight(struct connset *cs, int slot, uint32_t weight);
 
+/* The adaptive scheduler's active set: new commands go to the first k UP
+ * connections in slot order (0: all). A change moves the membership
+ * generation, so every submitter re-reads its view. Any thread. */
+void cset_set_active(struct connset *cs, uint32_t k);
+
 /* ---- snapshots ----------------------------------------------------------- */
 
 struct cset_conn {
@@ -155,6 +164,7 @@ struct cset_conn {
 
 struct cset_snap {
 	uint32_t negotiated, limit, used, gen;
+	uint32_t active;                 /* cset_set_active(): 0 all */
 	unsigned nqueues;
 	unsigned n;                      /* conn[0..n), in slot order */
 	struct cset_conn conn[CSET_MAX];

@@ -279,6 +279,7 @@ void reactor_finish(struct reactor *r, struct task *t, int err)
 
 static void task_reset_for_retry(struct task *t)
 {
+	conn_erl1_zombie_add(t->conn, t->itt);   /* late PDUs for it: dropped */
 	task_renew_itt(t);
 	t->retry = false;
 	t->nr2t = t->r2t_head = t->r2t_built = 0;
@@ -393,6 +394,7 @@ static void timeout_tmf_done(struct task *tmf, int err)
 			 * answer will come. */
 			t->retry = false;
 			t->cmd->res.err = -ETIMEDOUT;
+			conn_erl1_zombie_add(t->conn, t->itt);
 			reactor_finish(r, t, -ETIMEDOUT);
 			return;
 		}

@@ -37,14 +37,15 @@ static int chosen(struct sched_cursor *cur, int slot)
  * SCHED_NO_QUEUE, or to weight `w` unless w is UINT32_MAX. Returns the
  * entry index or -1. */
 static int least_depth(const struct cset_snap *s, unsigned start, unsigned queue,
-		       uint32_t w, int except)
+		       uint32_t w, int except, unsigned end)
 {
 	int best = -1;
 
 	for (unsigned k = 0; k < s->n; k++) {
 		unsigned i = (start + k) % s->n;
 		const struct cset_conn *c = &s->conn[i];
-		if (!up(c, except) || (queue != SCHED_NO_QUEUE && c->queue != queue) ||
+		if (i >= end || !up(c, except) ||
+		    (queue != SCHED_NO_QUEUE && c->queue != queue) ||
 		    (w != UINT32_MAX && c->weight != w))
 			continue;
 		if (best < 0 || c->depth < s->conn[best].depth)
@@ -96,17 +97,36 @@ static int pick_rr(const struct cset_snap *s, struct sched_cursor *cur)
 	return -ENOTCONN;
 }
 
+/* The entries a pick may use: [0, end). Adaptive: up to the k-th UP
+ * entry (entries are in slot order). */
+static unsigned active_end(const struct cset_snap *s)
+{
+	uint32_t seen = 0;
+
+	if (!s->active)
+		return s->n;
+	for (unsigned i = 0; i < s->n; i++)
+		if (up(&s->conn[i], -1) && ++seen == s->active)
+			return i + 1;
+	return s->n;
+}
+
+bool sched_in_active_set(const struct cset_snap *s, unsigned i)
+{
+	return i < s->n && up(&s->conn[i], -1) && i < active_end(s);
+}
+
 static int pick_lqd(const struct cset_snap *s, uint32_t slack, unsigned local,
-		    struct sched_cursor *cur)
+		    struct sched_cursor *cur, unsigned end)
 {
 	unsigned start = rot_start(s, cur);
-	int loc = local == SCHED_NO_QUEUE ? -1 : least_depth(s, start, local, UINT32_MAX, -1);
+	int loc = local == SCHED_NO_QUEUE ? -1 : least_depth(s, start, local, UINT32_MAX, -1, end);
 
 	/* Under the slack the local queue wins whatever the others hold:
 	 * no need to read their counters. */
 	if (loc >= 0 && s->conn[loc].depth <= slack)
 		return chosen(cur, s->conn[loc].slot);
-	int all = least_depth(s, start, SCHED_NO_QUEUE, UINT32_MAX, -1);
+	int all = least_depth(s, start, SCHED_NO_QUEUE, UINT32_MAX, -1, end);
 	if (all < 0)
 		return -ENOTCONN;
 	if (loc >= 0 && s->conn[loc].depth <= s->conn[all].depth + slack)
@@ -138,9 +158,11 @@ int sched_pick(const struct sched_cfg *cfg, const struct cset_snap *s,
 		}
 		return -ENOTCONN;
 	}
+	case SCHED_ADAPTIVE:
+		return pick_lqd(s, cfg->slack, local_queue, cur, active_end(s));
 	case SCHED_LEAST_DEPTH:
 	default:
-		return pick_lqd(s, cfg->slack, local_queue, cur);
+		return pick_lqd(s, cfg->slack, local_queue, cur, s->n);
 	}
 }
 
@@ -155,11 +177,11 @@ int sched_takeover(const struct sched_cfg *cfg, const struct cset_snap *s,
 		break;
 	case SCHED_WEIGHTED: {
 		uint32_t w = least_weight(s, failed_slot);
-		i = w == UINT32_MAX ? -1 : least_depth(s, 0, SCHED_NO_QUEUE, w, failed_slot);
+		i = w == UINT32_MAX ? -1 : least_depth(s, 0, SCHED_NO_QUEUE, w, failed_slot, s->n);
 		break;
 	}
 	default:
-		i = least_depth(s, 0, SCHED_NO_QUEUE, UINT32_MAX, failed_slot);
+		i = least_depth(s, 0, SCHED_NO_QUEUE, UINT32_MAX, failed_slot, s->n);
 		break;
 	}
 	return i < 0 ? -ENOTCONN : s->conn[i].slot;
@@ -173,6 +195,7 @@ static const struct {
 	{ SCHED_ROUND_ROBIN, "round-robin", "rr" },
 	{ SCHED_FAILOVER, "failover-only", "failover" },
 	{ SCHED_WEIGHTED, "weighted-paths", "weighted" },
+	{ SCHED_ADAPTIVE, "adaptive", "auto" },
 };
 
 const char *sched_policy_name(enum sched_policy p)

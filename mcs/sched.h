@@ -20,6 +20,12 @@
  *                      no lighter one is usable (Windows' "weighted
  *                      paths"; weights 0 and 1 give "round robin with
  *                      subset")
+ *   adaptive           least queue depth over the first k UP connections
+ *                      (slot order; snapshot field `active`), k chosen by
+ *                      measurement (mcs/sched_adapt.h): the rest stay
+ *                      logged in for failover. The default with more than
+ *                      one connection: whether more connections pay
+ *                      depends on the target (docs/perf.md).
  *
  * Weights are set per connection with cset_set_weight(); lower is
  * preferred; all connections start at 0.
@@ -53,6 +59,7 @@ enum sched_policy {
 	SCHED_ROUND_ROBIN,
 	SCHED_FAILOVER,
 	SCHED_WEIGHTED,
+	SCHED_ADAPTIVE,
 };
 
 #define SCHED_DEFAULT_SLACK 2u
@@ -103,10 +110,15 @@ int sched_pick(const struct sched_cfg *cfg, const struct cset_snap *s,
 int sched_takeover(const struct sched_cfg *cfg, const struct cset_snap *s,
 		   int failed_slot);
 
-/* "least-queue-depth", "round-robin", "failover-only", "weighted-paths". */
+/* Adaptive: whether the connection in snapshot entry i is one of the
+ * first s->active UP connections (every UP one when active is 0). */
+bool sched_in_active_set(const struct cset_snap *s, unsigned i);
+
+/* "least-queue-depth", "round-robin", "failover-only", "weighted-paths",
+ * "adaptive". */
 const char *sched_policy_name(enum sched_policy p);
-/* Parses those names (and "lqd", "rr", "failover", "weighted"), case
- * insensitive. Returns 0 or -EINVAL. */
+/* Parses those names (and "lqd", "rr", "failover", "weighted", "auto"),
+ * case insensitive. Returns 0 or -EINVAL. */
 int sched_policy_parse(const char *name, enum sched_policy *out);
 
 #endif

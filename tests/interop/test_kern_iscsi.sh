@@ -9,7 +9,7 @@
 #   - mcsi-testtarget: a LUN added at run time appears without re-login
 #   - multipath: two portals of the test target, one connection dropped
 #     during fio verify, zero errors
-# ctest-cost: 140
+# ctest-cost: 50
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
@@ -231,9 +231,10 @@ mkdir -p "$TEST_TMP/mp"
 # Path 0 carries the I/O (failover); its connection is cut at its 501st
 # command (the rule counts per connection, set before the logins), and
 # every login after that is refused, so the session cannot come back on
-# that path: the I/O must move to path 1.
+# that path: the I/O must move to path 1 once the path's replacement
+# timeout (5 s) has passed.
 ok_match "fault: drop path 0 mid-run" "^ok" ttc drop rx 500 scsi-cmd
-"$kern" export --url "iscsi://${TP[0]}/$TIQN/0" --url "iscsi://${TP[1]}/$TIQN/0" \
+"$kern" export --url "iscsi://${TP[0]}/$TIQN/0" --url "iscsi://${TP[1]}/$TIQN/0" --replacement-timeout 5 \
 	--fs "$TEST_TMP/mp" --pidfile "$TEST_TMP/kern.pid" >"$TEST_TMP/kern.log" 2>&1 &
 KERN_PID=$!
 rm -f "$TEST_TMP/kern.pid"

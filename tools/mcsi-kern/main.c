@@ -34,6 +34,11 @@ static const char usage[] =
 	"  --fs DIR           mount the LUN filesystem on DIR (files lun0, lun1, ...)\n"
 	"  --nbd-unix PATH    serve NBD on a UNIX socket (exports lun0, lun1, ...)\n"
 	"  --nbd-tcp PORT     serve NBD on 127.0.0.1:PORT\n"
+	"  --replacement-timeout S\n"
+	"                     seconds a lost iSCSI session may take to come back before\n"
+	"                     its I/O fails (120, as open-iscsi); with multipath set it\n"
+	"                     low (5-15) so that a dead path fails over instead of\n"
+	"                     holding the I/O that long\n"
 	"  --pidfile FILE     write the PID there once everything is up\n"
 	"  SIGUSR1 grows every RAM LUN by its first size; SIGUSR2 fails the first\n"
 	"  path of every multipath LUN (as a dropped connection would)\n"
@@ -101,11 +106,16 @@ static int add_ram(struct exporter *x, uint64_t size, uint32_t bs, unsigned path
 
 /* An iSCSI LUN; a URL whose LUN has the identity (VPD 0x83) of one given
  * before becomes another path to it (multipath over portals or targets). */
-static int add_url(struct exporter *x, const char *url)
+static int add_url(struct exporter *x, const char *url, unsigned replacement_s)
 {
 	struct kern_backend *b;
+	struct mcsi_opts opts;
 	mcsi_session *s;
-	int rc = mcsi_open(url, NULL, &s);
+
+	mcsi_opts_init(&opts);
+	if (replacement_s)
+		opts.replacement_timeout_ms = replacement_s * 1000u;
+	int rc = mcsi_open(url, &opts, &s);
 
 	if (rc) {
 		fprintf(stderr, "mcsi-kern: %s: %s\n", url, strerror(-rc));
@@ -214,14 +224,16 @@ static int cmd_export(int argc, char **argv)
 		{ "nbd-unix", required_argument, NULL, 'U' },
 		{ "nbd-tcp", required_argument, NULL, 'T' },
 		{ "pidfile", required_argument, NULL, 'P' },
+		{ "replacement-timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct exporter x;
 	struct kern_nbd_opts nbd = { 0 };
 	uint64_t sizes[MAX_LUNS];
 	const char *urls[MAX_LUNS], *fsdir = NULL, *pidfile = NULL;
-	unsigned nsizes = 0, nurls = 0, paths = 1;
+	unsigned nsizes = 0, nurls = 0, paths = 1, replacement_s = 0;
 	uint32_t bs = 512;
+	char *end;
 	bool rr = false, async = false;
 	sigset_t set;
 	int c, rc = 0, sig;
@@ -246,6 +258,11 @@ static int cmd_export(int argc, char **argv)
 		case 'U': nbd.unix_path = optarg; break;
 		case 'T': nbd.tcp_port = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'P': pidfile = optarg; break;
+		case 't':
+			replacement_s = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || replacement_s == 0 || replacement_s > 86400)
+				goto bad;
+			break;
 		default: goto bad;
 		}
 	}
@@ -263,7 +280,7 @@ static int cmd_export(int argc, char **argv)
 	for (unsigned i = 0; rc == 0 && i < nsizes; i++)
 		rc = add_ram(&x, sizes[i], bs, paths, async);
 	for (unsigned i = 0; rc == 0 && i < nurls; i++)
-		rc = add_url(&x, urls[i]);
+		rc = add_url(&x, urls[i], replacement_s);
 	if (rc == 0)
 		rc = publish(&x, fsdir, &nbd, rr);
 	if (rc == 0 && pidfile) {

@@ -190,6 +190,17 @@ static int conn_ffp_pdu(struct tt_conn *c, const struct tt_rxpdu *p)
 		conn_drop(c, "fault rule (receive)");
 		return -EPROTO;
 	}
+	if (fa == FAULT_RX_DISCARD) {
+		/* What a damaged header leads to: the PDU and its data are
+		 * gone, and the initiator is not told (RFC 7143 7.8). */
+		if (c->p.erl == 0) {
+			conn_drop(c, "header digest error (fault rule)");
+			return -EPROTO;
+		}
+		conn_log(c, 1, "header digest error (fault rule): %s discarded",
+			 pdu_opcode_name(p->bhs[0]));
+		return 0;
+	}
 	if (pdu_check_initiator_pdu(p->bhs, &lim, &why)) {
 		conn_log(c, 0, "%s: %s", pdu_opcode_name(p->bhs[0]), why);
 		if (op == PDU_OP_LOGIN_REQ || op == PDU_OP_DATA_OUT) {

@@ -18,7 +18,7 @@
 enum fault_kind {
 	FK_DROP_PDUS, FK_DROP_BYTES, FK_DROP_RANDOM, FK_DROP_RX,
 	FK_CORRUPT_HD, FK_CORRUPT_DD, FK_DELAY, FK_STALL, FK_MALFORM,
-	FK_LOGIN, FK_REJECT_CMD,
+	FK_LOGIN, FK_REJECT_CMD, FK_DISCARD_RX,
 };
 
 enum fault_malform {
@@ -223,6 +223,11 @@ enum fault_rx_action fault_rx(struct tt_conn *c, const uint8_t *bhs, unsigned *r
 		if (r->kind == FK_DROP_RX) {
 			if (fault_fire(f, i)) {
 				act = FAULT_RX_DROP;
+				break;
+			}
+		} else if (r->kind == FK_DISCARD_RX) {
+			if (fault_fire(f, i)) {
+				act = FAULT_RX_DISCARD;
 				break;
 			}
 		} else if (r->kind == FK_REJECT_CMD) {
@@ -550,6 +555,11 @@ int fault_command(struct tt_server *srv, const char *line, char *out, size_t cap
 		r.param = (v & 0xff) << 8 | (v2 & 0xff);
 		r.count = 1;
 		if (fault_tail(tok, n, 3, &r))
+			goto bad;
+	} else if (!strcmp(cmd, "discard")) {
+		r.kind = FK_DISCARD_RX;
+		r.count = 1;
+		if (fault_tail(tok, n, 1, &r))
 			goto bad;
 	} else if (!strcmp(cmd, "reject-cmd") && n >= 2 && fault_num(tok[1], &v)) {
 		r.kind = FK_REJECT_CMD;

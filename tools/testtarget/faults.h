@@ -20,7 +20,9 @@ struct fault_tx {
 	uint32_t extra_len;           /* overlong: zeros beyond the data */
 };
 
-enum fault_rx_action { FAULT_RX_NONE, FAULT_RX_DROP, FAULT_RX_REJECT };
+/* DISCARD: handle the PDU as if its header digest had failed (ERL >= 1:
+ * dropped without a word; ERL 0: the connection closes). */
+enum fault_rx_action { FAULT_RX_NONE, FAULT_RX_DROP, FAULT_RX_REJECT, FAULT_RX_DISCARD };
 
 /* Creates the fault state. Returns NULL on allocation failure. */
 struct tt_faults *fault_create(void);
@@ -37,8 +39,9 @@ int fault_load_script(struct tt_server *srv, const char *path, unsigned *lineno)
 
 /* Send path: may edit hdr (malformed-PDU rules) and fills *out. */
 void fault_tx(struct tt_conn *c, uint8_t *hdr, uint32_t len, struct fault_tx *out);
-/* Receive path: drop the connection, or answer this PDU with a Reject
- * (*reason) instead of processing it. */
+/* Receive path: drop the connection, discard this PDU as if its header
+ * were damaged, or answer it with a Reject (*reason) instead of
+ * processing it. */
 enum fault_rx_action fault_rx(struct tt_conn *c, const uint8_t *bhs, unsigned *reason);
 /* Login: returns true and the status to answer with when a refusal rule
  * applies to this login. */

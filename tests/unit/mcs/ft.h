@@ -17,6 +17,9 @@
 #include "mcs/conn.h"
 #include "mcs/reactor.h"
 #include "mcs/sess.h"
+#include "mcs/sess_desc.h"
+#include "mcs/sess_mcs.h"
+#include "mcs/sess_rec.h"
 #include "proto/digest.h"
 #include "proto/neg.h"
 #include "proto/pdu.h"
@@ -29,12 +32,21 @@ struct ft_pdu {
 	uint32_t dsl;
 };
 
+/* What one connection sent that ft_recv_on() has not parsed yet. */
+struct ft_rx {
+	struct conn *c;               /* NULL: a free entry */
+	uint8_t in[1u << 20];
+	size_t len;
+};
+
+#define FT_CONNS 4
+
 struct ft {
 	struct mcsi_session *s;
 	struct iscsi_params p;
 	uint32_t statsn, expcmdsn, maxcmdsn;
-	uint8_t in[1u << 20];
-	size_t in_len;
+	struct ft_rx rx[FT_CONNS];
+	struct conn *to;              /* where ft_inject() goes; NULL: ft_conn() */
 	int events[16];
 	unsigned nevents;
 	struct mcsi_event last_ev;
@@ -132,32 +144,127 @@ static inline void ft_turn(struct ft *f)
 		reactor_turn(f->s->q[0], 0);
 }
 
-/* Next initiator PDU, or false. */
-static inline bool ft_recv(struct ft *f, struct ft_pdu *p)
+/* Gives the session its session-recovery state (a 60 s replacement
+ * timeout) without a login thread: the test plays the logins. */
+static inline void ft_attach_rec(struct ft *f)
 {
-	struct conn *c = ft_conn(f);
+	struct mcsi_opts o;
+	struct sess_desc *d = NULL;
+	struct sess_rec *rec = NULL;
+
+	mcsi_opts_init(&o);
+	if (sess_desc_create("iscsi://127.0.0.1:3260/iqn.2026-11.org.mcsi:t", &o, &d) != 0 ||
+	    sess_rec_create(d, 60000, &rec) != 0)
+		abort();
+	sess_desc_put(d);              /* rec holds its own reference */
+	f->s->cfg.rec = rec;
+}
+
+/* The connection on the first queue with this CID (usable: only one that
+ * is UP, since a failed one and its reinstatement share the CID), or NULL. */
+static inline struct conn *ft_conn_cid(struct ft *f, uint16_t cid, bool usable)
+{
+	struct reactor *r = f->s->q[0];
+
+	for (unsigned i = 0; i < r->nconns; i++)
+		if (r->conns[i]->cid == cid && (!usable || conn_usable(r->conns[i])))
+			return r->conns[i];
+	return NULL;
+}
+
+/* Adds a logged-in connection (CID cid, the session's parameters p) the
+ * way a non-leading login's handoff does. Returns its slot. */
+static inline int ft_add_conn(struct ft *f, const struct iscsi_params *p, uint16_t cid,
+			      uint32_t maxcmdsn)
+{
+	struct sess_handoff h;
+	struct cset_ticket tk;
+
+	memset(&h, 0, sizeof(h));
+	h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	h.params = *p;
+	h.cid = cid;
+	h.expcmdsn = 10;
+	h.maxcmdsn = maxcmdsn;
+	h.expstatsn = 500;
+	strcpy(h.peer, "127.0.0.1:3261");
+	if (cset_reserve(&f->s->cs, 0, &tk) != 0 ||
+	    sess_attach_conn(f->s, &h, tk.slot, tk.queue) != 0)
+		abort();
+	return (int)tk.slot;
+}
+
+/* The receive buffer of c, taking a free one the first time. */
+static inline struct ft_rx *ft_rx_of(struct ft *f, struct conn *c)
+{
+	for (unsigned i = 0; i < FT_CONNS; i++)
+		if (f->rx[i].c == c)
+			return &f->rx[i];
+	for (unsigned i = 0; i < FT_CONNS; i++)
+		if (!f->rx[i].c) {
+			f->rx[i].c = c;
+			f->rx[i].len = 0;
+			return &f->rx[i];
+		}
+	abort();
+}
+
+/* Forgets what c sent and not parsed (it died: its memory may be reused). */
+static inline void ft_rx_forget(struct ft *f, struct conn *c)
+{
+	struct ft_rx *rx = ft_rx_of(f, c);
+
+	rx->c = NULL;
+	rx->len = 0;
+}
+
+/* Forgets every connection's unparsed bytes (a session was reinstated). */
+static inline void ft_rx_forget_all(struct ft *f)
+{
+	for (unsigned i = 0; i < FT_CONNS; i++)
+		f->rx[i].c = NULL, f->rx[i].len = 0;
+}
+
+/* Next PDU the initiator sent on c, or false. */
+static inline bool ft_recv_on(struct ft *f, struct conn *c, struct ft_pdu *p)
+{
+	struct ft_rx *rx = ft_rx_of(f, c);
 	uint32_t hd = f->p.header_digest ? 4 : 0, dd = f->p.data_digest ? 4 : 0;
 
 	ft_turn(f);
 	if (c->slots)
-		f->in_len += xport_fake_take(&c->xc, f->in + f->in_len,
-					     sizeof(f->in) - f->in_len);
-	if (f->in_len < 48)
+		rx->len += xport_fake_take(&c->xc, rx->in + rx->len, sizeof(rx->in) - rx->len);
+	if (rx->len < 48)
 		return false;
-	uint32_t ahs = pdu_ahs_bytes(f->in), dsl = pdu_dsl(f->in);
+	uint32_t ahs = pdu_ahs_bytes(rx->in), dsl = pdu_dsl(rx->in);
 	size_t need = 48 + ahs + hd + (dsl ? dsl + pdu_pad(dsl) + dd : 0);
-	if (f->in_len < need)
+	if (rx->len < need)
 		return false;
-	memcpy(p->bhs, f->in, 48);
-	memcpy(p->ahs, f->in + 48, ahs);
+	memcpy(p->bhs, rx->in, 48);
+	memcpy(p->ahs, rx->in + 48, ahs);
 	p->ahs_len = ahs;
-	if (hd && digest_load(f->in + 48 + ahs) != digest_crc32c(f->in, 48 + ahs))
+	if (hd && digest_load(rx->in + 48 + ahs) != digest_crc32c(rx->in, 48 + ahs))
 		abort();
-	memcpy(p->data, f->in + 48 + ahs + hd, dsl);
+	memcpy(p->data, rx->in + 48 + ahs + hd, dsl);
 	p->dsl = dsl;
-	memmove(f->in, f->in + need, f->in_len - need);
-	f->in_len -= need;
+	memmove(rx->in, rx->in + need, rx->len - need);
+	rx->len -= need;
 	return true;
+}
+
+/* Next initiator PDU on the first connection, or false. */
+static inline bool ft_recv(struct ft *f, struct ft_pdu *p)
+{
+	return ft_recv_on(f, ft_conn(f), p);
+}
+
+/* Whether an event of this type was reported since the session opened. */
+static inline bool ft_saw(const struct ft *f, int type)
+{
+	for (unsigned i = 0; i < f->nevents; i++)
+		if (f->events[i] == type)
+			return true;
+	return false;
 }
 
 static inline void ft_inject(struct ft *f, const void *bhs, const void *data, uint32_t len)
@@ -190,9 +297,15 @@ static inline void ft_inject(struct ft *f, const void *bhs, const void *data, ui
 		f->batch_len += n;
 		return;
 	}
-	if (xport_fake_inject(ft_xc(f), buf, n) != 0)
+	if (xport_fake_inject(f->to ? &f->to->xc : ft_xc(f), buf, n) != 0)
 		abort();
 	ft_turn(f);
+}
+
+/* The PDU builders below inject into c from now on (NULL: ft_conn()). */
+static inline void ft_on(struct ft *f, struct conn *c)
+{
+	f->to = c;
 }
 
 /* PDUs injected between these two arrive together, as one stream. */
@@ -205,7 +318,7 @@ static inline void ft_batch_begin(struct ft *f)
 static inline void ft_batch_end(struct ft *f)
 {
 	f->batching = false;
-	if (xport_fake_inject(ft_xc(f), f->batch, f->batch_len) != 0)
+	if (xport_fake_inject(f->to ? &f->to->xc : ft_xc(f), f->batch, f->batch_len) != 0)
 		abort();
 	ft_turn(f);
 }
@@ -303,7 +416,7 @@ static inline void ft_async(struct ft *f, uint8_t event, uint16_t p3,
 	ft_stamp(f, h, true);
 	a->async_event = event;
 	if (event == ASYNC_CONN_DROP)        /* Parameter1: the CID dropped */
-		pdu_put16(&a->async_param1, ft_conn(f)->cid);
+		pdu_put16(&a->async_param1, (f->to ? f->to : ft_conn(f))->cid);
 	pdu_put16(&a->async_param3, p3);
 	data[0] = (uint8_t)(sense_len >> 8);
 	data[1] = (uint8_t)sense_len;

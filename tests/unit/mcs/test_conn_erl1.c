@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ft.h"
@@ -356,6 +357,142 @@ static void test_reject_command_retried(void **state)
 	ft_close(&F);
 }
 
+/* Turns the reactor until the initiator sends a PDU or ms pass (the CmdSN
+ * hole check runs on the 100 ms scan, on the real clock). */
+static bool recv_within(struct ft_pdu *p, unsigned ms)
+{
+	for (unsigned waited = 0; waited <= ms; waited += 10) {
+		if (ft_recv(&F, p))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void test_cmdsn_hole_command_retried(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd w, r;
+	struct ft_pdu cmd, rd, ping, again;
+
+	/* The write's header arrived damaged at the target, which dropped it
+	 * without a word: its CmdSN (10) stays the target's ExpCmdSN, and
+	 * the read behind it (11) waits there. */
+	erl_params(&p, 1, true);
+	ft_open(&F, &p);
+	fill_src();
+	memset(buf, 0, sizeof(buf));
+	ft_submit_write(&F, &w, src, 4096, 0);
+	ft_submit_read(&F, &r, buf, 4096, 8);
+	assert_true(ft_recv(&F, &cmd));
+	assert_true(ft_recv(&F, &rd));
+	assert_int_equal(ft_bhs32(&cmd, 24), 10);
+	assert_int_equal(ft_bhs32(&rd, 24), 11);
+	/* Half a second later a ping checks it... */
+	assert_true(recv_within(&ping, 1500));
+	assert_int_equal(pdu_opcode(ping.bhs), PDU_OP_NOP_OUT);
+	assert_int_equal(ft_conn(&F)->e1.st.hole_pings, 1);
+	/* ...whose answer still says ExpCmdSN 10: the write goes again,
+	 * same ITT, CmdSN and immediate data. */
+	ft_nop_in(&F, pdu_itt(ping.bhs), PDU_RESERVED_TAG, 0);
+	assert_true(recv_within(&again, 500));
+	assert_int_equal(pdu_opcode(again.bhs), PDU_OP_SCSI_CMD);
+	assert_int_equal(pdu_itt(again.bhs), pdu_itt(cmd.bhs));
+	assert_int_equal(ft_bhs32(&again, 24), 10);
+	assert_int_equal(again.dsl, 4096);
+	assert_memory_equal(again.data, src, 4096);
+	assert_int_equal(ft_conn(&F)->e1.st.cmd_lost, 1);
+	/* The hole is filled: both run, each completes once. */
+	F.expcmdsn = 12;
+	ft_rsp(&F, pdu_itt(cmd.bhs), 0, 0, 0, NULL, 0);
+	ft_data_in(&F, pdu_itt(rd.bhs), 0, 0, src, 4096, 0x80 | DATA_IN_STATUS, 0, 0);
+	assert_int_equal(w.done, 1);
+	assert_int_equal(w.c.res.err, 0);
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.c.res.err, 0);
+	assert_memory_equal(buf, src, 4096);
+	expect_nothing();
+	ft_close(&F);
+}
+
+static void test_cmdsn_slow_command_one_ping(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd r;
+	struct ft_pdu cmd, ping, none;
+
+	/* A slow command: the ping's answer shows the target has it
+	 * (ExpCmdSN 11); it is not sent again, and not pinged again. */
+	erl_params(&p, 1, true);
+	ft_open(&F, &p);
+	fill_src();
+	memset(buf, 0, sizeof(buf));
+	ft_submit_read(&F, &r, buf, 4096, 8);
+	assert_true(ft_recv(&F, &cmd));
+	assert_true(recv_within(&ping, 1500));
+	assert_int_equal(pdu_opcode(ping.bhs), PDU_OP_NOP_OUT);
+	F.expcmdsn = 11;
+	ft_nop_in(&F, pdu_itt(ping.bhs), PDU_RESERVED_TAG, 0);
+	assert_false(recv_within(&none, 1000));
+	assert_int_equal(ft_conn(&F)->e1.st.hole_pings, 1);
+	assert_int_equal(ft_conn(&F)->e1.st.cmd_lost, 0);
+	ft_data_in(&F, pdu_itt(cmd.bhs), 0, 0, src, 4096, 0x80 | DATA_IN_STATUS, 0, 0);
+	assert_int_equal(r.done, 1);
+	assert_memory_equal(buf, src, 4096);
+	ft_close(&F);
+
+	/* At ERL 0 nothing of this runs (the command timeout stays). */
+	erl_params(&p, 0, true);
+	ft_open(&F, &p);
+	ft_submit_read(&F, &r, buf, 4096, 8);
+	assert_true(ft_recv(&F, &cmd));
+	assert_false(recv_within(&none, 800));
+	ft_close(&F);
+}
+
+/* A command re-issued with a new ITT (here after a UNIT ATTENTION): PDUs
+ * the target still sends for the old ITT are dropped, the connection stays
+ * up, nothing lands in the caller's buffer, and their StatSN still counts
+ * (at ERL 1 no Status SNACK follows); at ERL 0 and 1. */
+static void test_abandoned_itt_dropped(void **state)
+{
+	(void)state;
+	static const uint8_t ua[18] = { 0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29 };
+	uint8_t junk[4096];
+
+	memset(junk, 0xee, sizeof(junk));
+	for (unsigned erl = 0; erl <= 1; erl++) {
+		struct iscsi_params p;
+		struct ft_cmd fc;
+		struct ft_pdu again;
+
+		erl_params(&p, erl, erl == 1);
+		uint32_t old = open_read(&fc, &p, 4096);
+		ft_rsp(&F, old, SCSI_STATUS_CHECK_CONDITION, 0, 0, ua, sizeof(ua));
+		assert_true(ft_recv(&F, &again));
+		assert_int_equal(pdu_opcode(again.bhs), PDU_OP_SCSI_CMD);
+		uint32_t itt = pdu_itt(again.bhs);
+		assert_int_not_equal(itt, old);
+		/* Late PDUs for the old ITT: data, an R2T, a status. */
+		ft_data_in(&F, old, 0, 0, junk, 4096, 0, 0, 0);
+		ft_r2t(&F, old, 5, 0, 0, 4096);
+		ft_rsp(&F, old, 0, 0, 0, NULL, 0);
+		assert_int_equal(ft_conn(&F)->state, CONN_UP);
+		assert_int_equal(ft_conn(&F)->e1.st.zombie_dropped, 3);
+		assert_int_equal(ft_conn(&F)->exp_statsn, 102);
+		assert_int_equal(fc.done, 0);
+		ft_data_in(&F, itt, 0, 0, src, 4096, 0x80 | DATA_IN_STATUS, 0, 0);
+		assert_int_equal(fc.done, 1);
+		assert_int_equal(fc.c.res.err, 0);
+		assert_memory_equal(buf, src, 4096);
+		assert_int_equal(ft_conn(&F)->exp_statsn, 103);
+		expect_nothing();
+		ft_close(&F);
+	}
+}
+
 static void test_two_bad_headers_close(void **state)
 {
 	(void)state;
@@ -486,6 +623,9 @@ int main(void)
 		cmocka_unit_test(test_dataack),
 		cmocka_unit_test(test_reject_data_out_recovery_r2t),
 		cmocka_unit_test(test_reject_command_retried),
+		cmocka_unit_test(test_cmdsn_hole_command_retried),
+		cmocka_unit_test(test_cmdsn_slow_command_one_ping),
+		cmocka_unit_test(test_abandoned_itt_dropped),
 		cmocka_unit_test(test_two_bad_headers_close),
 		cmocka_unit_test(test_implausible_header_close),
 		cmocka_unit_test(test_erl0_stays_strict),

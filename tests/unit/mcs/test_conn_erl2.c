@@ -17,13 +17,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ft.h"
 #include "mcs/conn_erl2.h"
 #include "mcs/sess_erl2.h"
 #include "mcs/sess_mcs.h"
-#include "mcs/sess_rec.h"
-#include "mcs/sess_desc.h"
 
 #define LEN 16384u
 
@@ -33,98 +32,17 @@ static uint8_t rbuf[4][LEN], wbuf[LEN], pat[LEN];
 
 /* ---- per-connection I/O ----------------------------------------------------- */
 
-static struct {
-	struct conn *c;
-	uint8_t in[1u << 17];
-	size_t len;
-} RX[4];
-
-static void rx_forget_all(void)
-{
-	for (unsigned i = 0; i < 4; i++)
-		RX[i].c = NULL, RX[i].len = 0;
-}
-
-static unsigned rx_of(struct conn *c)
-{
-	for (unsigned i = 0; i < 4; i++)
-		if (RX[i].c == c)
-			return i;
-	for (unsigned i = 0; i < 4; i++)
-		if (!RX[i].c) {
-			RX[i].c = c;
-			RX[i].len = 0;
-			return i;
-		}
-	abort();
-}
-
-static void rx_forget(struct conn *c)
-{
-	unsigned k = rx_of(c);
-
-	RX[k].c = NULL;
-	RX[k].len = 0;
-}
-
 /* The usable connection with this CID (there is one at most). */
 static struct conn *conn_of_cid(uint16_t cid)
 {
-	struct reactor *r = F.s->q[0];
-
-	for (unsigned i = 0; i < r->nconns; i++)
-		if (r->conns[i]->cid == cid && conn_usable(r->conns[i]))
-			return r->conns[i];
-	return NULL;
-}
-
-/* The next PDU the initiator sent on c (no digests here). */
-static bool recv_on(struct conn *c, struct ft_pdu *p)
-{
-	unsigned k = rx_of(c);
-
-	ft_turn(&F);
-	if (c->slots && xport_fake_pending(&c->xc) > 0)
-		RX[k].len += xport_fake_take(&c->xc, RX[k].in + RX[k].len,
-					     sizeof(RX[k].in) - RX[k].len);
-	if (RX[k].len < 48)
-		return false;
-	uint32_t dsl = pdu_dsl(RX[k].in);
-	size_t need = 48 + (dsl ? dsl + pdu_pad(dsl) : 0);
-	if (RX[k].len < need)
-		return false;
-	memcpy(p->bhs, RX[k].in, 48);
-	memcpy(p->data, RX[k].in + 48, dsl);
-	p->dsl = dsl;
-	memmove(RX[k].in, RX[k].in + need, RX[k].len - need);
-	RX[k].len -= need;
-	return true;
-}
-
-static void inject_on(struct conn *c, uint8_t *h, const void *data, uint32_t len)
-{
-	static uint8_t b[48 + LEN];
-
-	pdu_set_dsl(h, len);
-	memcpy(b, h, 48);
-	if (len)
-		memcpy(b + 48, data, len);
-	assert_int_equal(xport_fake_inject(&c->xc, b, 48 + len + pdu_pad(len)), 0);
-	ft_turn(&F);
+	return ft_conn_cid(&F, cid, true);
 }
 
 static void data_in_on(struct conn *c, uint32_t itt, uint32_t datasn, uint32_t off,
 		       const void *data, uint32_t len, bool status)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_DATA_IN, status ? 0x81 : 0 };
-	struct bhs_data_in *d = (void *)h;
-
-	pdu_put32(&d->din_itt, itt);
-	pdu_put32(&d->din_ttt, PDU_RESERVED_TAG);
-	ft_stamp(&F, h, status);
-	pdu_put32(&d->din_datasn, datasn);
-	pdu_put32(&d->din_offset, off);
-	inject_on(c, h, data, len);
+	ft_on(&F, c);
+	ft_data_in(&F, itt, datasn, off, data, len, status ? 0x81 : 0, 0, 0);
 }
 
 /* A whole read of LEN bytes from pat, in two Data-In, the second with status. */
@@ -136,35 +54,21 @@ static void read_done_on(struct conn *c, uint32_t itt)
 
 static void rsp_on(struct conn *c, uint32_t itt)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_SCSI_RSP, 0x80 };
-
-	pdu_put32(&((struct bhs_scsi_rsp *)(void *)h)->rsp_itt, itt);
-	ft_stamp(&F, h, true);
-	inject_on(c, h, NULL, 0);
+	ft_on(&F, c);
+	ft_rsp(&F, itt, 0, 0, 0, NULL, 0);
 }
 
 static void simple_rsp_on(struct conn *c, uint8_t op, uint32_t itt, uint8_t response)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { op, 0x80, response };
-
-	pdu_put32(&((struct pdu_bhs *)(void *)h)->bhs_itt, itt);
-	ft_stamp(&F, h, true);
-	inject_on(c, h, NULL, 0);
+	ft_on(&F, c);
+	ft_simple_rsp(&F, op, itt, response);
 }
 
 static void r2t_on(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t r2tsn,
 		   uint32_t off, uint32_t len)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_R2T, 0x80 };
-	struct bhs_r2t *r = (void *)h;
-
-	pdu_put32(&r->r2t_itt, itt);
-	pdu_put32(&r->r2t_ttt, ttt);
-	ft_stamp(&F, h, false);
-	pdu_put32(&r->r2t_r2tsn, r2tsn);
-	pdu_put32(&r->r2t_offset, off);
-	pdu_put32(&r->r2t_desired, len);
-	inject_on(c, h, NULL, 0);
+	ft_on(&F, c);
+	ft_r2t(&F, itt, ttt, r2tsn, off, len);
 }
 
 /* ---- sessions ------------------------------------------------------------------ */
@@ -175,27 +79,15 @@ static void open_erl2(bool two, bool logout, uint32_t t2r)
 {
 	struct iscsi_params p;
 
-	rx_forget_all();
+	ft_rx_forget_all(&F);
 	ft_default_params(&p);
 	p.error_recovery_level = 2;
 	p.max_connections = 4;
 	p.default_time2wait = 0;
 	p.default_time2retain = t2r;
 	ft_open(&F, &p);
-	if (two) {
-		struct sess_handoff h;
-		struct cset_ticket tk;
-		memset(&h, 0, sizeof(h));
-		h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		h.params = p;
-		h.cid = 2;
-		h.expcmdsn = 10;
-		h.maxcmdsn = 41;
-		h.expstatsn = 500;
-		strcpy(h.peer, "127.0.0.1:3261");
-		assert_int_equal(cset_reserve(&F.s->cs, 0, &tk), 0);
-		assert_int_equal(sess_attach_conn(F.s, &h, tk.slot, tk.queue), 0);
-	}
+	if (two)
+		ft_add_conn(&F, &p, 2, 41);
 	E = calloc(1, sizeof(*E));
 	assert_non_null(E);
 	E->s = F.s;
@@ -251,15 +143,11 @@ static struct conn *reinstated(uint16_t cid, uint32_t exp)
 	assert_true(login_answer(cid, 0));
 	struct conn *n = conn_of_cid(cid);
 	assert_non_null(n);
-	assert_true(recv_on(n, &p));
+	assert_true(ft_recv_on(&F, n, &p));
 	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_NOP_OUT);
 	F.expcmdsn = exp;
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_NOP_IN, 0x80 };
-	struct bhs_nop_in *ni = (void *)h;
-	pdu_put32(&ni->nopi_itt, pdu_itt(p.bhs));
-	pdu_put32(&ni->nopi_ttt, PDU_RESERVED_TAG);
-	ft_stamp(&F, h, true);
-	inject_on(n, h, NULL, 0);
+	ft_on(&F, n);
+	ft_nop_in(&F, pdu_itt(p.bhs), PDU_RESERVED_TAG, 0);
 	return n;
 }
 
@@ -269,7 +157,7 @@ static unsigned cmds_on(struct conn *c, uint32_t *itt, uint32_t *sn, unsigned ma
 	struct ft_pdu p;
 	unsigned n = 0;
 
-	while (n < max && recv_on(c, &p)) {
+	while (n < max && ft_recv_on(&F, c, &p)) {
 		if (pdu_opcode(p.bhs) != PDU_OP_SCSI_CMD)
 			continue;
 		itt[n] = pdu_itt(p.bhs);
@@ -278,17 +166,9 @@ static unsigned cmds_on(struct conn *c, uint32_t *itt, uint32_t *sn, unsigned ma
 	return n;
 }
 
-static bool saw_event(int type)
-{
-	for (unsigned i = 0; i < F.nevents; i++)
-		if (F.events[i] == type)
-			return true;
-	return false;
-}
-
 static void cut(struct conn *c)
 {
-	rx_forget(c);
+	ft_rx_forget(&F, c);
 	conn_fail(c, -ECONNRESET, "cut by the test");
 }
 
@@ -326,7 +206,7 @@ static void test_reinstate_reassign_reads(void **state)
 	struct ft_pdu p;
 	unsigned tmfs = 0, news = 0;
 	uint32_t tmf_itt[3], new_itt = 0;
-	while (recv_on(n, &p)) {
+	while (ft_recv_on(&F, n, &p)) {
 		if (pdu_opcode(p.bhs) == PDU_OP_SCSI_CMD) {
 			new_itt = pdu_itt(p.bhs);
 			news++;
@@ -350,7 +230,7 @@ static void test_reinstate_reassign_reads(void **state)
 	assert_int_equal(news, 1);           /* the one that waited */
 	for (unsigned i = 0; i < 3; i++)
 		simple_rsp_on(n, PDU_OP_TMF_RSP, tmf_itt[i], TMF_RSP_COMPLETE);
-	assert_true(saw_event(MCSI_EV_CONN_RECOVERED));
+	assert_true(ft_saw(&F, MCSI_EV_CONN_RECOVERED));
 	assert_int_equal(F.last_ev.param[1], 3);
 	uint8_t junk[LEN / 2];
 	memset(junk, 0xee, sizeof(junk));
@@ -390,7 +270,7 @@ static void test_reassigned_write_answers_recovery_r2t(void **state)
 	r2t_on(c1, itt, 0x77, 0, 8192, 8192);  /* answered? cut before */
 	cut(c1);
 	struct conn *n = reinstated(1, sn + 1);
-	assert_true(recv_on(n, &p));
+	assert_true(ft_recv_on(&F, n, &p));
 	const struct bhs_tmf_req *t = (const void *)p.bhs;
 	assert_int_equal(t->tmf_function & 0x7f, TMF_TASK_REASSIGN);
 	assert_int_equal(pdu_get32(&t->tmf_ref_itt), itt);
@@ -399,7 +279,7 @@ static void test_reassigned_write_answers_recovery_r2t(void **state)
 	/* The target starts over (the test target does: RAM is idempotent). */
 	r2t_on(n, itt, 0x99, 5, 0, LEN);
 	uint32_t got = 0;
-	while (recv_on(n, &p)) {
+	while (ft_recv_on(&F, n, &p)) {
 		assert_int_equal(pdu_opcode(p.bhs), PDU_OP_DATA_OUT);
 		const struct bhs_data_out *d = (const void *)p.bhs;
 		assert_int_equal(pdu_get32(&d->dout_ttt), 0x99);
@@ -430,7 +310,7 @@ static void test_refused_reassign_reissues(void **state)
 	assert_int_equal(cmds_on(conn_of_cid(1), &itt, &sn, 1), 1);
 	cut(conn_of_cid(1));
 	struct conn *n = reinstated(1, sn + 1);
-	assert_true(recv_on(n, &p));
+	assert_true(ft_recv_on(&F, n, &p));
 	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
 	simple_rsp_on(n, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_NO_TASK);
 	assert_int_equal(cmds_on(n, &itt2, &sn2, 1), 1);
@@ -497,7 +377,7 @@ static void test_logout_from_survivor(void **state)
 	assert_int_equal(n1 + n2, 4);
 	uint32_t c1_expstatsn = c1->exp_statsn;
 	cut(c1);
-	assert_true(recv_on(c2, &p));
+	assert_true(ft_recv_on(&F, c2, &p));
 	const struct bhs_logout_req *lo = (const void *)p.bhs;
 	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
 	assert_int_equal(lo->lgo_reason & 0x7f, LOGOUT_REMOVE_FOR_RECOVERY);
@@ -507,13 +387,84 @@ static void test_logout_from_survivor(void **state)
 	simple_rsp_on(c2, PDU_OP_LOGOUT_RSP, pdu_itt(p.bhs), LOGOUT_RSP_OK);
 	assert_true(conn_usable(c2));                /* not closed by it */
 	unsigned tmfs = 0;
-	while (recv_on(c2, &p)) {
+	while (ft_recv_on(&F, c2, &p)) {
 		assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
 		simple_rsp_on(c2, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
 		tmfs++;
 	}
 	assert_int_equal(tmfs, n1);
 	assert_int_equal(E->add, 1);     /* a connection to add in its place */
+	for (unsigned i = 0; i < n1; i++)
+		read_done_on(c2, itt[i]);
+	for (unsigned i = 0; i < n2; i++)
+		read_done_on(c2, itt2[i]);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(fc[i].done, 1);
+		assert_memory_equal(rbuf[i], pat, LEN);
+	}
+	ft_close(&F);
+}
+
+/* The Logout Response's Time2Wait (1 s) and Time2Retain (7 s) replace the
+ * negotiated ones (0 and 20): no TASK REASSIGN before Time2Wait from the
+ * response, the tasks counted as kept until Time2Retain after it. */
+static void test_logout_response_times(void **state)
+{
+	(void)state;
+	struct ft_cmd fc[4];
+	uint32_t itt[4], sn[4], itt2[4], sn2[4];
+	struct ft_pdu p;
+
+	open_erl2(true, true, 20);
+	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	for (unsigned i = 0; i < 4; i++)
+		ft_submit_read(&F, &fc[i], rbuf[i], LEN, i);
+	unsigned n1 = cmds_on(c1, itt, sn, 4);
+	unsigned n2 = cmds_on(c2, itt2, sn2, 4);
+	assert_true(n1 >= 1);
+	assert_int_equal(n1 + n2, 4);
+	cut(c1);
+	assert_true(ft_recv_on(&F, c2, &p));
+	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
+	F.expcmdsn = 14;                 /* all four reached the target */
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_LOGOUT_RSP, 0x80, LOGOUT_RSP_OK };
+	struct bhs_logout_rsp *lr = (void *)h;
+	pdu_put32(&lr->lgor_itt, pdu_itt(p.bhs));
+	ft_stamp(&F, h, true);
+	pdu_put16(&lr->lgor_time2wait, 1);
+	pdu_put16(&lr->lgor_time2retain, 7);
+	ft_on(&F, c2);
+	uint64_t t0 = sess_now_ns();
+	ft_inject(&F, h, NULL, 0);
+	struct erl2_ep *ep = NULL;
+	for (unsigned i = 0; i < ERL2_EPS; i++)
+		if (E->ep[i].cid == 1 && E->ep[i].c)
+			ep = &E->ep[i];
+	assert_non_null(ep);
+	assert_true(ep->rec.clock.wait_until >= t0 + 1000000000ull);
+	assert_true(ep->rec.clock.retain_until >= ep->rec.clock.wait_until + 7000000000ull);
+	assert_true(ep->rec.clock.retain_until < t0 + 9000000000ull);    /* not 20 s */
+	/* Nothing within Time2Wait... */
+	while (sess_now_ns() < t0 + 800000000ull) {
+		assert_false(ft_recv_on(&F, c2, &p));
+		usleep(20000);
+	}
+	/* ...then TASK REASSIGN. */
+	bool got = false;
+	while (!got && sess_now_ns() < t0 + 2500000000ull) {
+		got = ft_recv_on(&F, c2, &p);
+		if (!got)
+			usleep(20000);
+	}
+	assert_true(got);
+	assert_true(sess_now_ns() >= t0 + 1000000000ull);
+	unsigned tmfs = 0;
+	do {
+		assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
+		simple_rsp_on(c2, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
+		tmfs++;
+	} while (ft_recv_on(&F, c2, &p));
+	assert_int_equal(tmfs, n1);
 	for (unsigned i = 0; i < n1; i++)
 		read_done_on(c2, itt[i]);
 	for (unsigned i = 0; i < n2; i++)
@@ -532,17 +483,9 @@ static void test_time2retain_falls_back_to_session(void **state)
 	(void)state;
 	struct ft_cmd fc;
 	uint32_t itt, sn;
-	struct mcsi_opts o;
-	struct sess_rec *rec = NULL;
 
 	open_erl2(false, false, 1);
-	mcsi_opts_init(&o);
-	struct sess_desc *d = NULL;
-	assert_int_equal(sess_desc_create("iscsi://127.0.0.1:3260/iqn.2026-11.org.mcsi:t",
-					  &o, &d), 0);
-	assert_int_equal(sess_rec_create(d, 60000, &rec), 0);
-	sess_desc_put(d);                /* rec holds its own reference */
-	F.s->cfg.rec = rec;              /* no thread: nobody logs in */
+	ft_attach_rec(&F);               /* no thread: nobody logs in */
 	ft_submit_read(&F, &fc, rbuf[0], LEN, 0);
 	assert_int_equal(cmds_on(conn_of_cid(1), &itt, &sn, 1), 1);
 	cut(conn_of_cid(1));
@@ -555,7 +498,7 @@ static void test_time2retain_falls_back_to_session(void **state)
 	}
 	assert_true(refused >= 1);
 	assert_int_equal(atomic_load(&F.s->state), SESS_RECOVERING);
-	assert_true(saw_event(MCSI_EV_SESSION_LOST));
+	assert_true(ft_saw(&F, MCSI_EV_SESSION_LOST));
 	assert_false(conn_erl2_pending(F.s));
 	assert_int_equal(fc.done, 0);
 	assert_non_null(F.s->q[0]->backlog);         /* waits for the new session */
@@ -572,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_refused_reassign_reissues),
 		cmocka_unit_test(test_cmdsn_hole_retried),
 		cmocka_unit_test(test_logout_from_survivor),
+		cmocka_unit_test(test_logout_response_times),
 		cmocka_unit_test(test_time2retain_falls_back_to_session),
 	};
 	return ft_run_both(tests);

@@ -74,33 +74,6 @@ static void test_seqlock_never_torn(void **state)
 
 /* ---- through the API ------------------------------------------------------ */
 
-static struct conn *conn_of_cid(uint16_t cid)
-{
-	struct reactor *r = F.s->q[0];
-
-	for (unsigned i = 0; i < r->nconns; i++)
-		if (r->conns[i]->cid == cid)
-			return r->conns[i];
-	return NULL;
-}
-
-static void add_second(void)
-{
-	struct sess_handoff h;
-	struct cset_ticket tk;
-
-	memset(&h, 0, sizeof(h));
-	h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	h.params = F.p;
-	h.cid = 2;
-	h.expcmdsn = 10;
-	h.maxcmdsn = 41;
-	h.expstatsn = 500;
-	strcpy(h.peer, "127.0.0.1:3261");
-	assert_int_equal(cset_reserve(&F.s->cs, 0, &tk), 0);
-	assert_int_equal(sess_attach_conn(F.s, &h, tk.slot, tk.queue), 0);
-}
-
 /* Answers every command PDU c sent with GOOD; returns how many. */
 static unsigned answer_all(struct conn *c)
 {
@@ -142,10 +115,10 @@ static void test_get_stats_counts_removed(void **state)
 	ft_default_params(&p);
 	p.max_connections = 2;
 	ft_open(&F, &p);
-	add_second();
+	ft_add_conn(&F, &F.p, 2, 41);
 	for (unsigned i = 0; i < 4; i++)
 		ft_submit_read(&F, &fc[i], buf[i], 512, i);
-	unsigned a1 = answer_all(conn_of_cid(1)), a2 = answer_all(conn_of_cid(2));
+	unsigned a1 = answer_all(ft_conn_cid(&F, 1, false)), a2 = answer_all(ft_conn_cid(&F, 2, false));
 	assert_int_equal(a1 + a2, 4);
 	assert_true(a1 > 0 && a2 > 0);
 	for (unsigned i = 0; i < 4; i++)
@@ -160,7 +133,7 @@ static void test_get_stats_counts_removed(void **state)
 	assert_string_equal(st.transport, "fake");
 
 	/* Remove connection 2 (nothing in flight): Logout, response, freed. */
-	struct conn *c2 = conn_of_cid(2);
+	struct conn *c2 = ft_conn_cid(&F, 2, false);
 	struct mcsi_cmd drop;
 	int dropped = 0;
 	memset(&drop, 0, sizeof(drop));
@@ -181,7 +154,7 @@ static void test_get_stats_counts_removed(void **state)
 	assert_int_equal(xport_fake_inject(&c2->xc, h, 48), 0);
 	ft_turn(&F);
 	assert_int_equal(dropped, 1);
-	assert_null(conn_of_cid(2));
+	assert_null(ft_conn_cid(&F, 2, false));
 	assert_int_equal(mcsi_get_stats(F.s, &st), 0);
 	assert_int_equal(st.commands, 4);            /* its commands still count */
 	assert_int_equal(st.pdus_in, 5);             /* + the Logout Response */

@@ -19,88 +19,27 @@
 
 static struct ft F;
 static uint8_t buf[8][4096];
-static uint8_t rx_in[2][1u << 16];
-static size_t rx_len[2];
-
-static struct conn *conn_of_cid(uint16_t cid)
-{
-	struct reactor *r = F.s->q[0];
-
-	for (unsigned i = 0; i < r->nconns; i++)
-		if (r->conns[i]->cid == cid)
-			return r->conns[i];
-	return NULL;
-}
-
+/* CIDs 1 and 2 on one reactor. */
 static void open_two(void)
 {
 	struct iscsi_params p;
-	struct sess_handoff h;
-	struct cset_ticket tk;
 
-	rx_len[0] = rx_len[1] = 0;
 	ft_default_params(&p);
 	p.max_connections = 2;
 	ft_open(&F, &p);
-	memset(&h, 0, sizeof(h));
-	h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	h.params = p;
-	h.cid = 2;
-	h.expcmdsn = 10;
-	h.maxcmdsn = 41;
-	h.expstatsn = 500;
-	strcpy(h.peer, "127.0.0.1:3261");
-	assert_int_equal(cset_reserve(&F.s->cs, 0, &tk), 0);
-	assert_int_equal(sess_attach_conn(F.s, &h, tk.slot, tk.queue), 0);
-}
-
-static bool recv_on(struct conn *c, struct ft_pdu *p)
-{
-	unsigned k = c->cid == 1 ? 0 : 1;
-
-	ft_turn(&F);
-	if (c->slots && xport_fake_pending(&c->xc) > 0)
-		rx_len[k] += xport_fake_take(&c->xc, rx_in[k] + rx_len[k],
-					     sizeof(rx_in[k]) - rx_len[k]);
-	if (rx_len[k] < 48)
-		return false;
-	uint32_t dsl = pdu_dsl(rx_in[k]);
-	size_t need = 48 + (dsl ? dsl + pdu_pad(dsl) : 0);
-	if (rx_len[k] < need)
-		return false;
-	memcpy(p->bhs, rx_in[k], 48);
-	p->dsl = dsl;
-	memmove(rx_in[k], rx_in[k] + need, rx_len[k] - need);
-	rx_len[k] -= need;
-	return true;
-}
-
-static void inject_on(struct conn *c, uint8_t *h)
-{
-	pdu_set_dsl(h, 0);
-	assert_int_equal(xport_fake_inject(&c->xc, h, 48), 0);
-	ft_turn(&F);
+	ft_add_conn(&F, &p, 2, 41);
 }
 
 static void rsp_on(struct conn *c, uint32_t itt)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_SCSI_RSP, 0x80 };
-	struct bhs_scsi_rsp *r = (void *)h;
-
-	pdu_put32(&r->rsp_itt, itt);
-	ft_stamp(&F, h, true);
-	inject_on(c, h);
+	ft_on(&F, c);
+	ft_rsp(&F, itt, 0, 0, 0, NULL, 0);
 }
 
 static void nop_answer_on(struct conn *c, uint32_t itt)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_NOP_IN, 0x80 };
-	struct bhs_nop_in *n = (void *)h;
-
-	pdu_put32(&n->nopi_itt, itt);
-	pdu_put32(&n->nopi_ttt, PDU_RESERVED_TAG);
-	ft_stamp(&F, h, true);
-	inject_on(c, h);
+	ft_on(&F, c);
+	ft_nop_in(&F, itt, PDU_RESERVED_TAG, 0);
 }
 
 static void count_done(struct mcsi_cmd *cmd, void *priv)
@@ -127,12 +66,12 @@ static void test_lun_reset_two_connections(void **state)
 	struct conn *on[5];
 
 	open_two();
-	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	struct conn *c1 = ft_conn_cid(&F, 1, false), *c2 = ft_conn_cid(&F, 2, false);
 	for (unsigned i = 0; i < 4; i++)
 		ft_submit_read(&F, &fc[i], buf[i], 512, i);
 	unsigned n = 0;
 	for (unsigned k = 0; k < 2; k++)
-		while (recv_on(k ? c2 : c1, &pdu)) {
+		while (ft_recv_on(&F, k ? c2 : c1, &pdu)) {
 			struct task *t = task_lookup(&F.s->q[0]->tt, pdu_itt(pdu.bhs));
 			assert_non_null(t);
 			for (unsigned i = 0; i < 4; i++)
@@ -153,7 +92,7 @@ static void test_lun_reset_two_connections(void **state)
 	cmd_priv(&tmf)->op = CMD_OP_TMF;
 	cmd_priv(&tmf)->arg = TMF_LUN_RESET;
 	submit_internal(&tmf, &tmf_done);
-	assert_true(recv_on(c1, &pdu));
+	assert_true(ft_recv_on(&F, c1, &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_TMF_REQ);
 	uint32_t tmf_itt = pdu_itt(pdu.bhs), tmf_sn = ft_bhs32(&pdu, 24);
 	assert_int_equal(tmf_sn, 14);
@@ -165,16 +104,12 @@ static void test_lun_reset_two_connections(void **state)
 	on[4] = t4->conn;
 	sn[4] = t4->cmdsn;
 	assert_int_equal(sn[4], 14);
-	while (recv_on(c1, &pdu) || recv_on(c2, &pdu))
+	while (ft_recv_on(&F, c1, &pdu) || ft_recv_on(&F, c2, &pdu))
 		;
 
 	/* The TMF Response on connection 1: its affected reads end now. */
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_TMF_RSP, 0x80 };
-	struct bhs_tmf_rsp *r = (void *)h;
-	pdu_put32(&r->tmfr_itt, tmf_itt);
-	r->tmfr_response = TMF_RSP_COMPLETE;
-	ft_stamp(&F, h, true);
-	inject_on(c1, h);
+	ft_on(&F, c1);
+	ft_simple_rsp(&F, PDU_OP_TMF_RSP, tmf_itt, TMF_RSP_COMPLETE);
 	assert_int_equal(tmf_done, 1);
 	assert_int_equal(tmf.res.err, 0);
 	assert_int_equal(cmd_priv(&tmf)->sn, 14);
@@ -208,7 +143,7 @@ static void test_lun_reset_two_connections(void **state)
 	submit_internal(&fence, &fence_done);
 	uint32_t ping[2];
 	for (unsigned k = 0; k < 2; k++) {
-		assert_true(recv_on(k ? c2 : c1, &pdu));
+		assert_true(ft_recv_on(&F, k ? c2 : c1, &pdu));
 		assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_NOP_OUT);
 		ping[k] = pdu_itt(pdu.bhs);
 	}
@@ -241,10 +176,10 @@ static void test_fence_ping_times_out(void **state)
 	struct ft_pdu pdu;
 
 	open_two();
-	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	struct conn *c1 = ft_conn_cid(&F, 1, false), *c2 = ft_conn_cid(&F, 2, false);
 	ft_submit_read(&F, &fc[0], buf[0], 512, 0);
 	ft_submit_read(&F, &fc[1], buf[1], 512, 1);
-	while (recv_on(c1, &pdu) || recv_on(c2, &pdu))
+	while (ft_recv_on(&F, c1, &pdu) || ft_recv_on(&F, c2, &pdu))
 		;
 	struct reactor_fence f = { .lun = 0, .tmf_sn = 12 };
 	struct mcsi_cmd fence;
@@ -254,9 +189,9 @@ static void test_fence_ping_times_out(void **state)
 	cmd_priv(&fence)->ptr = &f;
 	submit_internal(&fence, &fence_done);
 	uint32_t ping1 = 0;
-	assert_true(recv_on(c1, &pdu));
+	assert_true(ft_recv_on(&F, c1, &pdu));
 	ping1 = pdu_itt(pdu.bhs);
-	assert_true(recv_on(c2, &pdu));
+	assert_true(ft_recv_on(&F, c2, &pdu));
 	struct task *p2 = task_lookup(&F.s->q[0]->tt, pdu_itt(pdu.bhs));
 	assert_non_null(p2);
 	assert_true(reactor_tmf_is_fence(p2));

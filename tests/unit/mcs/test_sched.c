@@ -37,11 +37,11 @@ static void test_nothing_usable(void **state)
 	struct cset_snap s;
 	struct sched_cursor cur;
 	enum sched_policy all[] = { SCHED_LEAST_DEPTH, SCHED_ROUND_ROBIN,
-				    SCHED_FAILOVER, SCHED_WEIGHTED };
+				    SCHED_FAILOVER, SCHED_WEIGHTED, SCHED_ADAPTIVE };
 
 	sched_cursor_init(&cur, 0);
 	snap_init(&s, 0);
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < 5; i++) {
 		struct sched_cfg c = cfg_of(all[i], 2);
 		assert_int_equal(sched_pick(&c, &s, 0, &cur), -ENOTCONN);
 	}
@@ -49,7 +49,7 @@ static void test_nothing_usable(void **state)
 	s.conn[0].state = CSET_LEAVING;
 	s.conn[1].state = CSET_FAILED;
 	s.conn[2].state = CSET_LOGIN;
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < 5; i++) {
 		struct sched_cfg c = cfg_of(all[i], 2);
 		assert_int_equal(sched_pick(&c, &s, 0, &cur), -ENOTCONN);
 		assert_int_equal(sched_takeover(&c, &s, 0), -ENOTCONN);
@@ -264,14 +264,63 @@ static void test_takeover_spreads(void **state)
 	assert_int_equal(sched_takeover(&lqd, &s, 2), 0);
 }
 
+/* Adaptive: least queue depth over the first `active` UP connections in
+ * slot order; the others are never picked, whatever their depth. */
+static void test_adaptive_active_set(void **state)
+{
+	(void)state;
+	struct cset_snap s;
+	struct sched_cursor cur;
+	struct sched_cfg c = cfg_of(SCHED_ADAPTIVE, SCHED_DEFAULT_SLACK);
+	unsigned hits[4] = { 0 };
+
+	snap_init(&s, 4);                /* slot i on queue i */
+	sched_cursor_init(&cur, 0);
+	s.active = 2;
+	/* A submitter on queue 3 (outside the set) and one on queue 0 at
+	 * QD32: everything lands on slots 0 and 1. */
+	for (int i = 0; i < 64; i++) {
+		int slot = sched_pick(&c, &s, i % 2 ? 3u : 0u, &cur);
+		assert_true(slot == 0 || slot == 1);
+		s.conn[slot].depth++;
+		hits[slot]++;
+	}
+	assert_true(hits[0] >= 24 && hits[1] >= 24);
+	assert_true(sched_in_active_set(&s, 0) && sched_in_active_set(&s, 1));
+	assert_false(sched_in_active_set(&s, 2) || sched_in_active_set(&s, 3));
+	/* Slot 1 fails: the set is the first two UP ones, slots 0 and 2. */
+	s.conn[1].state = CSET_FAILED;
+	s.conn[0].depth = 9;
+	s.conn[2].depth = 0;
+	s.conn[3].depth = 0;
+	assert_int_equal(sched_pick(&c, &s, 3, &cur), 2);
+	assert_true(sched_in_active_set(&s, 2));
+	assert_false(sched_in_active_set(&s, 1) || sched_in_active_set(&s, 3));
+	/* k = 1: one connection however busy. */
+	s.active = 1;
+	assert_int_equal(sched_pick(&c, &s, 2, &cur), 0);
+	/* 0, or more than are UP: all of them, as least queue depth. */
+	s.active = 0;
+	assert_int_equal(sched_pick(&c, &s, SCHED_NO_QUEUE, &cur), 2);
+	s.conn[2].depth = 5;
+	s.active = 9;
+	assert_int_equal(sched_pick(&c, &s, SCHED_NO_QUEUE, &cur), 3);
+	assert_true(sched_in_active_set(&s, 3));
+	s.conn[0].state = s.conn[2].state = s.conn[3].state = CSET_FAILED;
+	assert_int_equal(sched_pick(&c, &s, 0, &cur), -ENOTCONN);
+}
+
 static void test_policy_names(void **state)
 {
 	(void)state;
 	enum sched_policy p;
 	enum sched_policy all[] = { SCHED_LEAST_DEPTH, SCHED_ROUND_ROBIN,
-				    SCHED_FAILOVER, SCHED_WEIGHTED };
+				    SCHED_FAILOVER, SCHED_WEIGHTED, SCHED_ADAPTIVE };
 
-	for (unsigned i = 0; i < 4; i++) {
+	assert_int_equal(sched_policy_parse("Auto", &p), 0);
+	assert_int_equal(p, SCHED_ADAPTIVE);
+	assert_string_equal(sched_policy_name(SCHED_ADAPTIVE), "adaptive");
+	for (unsigned i = 0; i < 5; i++) {
 		assert_int_equal(sched_policy_parse(sched_policy_name(all[i]), &p), 0);
 		assert_int_equal(p, all[i]);
 	}
@@ -295,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_failover_only),
 		cmocka_unit_test(test_weighted_paths),
 		cmocka_unit_test(test_takeover_spreads),
+		cmocka_unit_test(test_adaptive_active_set),
 		cmocka_unit_test(test_policy_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,104 +19,47 @@
 
 static struct ft F;
 static uint8_t buf[8][4096];
-/* What each connection sent and recv_on() did not parse yet. */
-static uint8_t rx_in[2][1u << 16];
-static size_t rx_len[2];
 
 /* ---- a second connection and per-connection I/O ------------------------- */
 
 static struct conn *conn_of_cid(uint16_t cid)
 {
-	struct reactor *r = F.s->q[0];
-
-	for (unsigned i = 0; i < r->nconns; i++)
-		if (r->conns[i]->cid == cid)
-			return r->conns[i];
-	return NULL;
+	return ft_conn_cid(&F, cid, false);
 }
 
 /* Opens a session of MaxConnections 4 and adds CID 2 on the same reactor. */
 static void open_two(uint32_t maxcmdsn)
 {
 	struct iscsi_params p;
-	struct sess_handoff h;
-	struct cset_ticket tk;
+	int slot;
 
-	rx_len[0] = rx_len[1] = 0;
 	ft_default_params(&p);
 	p.max_connections = 4;
 	ft_open(&F, &p);
-	memset(&h, 0, sizeof(h));
-	h.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	h.params = p;
-	h.cid = 2;
-	h.expcmdsn = 10;
-	h.maxcmdsn = maxcmdsn;
-	h.expstatsn = 500;
-	strcpy(h.peer, "127.0.0.1:3261");
-	assert_int_equal(cset_reserve(&F.s->cs, 0, &tk), 0);
-	assert_int_equal(sess_attach_conn(F.s, &h, tk.slot, tk.queue), 0);
+	slot = ft_add_conn(&F, &p, 2, maxcmdsn);
 	assert_non_null(conn_of_cid(2));
-	assert_int_equal(conn_of_cid(2)->slot, tk.slot);
+	assert_int_equal(conn_of_cid(2)->slot, slot);
 	assert_int_equal(F.events[F.nevents - 1], MCSI_EV_CONN_ADDED);
 	assert_int_equal(atomic_load(&F.s->cs.nup), 2);
 }
 
-
-/* The next PDU the initiator sent on c (no digests in these tests). */
-static bool recv_on(struct conn *c, struct ft_pdu *p)
-{
-	unsigned k = c->cid == 1 ? 0 : 1;
-
-	ft_turn(&F);
-	if (c->slots && xport_fake_pending(&c->xc) > 0)
-		rx_len[k] += xport_fake_take(&c->xc, rx_in[k] + rx_len[k], sizeof(rx_in[k]) - rx_len[k]);
-	if (rx_len[k] < 48)
-		return false;
-	uint32_t dsl = pdu_dsl(rx_in[k]);
-	size_t need = 48 + (dsl ? dsl + pdu_pad(dsl) : 0);
-	if (rx_len[k] < need)
-		return false;
-	memcpy(p->bhs, rx_in[k], 48);
-	memcpy(p->data, rx_in[k] + 48, dsl);
-	p->dsl = dsl;
-	memmove(rx_in[k], rx_in[k] + need, rx_len[k] - need);
-	rx_len[k] -= need;
-	return true;
-}
-
 static void inject_on(struct conn *c, uint8_t *h, const void *data, uint32_t len)
 {
-	uint8_t b[48 + 4096];
-
-	pdu_set_dsl(h, len);
-	memcpy(b, h, 48);
-	if (len)
-		memcpy(b + 48, data, len);
-	assert_int_equal(xport_fake_inject(&c->xc, b, 48 + len + pdu_pad(len)), 0);
-	ft_turn(&F);
+	ft_on(&F, c);
+	ft_inject(&F, h, data, len);
 }
 
 /* A SCSI Response GOOD for itt on c, with the window's values. */
 static void rsp_on(struct conn *c, uint32_t itt)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_SCSI_RSP, 0x80 };
-	struct bhs_scsi_rsp *r = (void *)h;
-
-	pdu_put32(&r->rsp_itt, itt);
-	ft_stamp(&F, h, true);
-	inject_on(c, h, NULL, 0);
+	ft_on(&F, c);
+	ft_rsp(&F, itt, 0, 0, 0, NULL, 0);
 }
 
 static void nop_in_on(struct conn *c)
 {
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_NOP_IN, 0x80 };
-	struct bhs_nop_in *n = (void *)h;
-
-	pdu_put32(&n->nopi_itt, PDU_RESERVED_TAG);
-	pdu_put32(&n->nopi_ttt, PDU_RESERVED_TAG);
-	ft_stamp(&F, h, false);
-	inject_on(c, h, NULL, 0);
+	ft_on(&F, c);
+	ft_nop_in(&F, PDU_RESERVED_TAG, PDU_RESERVED_TAG, 0);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -139,7 +82,7 @@ static void test_one_cmdsn_stream(void **state)
 	unsigned got = 0;
 	for (unsigned k = 0; k < 2; k++) {
 		struct conn *c = conn_of_cid((uint16_t)(k + 1));
-		while (recv_on(c, &pdu)) {
+		while (ft_recv_on(&F, c, &pdu)) {
 			assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
 			uint32_t sn = ft_bhs32(&pdu, 24);
 			assert_true(sn >= 10 && sn < 18);
@@ -184,15 +127,15 @@ static void test_window_opened_by_other_connection(void **state)
 	atomic_store(&F.s->cmdsn, 42);
 	ft_submit_read(&F, &a, buf[0], 512, 0);
 	ft_submit_read(&F, &b, buf[1], 512, 1);
-	assert_false(recv_on(conn_of_cid(1), &pdu));
-	assert_false(recv_on(conn_of_cid(2), &pdu));
+	assert_false(ft_recv_on(&F, conn_of_cid(1), &pdu));
+	assert_false(ft_recv_on(&F, conn_of_cid(2), &pdu));
 	assert_true(F.s->q[0]->window_waiters);
 	/* MaxCmdSN 43 arrives on connection 2 (whichever holds a). */
 	F.maxcmdsn = 43;
 	nop_in_on(conn_of_cid(2));
 	unsigned sent = 0;
 	for (uint16_t cid = 1; cid <= 2; cid++)
-		while (recv_on(conn_of_cid(cid), &pdu)) {
+		while (ft_recv_on(&F, conn_of_cid(cid), &pdu)) {
 			assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
 			sent++;
 		}
@@ -213,7 +156,7 @@ static void test_allegiance_and_erl0_failure(void **state)
 	ft_submit_read(&F, &a, buf[0], 512, 0);
 	ft_submit_read(&F, &b, buf[1], 512, 1);
 	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
-	assert_true(recv_on(c1, &pdu) || recv_on(c2, &pdu));
+	assert_true(ft_recv_on(&F, c1, &pdu) || ft_recv_on(&F, c2, &pdu));
 	struct conn *owner = cmd_priv(&a.c)->task ? cmd_priv(&a.c)->task->conn : NULL;
 	assert_non_null(owner);
 	struct conn *other = owner == c1 ? c2 : c1;
@@ -268,7 +211,7 @@ static void test_remove_connection(void **state)
 	struct ft_cmd *on1 = on2 == &a ? &b : &a;
 	uint32_t itt2 = ((struct task *)cmd_priv(&on2->c)->task)->itt;
 	uint32_t itt1 = ((struct task *)cmd_priv(&on1->c)->task)->itt;
-	while (recv_on(c2, &pdu) || recv_on(conn_of_cid(1), &pdu))
+	while (ft_recv_on(&F, c2, &pdu) || ft_recv_on(&F, conn_of_cid(1), &pdu))
 		;
 	/* Ask for the removal on the reactor, as sess_remove_conn() does. */
 	struct mcsi_cmd drop;
@@ -283,10 +226,10 @@ static void test_remove_connection(void **state)
 	ft_turn(&F);
 	assert_false(cset_usable(&F.s->cs, slot2));
 	/* No logout while its command is in flight. */
-	assert_false(recv_on(c2, &pdu));
+	assert_false(ft_recv_on(&F, c2, &pdu));
 	rsp_on(c2, itt2);
 	assert_int_equal(on2->done, 1);
-	assert_true(recv_on(c2, &pdu));
+	assert_true(ft_recv_on(&F, c2, &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
 	assert_int_equal(pdu.bhs[1] & 0x7f, LOGOUT_CLOSE_CONNECTION);
 	assert_int_equal(pdu.bhs[20] << 8 | pdu.bhs[21], 2);          /* CID */
@@ -306,7 +249,7 @@ static void test_remove_connection(void **state)
 	assert_int_equal(on1->done, 1);
 	struct ft_cmd c;
 	ft_submit_read(&F, &c, buf[2], 512, 2);
-	assert_true(recv_on(conn_of_cid(1), &pdu));
+	assert_true(ft_recv_on(&F, conn_of_cid(1), &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
 	rsp_on(conn_of_cid(1), pdu_itt(pdu.bhs));
 	assert_int_equal(c.done, 1);
@@ -339,7 +282,7 @@ static void test_removal_pauses_session(void **state)
 	struct conn *on[2];
 	unsigned n = 0;
 	for (unsigned k = 0; k < 2; k++)
-		while (n < 2 && recv_on(k ? c2 : c1, &pdu)) {
+		while (n < 2 && ft_recv_on(&F, k ? c2 : c1, &pdu)) {
 			itt[n] = pdu_itt(pdu.bhs);
 			on[n++] = k ? c2 : c1;
 		}
@@ -347,8 +290,8 @@ static void test_removal_pauses_session(void **state)
 	assert_true(on[0] != on[1]);                 /* one on each connection */
 	cset_pause(&F.s->cs);
 	ft_submit_read(&F, &held, buf[2], 512, 2);
-	assert_false(recv_on(c1, &pdu));             /* held: no CmdSN taken */
-	assert_false(recv_on(c2, &pdu));
+	assert_false(ft_recv_on(&F, c1, &pdu));             /* held: no CmdSN taken */
+	assert_false(ft_recv_on(&F, c2, &pdu));
 	assert_int_equal(atomic_load(&F.s->cmdsn), 12);
 	struct mcsi_cmd q;
 	memset(&q, 0, sizeof(q));
@@ -366,7 +309,7 @@ static void test_removal_pauses_session(void **state)
 	rsp_on(on[1 - first], itt[1 - first]);
 	assert_int_equal(quiesced, 1);
 	assert_int_equal(q.res.err, 0);
-	assert_false(recv_on(c1, &pdu));             /* still paused */
+	assert_false(ft_recv_on(&F, c1, &pdu));             /* still paused */
 	/* The drop: the socket's duplicate comes back with the command. */
 	struct reactor_drop d = { .fd = -1 };
 	struct mcsi_cmd drop;
@@ -380,7 +323,7 @@ static void test_removal_pauses_session(void **state)
 	reactor_submit(F.s->q[0], &drop);
 	ft_turn(&F);
 	assert_true(d.fd >= 0);
-	assert_true(recv_on(c2, &pdu));
+	assert_true(ft_recv_on(&F, c2, &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
 	assert_int_equal(ft_bhs32(&pdu, 24), 12);    /* CmdSN: nothing missing */
 	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_LOGOUT_RSP, 0x80 };
@@ -393,11 +336,11 @@ static void test_removal_pauses_session(void **state)
 	assert_int_equal(drop.res.err, 0);
 	assert_null(conn_of_cid(2));
 	close(d.fd);
-	assert_false(recv_on(c1, &pdu));             /* until the resume */
+	assert_false(ft_recv_on(&F, c1, &pdu));             /* until the resume */
 	uint64_t m = cset_resume(&F.s->cs);
 	assert_true(m & 1u);                         /* queue 0 waited */
 	reactor_window_kick(F.s->q[0]);
-	assert_true(recv_on(c1, &pdu));
+	assert_true(ft_recv_on(&F, c1, &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
 	assert_int_equal(ft_bhs32(&pdu, 24), 12);
 	rsp_on(c1, pdu_itt(pdu.bhs));
@@ -474,7 +417,7 @@ static void test_concurrent_submitters(void **state)
 	for (unsigned round = 0; round < 100000 && answered < SUB_N; round++) {
 		for (unsigned k = 0; k < 2; k++) {
 			struct conn *c = conn_of_cid((uint16_t)(k + 1));
-			while (recv_on(c, &pdu)) {
+			while (ft_recv_on(&F, c, &pdu)) {
 				assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
 				uint32_t sn = ft_bhs32(&pdu, 24);
 				assert_true(sn >= 10 && sn < 10 + SUB_N);

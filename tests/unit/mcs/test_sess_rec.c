@@ -22,29 +22,12 @@ static uint8_t buf[8192];
 static void open_rec(void)
 {
 	struct iscsi_params p;
-	struct mcsi_opts o;
-	struct sess_rec *rec = NULL;
 
 	ft_default_params(&p);
 	ft_open(&F, &p);
-	mcsi_opts_init(&o);
-	struct sess_desc *d = NULL;
-	assert_int_equal(sess_desc_create("iscsi://127.0.0.1:3260/iqn.2026-11.org.mcsi:t",
-					  &o, &d), 0);
-	assert_int_equal(sess_rec_create(d, 60000, &rec), 0);
-	sess_desc_put(d);              /* rec holds its own reference */
-	F.s->cfg.rec = rec;            /* no thread: the test logs in */
+	ft_attach_rec(&F);
 }
 
-static bool saw_event(int type)
-{
-	for (unsigned i = 0; i < F.nevents; i++)
-		if (F.events[i] == type)
-			return true;
-	return false;
-}
-
-/* A logged-in connection as the login thread would hand it over. */
 static void post_login(uint32_t cmdsn, uint16_t tsih)
 {
 	struct sess_handoff h;
@@ -61,7 +44,7 @@ static void post_login(uint32_t cmdsn, uint16_t tsih)
 	F.statsn = 500;
 	F.expcmdsn = cmdsn;
 	F.maxcmdsn = cmdsn + 31;
-	F.in_len = 0;
+	ft_rx_forget_all(&F);
 	sess_rec_post_login(F.s, &h);
 	ft_turn(&F);
 }
@@ -92,7 +75,7 @@ static void test_hold_and_reissue(void **state)
 	}
 	lose_connection();
 	assert_int_equal(atomic_load(&F.s->state), SESS_RECOVERING);
-	assert_true(saw_event(MCSI_EV_SESSION_LOST));
+	assert_true(ft_saw(&F, MCSI_EV_SESSION_LOST));
 	/* Held: nothing completes, not even the write without its status. */
 	assert_int_equal(a.done + b.done + w.done, 0);
 	/* Accepted while recovering; waits behind the held ones. */
@@ -101,7 +84,7 @@ static void test_hold_and_reissue(void **state)
 
 	post_login(1000, 7);
 	assert_int_equal(atomic_load(&F.s->state), SESS_LIVE);
-	assert_true(saw_event(MCSI_EV_SESSION_REINSTATED));
+	assert_true(ft_saw(&F, MCSI_EV_SESSION_REINSTATED));
 	assert_int_equal(F.s->tsih, 7);
 	/* Re-issued whole, in the old order, as new commands: new ITTs, the
 	 * new session's CmdSNs; then the one submitted meanwhile. */
@@ -146,7 +129,7 @@ static void test_give_up(void **state)
 	sess_rec_post_give_up(F.s, -ETIMEDOUT, "not reinstated within the replacement timeout");
 	ft_turn(&F);
 	assert_int_equal(atomic_load(&F.s->state), SESS_FAILED);
-	assert_true(saw_event(MCSI_EV_SESSION_FAILED));
+	assert_true(ft_saw(&F, MCSI_EV_SESSION_FAILED));
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.c.res.err, -ETIMEDOUT);
 	assert_non_null(strstr(F.s->err, "given up: not reinstated"));
@@ -184,7 +167,7 @@ static void test_fruitless_and_protocol(void **state)
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.c.res.err, -EPROTO);
 	assert_int_equal(atomic_load(&F.s->state), SESS_FAILED);
-	assert_false(saw_event(MCSI_EV_SESSION_LOST));
+	assert_false(ft_saw(&F, MCSI_EV_SESSION_LOST));
 	ft_close(&F);
 }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# ERL 1, commands the TARGET finds damaged (docs/design/recovery.md 7.1):
+# the test target discards chosen SCSI Command PDUs as if their header
+# digest had failed (`discard scsi-cmd`), without a word to the initiator.
+# The command's CmdSN stays the target's ExpCmdSN and every later command
+# waits behind it. mcsi must find the hole (a ping after half a second),
+# send the same PDU again (ITT, CmdSN, immediate and unsolicited data) and
+# carry on: zero I/O errors, zero mismatches (mcsi-perf --verify), no
+# connection lost, no command timeout, one retry per discarded command.
+# Prints the time each lost command cost, from its send to its completion.
+# ctest-cost: 40
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/targets.sh"
+source "$here/../lib/assert.sh"
+targets_init
+
+PERF=$MCSI_BUILD/tools/perf/mcsi-perf
+[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
+command -v python3 >/dev/null || need_target "python3 is not installed"
+
+SECS=${REC_SECS:-4}
+TIMES=()
+TOTAL=0
+
+TT_IQN=iqn.2026-11.org.mcsi.test:erl1lost
+TT_LUNS="--lun 0:ram:64M:512" tt_start --erl 1 --max-connections 4
+
+# armed RULE STEP N: N one-shot rules, the k-th firing at the (k*STEP)th match.
+armed() {
+	tt_ctl clear >/dev/null
+	ARMED=0
+	for ((k = 1; k <= $3; k++)); do
+		# shellcheck disable=SC2086 # a list of words
+		tt_ctl $1 after $((k * $2)) >/dev/null && ARMED=$((ARMED + 1))
+	done
+}
+left() { tt_ctl list | grep -o 'kind' | wc -l; }
+
+# run NAME PERF-ARGS...: one verified run with the rules armed before it.
+run() {
+	local name=$1 out=$TEST_TMP/perf.out t0=$SECONDS
+	shift
+	timeout $((SECS + 60)) "$PERF" --verify -t "$SECS" --erl 1 -H -D "$@" "$TT_URL" \
+		>"$out" 2>&1
+	local rc=$?
+	local injected=$((ARMED - $(left)))
+	local retried lost timeouts
+	retried=$(grep -c "sent again (the target's ExpCmdSN stayed at it" "$out")
+	lost=$(grep -cE '^event: (session lost|connection [0-9]+ failed)' "$out")
+	timeouts=$(grep -c 'timed out' "$out")
+	mapfile -t t < <(sed -nE 's/.*ERL 1: (command|read) ITT .* recovered in ([0-9.]+) ms.*/\2/p' "$out")
+	TIMES+=("${t[@]}")
+	TOTAL=$((TOTAL + injected))
+	if ((rc == 0)) && grep -q '^verify: no mismatch' "$out" && ((lost == 0 && timeouts == 0)) &&
+		((injected > 0 && retried == injected)); then
+		pass "$name: verified; $injected commands discarded, $retried sent again, nothing lost ($((SECONDS - t0)) s)"
+	else
+		fail "$name: rc $rc, $injected discarded, $retried sent again, $lost connections lost, $timeouts timeouts"
+		grep -vE '^\[|SNACK for' "$out" | tail -12
+	fi
+}
+
+# Reads and writes of 4 KiB (immediate data) over 2 connections.
+armed "discard scsi-cmd" 2500 4
+run "rw 4k, 2 connections" -m rw -b 4k -s 16m -q 16 -c 2
+# 64 KiB writes: immediate data and unsolicited Data-Out (InitialR2T=No)
+# follow the lost command and are dropped with it; all resent.
+armed "discard scsi-cmd" 600 4
+run "write 64k, 1 connection" -m write -b 64k -s 16m -q 8 -c 1
+# 1 MiB reads and writes: R2T-driven, the loss is the command alone.
+armed "discard scsi-cmd" 80 3
+run "rw 1m, 2 connections" -m rw -b 1m -s 32m -q 4 -c 2
+tt_ctl clear >/dev/null
+
+echo "# $TOTAL commands discarded at the target"
+if ((${#TIMES[@]})); then
+	mapfile -t sorted < <(printf '%s\n' "${TIMES[@]}" | sort -g)
+	n=${#sorted[@]}
+	echo "# cost of a lost command over $n: median ${sorted[n / 2]} ms," \
+		"best ${sorted[0]} ms, worst ${sorted[n - 1]} ms (send to completion)"
+fi
+finish
