@@ -65,7 +65,9 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		def.size = sizeof(def);
 	}
 	opts = &def;
-	enum sched_policy policy = SCHED_LEAST_DEPTH;
+	/* Adaptive by default: with one connection it is least queue depth;
+	 * with more, it uses as many as measurably pay (docs/perf.md). */
+	enum sched_policy policy = SCHED_ADAPTIVE;
 	if (opts->connections > CSET_MAX ||
 	    (opts->sched_policy && sched_policy_parse(opts->sched_policy, &policy) < 0) ||
 	    (opts->portals && sess_mcs_parse_portals(opts->portals, NULL, 0, NULL) < 0) ||
@@ -521,6 +523,8 @@ MCSI_API int mcsi_get_conn_stats(mcsi_session *s, struct mcsi_conn_stats *st,
 		const struct cset_conn *c = &snap.conn[i];
 		st[i] = (struct mcsi_conn_stats){
 			.cid = c->cid, .state = c->state, .queue = c->queue, .lead = c->lead,
+			.active = s->sched.policy == SCHED_ADAPTIVE ? sched_in_active_set(&snap, i)
+								    : c->state == CSET_UP,
 			.depth = c->depth, .weight = c->weight, .commands = c->commands,
 			.bytes_in = c->bytes_in, .bytes_out = c->bytes_out,
 			.lat_sum_ns = c->lat_sum_ns, .lat_count = c->lat_count,

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "mcs/conn_erl2.h"
+#include "mcs/conn_sm.h"
 #include "mcs/reactor.h"
 #include "mcs/sess_mcs.h"
 
@@ -98,6 +99,7 @@ int conn_init(struct conn *c, struct mcsi_session *s, struct reactor *r,
 		reactor_remove_conn(r, c);
 		goto fail;
 	}
+	conn_sm_logged_in(c);
 	c->last_rx_ns = r->now ? r->now : sess_now_ns();
 	conn_rx_post(c);
 	return 0;
@@ -145,6 +147,7 @@ void conn_fini(struct conn *c)
 {
 	if (!c->slots)
 		return;
+	conn_sm_gone(c);
 	conn_close_socket(c);
 	conn_tx_release_all(c);
 	conn_fail_tasks(c, -ECANCELED);
@@ -171,6 +174,7 @@ void conn_fail(struct conn *c, int err, const char *fmt, ...)
 	va_end(ap);
 	c->state = CONN_FAILED;
 	c->fail_err = err;
+	conn_sm(c, ERL_CE_XPT_FAIL);
 	int st = atomic_load(&c->sess->state);
 	if (st == SESS_CLOSED || (st == SESS_CLOSING && sess_mcs_logging_out(c->sess))) {
 		/* The session logged out (or its Logout is on its way): the
@@ -199,6 +203,10 @@ void conn_fail(struct conn *c, int err, const char *fmt, ...)
 
 void conn_closed(struct conn *c)
 {
+	if (c->rfc == ERL_S6_IN_LOGOUT)
+		conn_sm(c, ERL_CE_LOGOUT_OK);
+	else
+		conn_sm_gone(c);
 	c->state = CONN_CLOSED;
 	conn_close_socket(c);
 	conn_tx_release_all(c);

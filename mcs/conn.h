@@ -21,6 +21,7 @@
 #include "fastpath/seg.h"
 #include "fastpath/xport.h"
 #include "mcs/conn_erl1.h"
+#include "mcs/erl_conn.h"
 #include "mcs/sess.h"
 #include "mcs/task.h"
 
@@ -62,6 +63,8 @@ struct conn {
 	uint16_t cid;
 	int fd;
 	enum conn_state state;
+	enum erl_cstate rfc;         /* its RFC 7143 state: mcs/conn_sm.h */
+	uint32_t rfc_illegal;        /* events the RFC machine refused */
 	char peer[SESS_PEER_MAX];
 	struct xport_conn xc;
 

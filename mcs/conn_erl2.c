@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include "mcs/conn.h"
+#include "mcs/conn_sm.h"
 #include "mcs/erl_task.h"
 #include "mcs/reactor.h"
 #include "mcs/sess_erl2.h"
 #include "mcs/sess_mcs.h"
 #include "mcs/sess_rec.h"
+#include "mcs/sess_sm.h"
 #include "proto/serial.h"
 
 #define MS_NS 1000000ull
@@ -151,6 +153,7 @@ bool conn_erl2_lost(struct conn *c, int err, const char *reason)
 	if (!ep)
 		return false;
 	cset_fail(&s->cs, c->slot);
+	sess_sm(s, ERL_SE_CONN_LOST);    /* the others carry on (Q3) */
 	uint64_t now = r->now ? r->now : sess_now_ns();
 	ep->c = c;
 	ep->stage = ERL2_ST_WAIT;
@@ -474,8 +477,12 @@ static void erl2_login_result(struct reactor *r, struct sess_erl2 *e, struct erl
 		sess_log(s, 4, "%s: reinstating connection %u failed: %s%s%s", ep->portal,
 			 ep->cid, strerror(-rc), msg ? ": " : "", msg ? msg : "");
 		erl_rec_result(&ep->rec, r->now, login_outcome(rc), 0, &f);
+		conn_sm(ep->c, ERL_CE_CLEANUP_FAIL);
 		return;
 	}
+	/* The login with its CID reached full feature phase: the target
+	 * has let the old connection go (6.3.4). */
+	conn_sm(ep->c, ERL_CE_CLEANUP_OK);
 	/* The new connection takes a slot of its own with the old CID. */
 	erl2_release_slot(r, ep);
 	if ((rc = cset_reserve(&s->cs, (int)r->index, &tk)) == 0) {
@@ -598,8 +605,10 @@ static void erl2_logout_result(struct reactor *r, struct sess_erl2 *e, struct er
 	if (rc < 0) {
 		sess_log(s, 4, "connection %u: Logout for recovery failed (%d, response %u)",
 			 ep->cid, ep->logout_err, ep->logout_rsp);
+		conn_sm(ep->c, ERL_CE_CLEANUP_FAIL);
 		return;
 	}
+	conn_sm(ep->c, ERL_CE_CLEANUP_OK);
 	struct conn *n = ep->via && conn_usable(ep->via) ? ep->via : erl2_survivor(r, ep->c);
 	if (!n) {
 		erl2_to_session(r, e, ep, "no connection left to take its commands");
@@ -727,6 +736,7 @@ static void erl2_step(struct reactor *r, struct sess_erl2 *e, struct erl2_ep *ep
 		return;
 	case ERL_DO_REINSTATE_CONN:
 		ep->stage = ERL2_ST_LOGIN;
+		conn_sm(ep->c, ERL_CE_CLEANUP_START);
 		sess_log(s, 6, "%s: reinstating connection %u", ep->portal, ep->cid);
 		sess_erl2_request_login(s, ep);
 		return;
@@ -735,12 +745,14 @@ static void erl2_step(struct reactor *r, struct sess_erl2 *e, struct erl2_ep *ep
 		if (erl2_send_logout(r, ep, d == ERL_DO_LOGOUT_RECOVERY ?
 				     LOGOUT_REMOVE_FOR_RECOVERY : LOGOUT_CLOSE_CONNECTION) == 0) {
 			ep->stage = ERL2_ST_LOGOUT;
+			conn_sm(ep->c, ERL_CE_CLEANUP_START);
 		} else {
 			struct erl_cleanup_facts f;
 			erl_rec_result(&ep->rec, r->now, ERL_RES_UNREACHABLE, 0, &f);
 		}
 		return;
 	case ERL_DO_DROP_TASKS:
+		conn_sm(ep->c, ERL_CE_STATE_TIMEOUT);
 		erl2_to_session(r, e, ep, "DefaultTime2Retain is over");
 		return;
 	default:

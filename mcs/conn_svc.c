@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mcs/conn_sm.h"
 #include "mcs/reactor.h"
+#include "mcs/sess_sm.h"
 #include "proto/pdu.h"
 #include "proto/text.h"
 
@@ -44,6 +46,7 @@ void conn_logout_requested(struct conn *c, unsigned secs)
 {
 	if (c->state != CONN_UP)
 		return;
+	conn_sm(c, ERL_CE_LOGOUT_ASKED);
 	/* Parameter3 0 would leave no time at all: take one second. */
 	reactor_conn_leave(c->r, c, c->r->now + (uint64_t)(secs ? secs : 1) * 1000 * SVC_MS_NS);
 }
@@ -62,7 +65,8 @@ static void svc_logout_done(struct task *t, int err)
 	} else {
 		/* The session ended cleanly at the target's request. */
 		int live = SESS_LIVE;
-		atomic_compare_exchange_strong(&s->state, &live, SESS_CLOSED);
+		if (atomic_compare_exchange_strong(&s->state, &live, SESS_CLOSED))
+			sess_sm(s, ERL_SE_CLOSED);
 	}
 }
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "mcs/conn_erl2.h"
+#include "mcs/conn_sm.h"
+#include "mcs/reactor_adapt.h"
 #include "mcs/sess_rec.h"
 #include "proto/pdu.h"
 
@@ -100,7 +102,7 @@ static int reactor_pick_slot(struct reactor *r, bool local)
 	 * a cross-CPU wake-up each: with four connections on two queues, 10
 	 * to 12 us of CPU per 4 KiB read instead of 5 to 7. Commands from
 	 * other threads use the plain slack. */
-	if (local && cfg.policy == SCHED_LEAST_DEPTH) {
+	if (local && (cfg.policy == SCHED_LEAST_DEPTH || cfg.policy == SCHED_ADAPTIVE)) {
 		if (r->rebalance > 0)
 			r->rebalance--;
 		else
@@ -361,6 +363,7 @@ int reactor_logout(struct reactor *r, struct conn *c, enum logout_reason reason,
 	t->deadline_ns = r->now + 10000 * MS_NS;
 	conn_queue_ctl(c, t);
 	c->state = CONN_LOGOUT;
+	conn_sm(c, ERL_CE_LOGOUT_READY);
 	return 0;
 }
 
@@ -737,6 +740,7 @@ int reactor_turn(struct reactor *r, int timeout_ms)
 	if (r->now >= r->next_scan) {
 		r->next_scan = r->now + SCAN_NS;
 		reactor_scan(r);
+		reactor_adapt_scan(r);
 	}
 	reactor_produce(r);
 	if (app)

@@ -6,11 +6,10 @@
 
 void sched_adapt_cfg_default(struct sched_adapt_cfg *cfg)
 {
-	cfg->epoch_ns = 200u * 1000000ull;
-	cfg->window = 3;
-	cfg->settle_epochs = 1;
+	cfg->epoch_ns = 100u * 1000000ull;
+	cfg->pairs = 4;
 	cfg->hold_min = 4;
-	cfg->hold_max = 64;
+	cfg->hold_max = 128;
 	cfg->margin_pct = 8;
 	cfg->min_done = 64;
 }
@@ -30,7 +29,7 @@ void sched_adapt_init(struct sched_adapt *a, const struct sched_adapt_cfg *cfg,
 		sched_adapt_cfg_default(&a->cfg);
 	if (!a->cfg.epoch_ns)
 		a->cfg.epoch_ns = 1;
-	a->cfg.window = clampu(a->cfg.window, 1, SADAPT_WINDOW_MAX);
+	a->cfg.pairs = clampu(a->cfg.pairs, 1, SADAPT_PAIRS_MAX);
 	a->cfg.hold_min = clampu(a->cfg.hold_min, 1, 1u << 20);
 	a->cfg.hold_max = clampu(a->cfg.hold_max, a->cfg.hold_min, 1u << 20);
 	a->cfg.margin_pct = clampu(a->cfg.margin_pct, 0, 99);
@@ -38,8 +37,6 @@ void sched_adapt_init(struct sched_adapt *a, const struct sched_adapt_cfg *cfg,
 	a->dir = 1;
 	a->hold = a->hold_left = a->cfg.hold_min;
 	a->epoch_start = now_ns;
-	a->phase = SADAPT_SETTLE;
-	a->settle_left = a->cfg.settle_epochs;
 }
 
 /* Counters and epoch start from here on; what came before is not
@@ -52,19 +49,9 @@ static void prime(struct sched_adapt *a, uint64_t now, uint64_t done, uint64_t l
 	a->primed = true;
 }
 
-/* k changed (or the set did): the epochs that follow mix the old
- * connections' tail with the new choice, so they are thrown away. */
-static void restart(struct sched_adapt *a)
+static uint64_t median64(const uint64_t *v, unsigned n)
 {
-	a->phase = a->cfg.settle_epochs ? SADAPT_SETTLE : SADAPT_MEASURE;
-	a->settle_left = a->cfg.settle_epochs;
-	a->nwin = 0;
-	a->wpos = 0;
-}
-
-static uint64_t median(const uint64_t *v, unsigned n)
-{
-	uint64_t s[SADAPT_WINDOW_MAX];
+	uint64_t s[SADAPT_PAIRS_MAX > SADAPT_RECENT ? SADAPT_PAIRS_MAX : SADAPT_RECENT];
 
 	memcpy(s, v, n * sizeof(*v));
 	for (unsigned i = 1; i < n; i++)
@@ -76,119 +63,165 @@ static uint64_t median(const uint64_t *v, unsigned n)
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static struct sadapt_fig figures(const struct sched_adapt *a)
+static uint32_t median32(const uint32_t *v, unsigned n)
 {
-	return (struct sadapt_fig){ .done = median(a->win_done, a->nwin),
-				    .lat_ns = median(a->win_lat, a->nwin) };
+	uint64_t w[SADAPT_PAIRS_MAX] = { 0 };
+
+	for (unsigned i = 0; i < n && i < SADAPT_PAIRS_MAX; i++)
+		w[i] = v[i];
+	return (uint32_t)median64(w, n);
 }
 
-/* +1: p did better than b, -1: worse, 0: the same within the margin.
- * Completions first (a closed loop turns a better k into more of them),
- * then latency (an open loop completes the same whatever k). */
-static int compare(const struct sadapt_fig *p, const struct sadapt_fig *b, unsigned m)
+/* p / b in per mille, saturating. */
+static uint32_t permille(uint64_t p, uint64_t b)
 {
-	if (p->done * 100u > b->done * (100u + m))
+	uint64_t r = b ? p * 1000u / b : (p ? 1000000u : 1000u);
+
+	return r > 1000000u ? 1000000u : (uint32_t)r;
+}
+
+/* +1: the probe did better than the base, -1: worse, 0: the same within
+ * the margin. Completions first (a closed loop turns a better k into
+ * more of them), then latency (an open loop completes the same whatever
+ * k). */
+static int verdict(uint32_t r_done, uint32_t r_lat, unsigned margin_pct)
+{
+	uint32_t m = margin_pct * 10u;
+
+	if (r_done > 1000u + m)
 		return 1;
-	if (p->done * 100u < b->done * (100u - m))
+	if (r_done < 1000u - m)
 		return -1;
-	if (p->lat_ns * 100u < b->lat_ns * (100u - m))
+	if (r_lat < 1000u - m)
 		return 1;
-	if (p->lat_ns * 100u > b->lat_ns * (100u + m))
+	if (r_lat > 1000u + m)
 		return -1;
 	return 0;
 }
 
-static void set_k(struct sched_adapt *a, unsigned k)
+static bool can_go(const struct sched_adapt *a, int d)
 {
-	a->k = k;
-	restart(a);
+	return d > 0 ? a->k < a->usable : a->k > 1;
 }
 
 static void probe_start(struct sched_adapt *a)
 {
-	int d = a->dir;
+	int d = can_go(a, a->dir) ? a->dir : -a->dir;
 
-	if ((d > 0 && a->k >= a->usable) || (d < 0 && a->k <= 1))
-		d = -d;
-	if ((d > 0 && a->k >= a->usable) || (d < 0 && a->k <= 1)) {
+	if (!can_go(a, d)) {
 		a->hold_left = a->hold;          /* one connection: nothing to try */
 		return;
 	}
-	a->base = figures(a);
-	a->base_k = a->k;
 	a->dir = d;
 	a->probing = true;
+	a->pending = false;
+	a->npairs = 0;
+	a->base_k = a->k;
+	a->probe_k = (unsigned)((int)a->k + d);
+	a->k = a->probe_k;
 	a->probes++;
-	set_k(a, (unsigned)((int)a->k + d));
+}
+
+/* Back to steady at k; what the recent epochs said no longer applies. */
+static void steady(struct sched_adapt *a, unsigned k)
+{
+	a->probing = false;
+	a->pending = false;
+	a->k = k;
+	a->nrecent = 0;
+	a->rpos = 0;
 }
 
 static void probe_end(struct sched_adapt *a)
 {
-	struct sadapt_fig p = figures(a);
-	int c = compare(&p, &a->base, a->cfg.margin_pct);
-	bool fewer = a->k < a->base_k;
+	uint32_t rd = median32(a->r_done, a->npairs), rl = median32(a->r_lat, a->npairs);
+	int c = verdict(rd, rl, a->cfg.margin_pct);
 
-	a->probing = false;
-	if (c > 0 || (c == 0 && fewer)) {
-		/* Kept: its window is this k's; go on the same way at once. */
-		a->kept++;
-		a->hold = a->cfg.hold_min;
-		a->hold_left = 0;
+	a->last_r_done = rd;
+	a->last_r_lat = rl;
+	if (c == 0 && a->probe_k > a->base_k && a->probe_k < a->usable) {
+		/* A tie going up: look one further, still against k. Some
+		 * targets gain nothing from the second connection and a lot
+		 * from the fourth (istgt: 2 like 1, 4 several times 1). */
+		a->probe_k++;
+		a->k = a->probe_k;
+		a->npairs = 0;
+		a->pending = false;
+		a->probes++;
 		return;
 	}
+	if (c > 0 || (c == 0 && a->probe_k < a->base_k)) {
+		/* Won: go on the same way at once (the other way is where
+		 * it came from). */
+		a->kept++;
+		steady(a, a->probe_k);
+		a->hold = a->cfg.hold_min;
+		a->hold_left = a->hold;
+		if (can_go(a, a->dir))
+			probe_start(a);
+		return;
+	}
+	steady(a, a->base_k);
 	a->dir = -a->dir;
 	a->hold = a->hold * 2 > a->cfg.hold_max ? a->cfg.hold_max : a->hold * 2;
 	a->hold_left = a->hold;
-	set_k(a, a->base_k);
 }
 
-/* A probe that cannot be measured (the load stopped) goes back
- * without a verdict. */
-static void probe_abort(struct sched_adapt *a)
+/* A probe epoch (the k that ran was probe_k) or a base one, in turn. */
+static void probe_epoch(struct sched_adapt *a, uint64_t done, uint64_t mean)
 {
-	a->probing = false;
-	a->hold_left = a->hold;
-	set_k(a, a->base_k);
+	if (a->k == a->probe_k) {
+		a->pend_done = done;
+		a->pend_lat = mean;
+		a->pending = true;
+		a->k = a->base_k;
+		return;
+	}
+	if (a->pending) {
+		a->r_done[a->npairs] = permille(a->pend_done, done);
+		a->r_lat[a->npairs] = permille(a->pend_lat, mean);
+		a->npairs++;
+		a->pending = false;
+	}
+	if (a->npairs >= a->cfg.pairs)
+		probe_end(a);
+	else
+		a->k = a->probe_k;
 }
 
 static void epoch(struct sched_adapt *a, uint64_t done, uint64_t mean)
 {
-	if (a->phase == SADAPT_SETTLE) {
-		if (a->settle_left)
-			a->settle_left--;
-		if (!a->settle_left)
-			a->phase = SADAPT_MEASURE;
-		return;
-	}
 	if (!done || done < a->cfg.min_done) {
-		a->nwin = 0;                     /* idle: nothing to compare */
-		a->wpos = 0;
-		if (a->probing)
-			probe_abort(a);
+		/* Idle: nothing to compare; a probe goes back without a
+		 * verdict. */
+		if (a->probing) {
+			steady(a, a->base_k);
+			a->hold_left = a->hold;
+		}
+		a->nrecent = 0;
+		a->rpos = 0;
 		return;
 	}
-	if (!a->probing && a->nwin >= a->cfg.window) {
+	if (a->probing) {
+		probe_epoch(a, done, mean);
+		return;
+	}
+	if (a->nrecent >= SADAPT_RECENT) {
 		/* The load changed: what was learnt may no longer hold. */
-		uint64_t med = median(a->win_done, a->nwin);
+		uint64_t med = median64(a->recent, a->nrecent);
 		if (done * 2 < med || done > med * 2) {
 			a->hold = a->cfg.hold_min;
 			if (a->hold_left > a->hold)
 				a->hold_left = a->hold;
 		}
 	}
-	a->win_done[a->wpos] = done;
-	a->win_lat[a->wpos] = mean;
-	a->wpos = (a->wpos + 1) % a->cfg.window;
-	if (a->nwin < a->cfg.window)
-		a->nwin++;
-	if (a->probing) {
-		if (a->nwin < a->cfg.window)
-			return;
-		probe_end(a);            /* kept: hold_left 0, the next at once */
-	} else if (a->hold_left) {
+	a->recent[a->rpos] = done;
+	a->rpos = (a->rpos + 1) % SADAPT_RECENT;
+	if (a->nrecent < SADAPT_RECENT)
+		a->nrecent++;
+	if (a->hold_left)
 		a->hold_left--;
-	}
-	if (!a->probing && !a->hold_left && a->nwin >= a->cfg.window)
+	if (!a->hold_left)
 		probe_start(a);
 }
 
@@ -197,14 +230,9 @@ unsigned sched_adapt_step(struct sched_adapt *a, uint64_t now_ns, unsigned usabl
 {
 	if (usable != a->usable) {
 		a->usable = usable;
-		if (a->probing) {
-			a->probing = false;
-			a->k = a->base_k;
-		}
-		a->k = clampu(a->k, 1, usable ? usable : 1);
+		steady(a, clampu(a->probing ? a->base_k : a->k, 1, usable ? usable : 1));
 		if (a->hold_left > a->cfg.hold_min)
 			a->hold_left = a->cfg.hold_min;
-		restart(a);
 		prime(a, now_ns, done, lat_sum_ns);
 		return a->k;
 	}
@@ -220,11 +248,10 @@ unsigned sched_adapt_step(struct sched_adapt *a, uint64_t now_ns, unsigned usabl
 		return a->k;
 	}
 	/* Per epoch of nominal length: a late call does not look busier. */
-	uint64_t d = (done - a->last_done) * a->cfg.epoch_ns / elapsed;
 	uint64_t n = done - a->last_done;
+	uint64_t d = n * a->cfg.epoch_ns / elapsed;
 	uint64_t l = lat_sum_ns - a->last_lat;
 	prime(a, now_ns, done, lat_sum_ns);
-	/* The mean latency from the raw counts; the completions scaled. */
 	epoch(a, d, n ? l / n : 0);
 	return a->k;
 }

@@ -16,22 +16,29 @@
  *  - per epoch: the commands completed and their mean latency, from
  *    cumulative counters the caller passes; an epoch with fewer than
  *    min_done completions is idle and decides nothing;
- *  - after a change of k, settle_epochs are thrown away (the commands
- *    already on the old connections finish there);
- *  - window epochs at k give its figures (medians: one noisy epoch does
- *    not decide); after hold epochs at k, k-1 or k+1 is probed for a
- *    window of its own and kept when it did better:
- *      more completions by more than margin_pct (a closed-loop load
- *      shows a better k as more completions), or the same completions
- *      (within the margin) and a mean latency lower by more than the
- *      margin (an open-loop load completes what it is given whatever k;
- *      only its latency tells);
- *    k-1 is also kept on a tie (fewer connections: less CPU per I/O);
- *  - a kept probe goes on in the same direction at once; a failed one
- *    doubles hold (up to hold_max) so a settled session probes rarely;
- *    the next probe tries the other direction; a load change (an epoch
- *    with half or twice the window's completions) brings hold back to
- *    hold_min.
+ *  - after hold epochs at k, k+1 or k-1 is probed in pairs of epochs,
+ *    one at the probe, one at k, alternating (`pairs` of them). Each pair
+ *    gives the ratio probe / base of completions and of mean latency, and
+ *    the medians of those ratios decide. Pairing is what makes it work
+ *    on a shared machine: the others' builds and guests swing a
+ *    second's IOPS by 30 %, which hits both halves of a pair alike,
+ *    whereas a window at k followed by a window at k+1 compared the
+ *    load of two moments. Switching costs almost nothing: what is in
+ *    flight on the old connections (a millisecond's worth at QD32)
+ *    finishes there while new commands go to the new set;
+ *  - the probe wins on more completions by more than margin_pct (a
+ *    closed-loop load shows a better k as more completions), or, with
+ *    the same completions (within the margin), on a mean latency lower by
+ *    more than the margin (an open-loop load completes what it is given
+ *    whatever k; only its latency tells); k-1 also wins a tie (fewer
+ *    connections: less CPU per I/O); k+1 on a tie is not kept, but k+2
+ *    is probed against k next (istgt gains nothing from a second
+ *    connection and several times from four);
+ *  - a probe that wins is kept and the next one goes on in the same
+ *    direction at once; a lost one doubles hold (up to hold_max), so a
+ *    settled session probes rarely, and the next probe tries the other
+ *    direction; a load change (an epoch with half or twice the recent
+ *    completions) brings hold back to hold_min.
  * It starts at k = 1, so a session is never slower than one connection
  * for longer than the climb takes.
  *
@@ -44,14 +51,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SADAPT_WINDOW_MAX 8u
+#define SADAPT_PAIRS_MAX 8u
+#define SADAPT_RECENT    3u
 
 struct sched_adapt_cfg {
-	uint64_t epoch_ns;          /* 200 ms */
-	unsigned window;            /* epochs measured per choice: 3 (1-8) */
-	unsigned settle_epochs;     /* thrown away after a change: 1 */
+	uint64_t epoch_ns;          /* 100 ms */
+	unsigned pairs;             /* probe / base epoch pairs per probe: 4 (1-8) */
 	unsigned hold_min;          /* epochs at k before a probe: 4 */
-	unsigned hold_max;          /* ... after failed probes, at most: 64 */
+	unsigned hold_max;          /* ... after lost probes, at most: 128 */
 	unsigned margin_pct;        /* what counts as better: 8 % */
 	uint64_t min_done;          /* completions of a busy epoch: 64 */
 };
@@ -59,31 +66,29 @@ struct sched_adapt_cfg {
 /* The defaults above. */
 void sched_adapt_cfg_default(struct sched_adapt_cfg *cfg);
 
-struct sadapt_fig {
-	uint64_t done;              /* completions per epoch (median) */
-	uint64_t lat_ns;            /* mean latency (median of epochs) */
-};
-
-enum sadapt_phase { SADAPT_SETTLE = 0, SADAPT_MEASURE };
-
 struct sched_adapt {
 	struct sched_adapt_cfg cfg;
-	unsigned k;                 /* connections in use */
+	unsigned k;                 /* connections in use (this epoch) */
 	unsigned usable;            /* as of the last step */
-	unsigned base_k;            /* while probing: the k to go back to */
 	bool probing;
+	unsigned base_k, probe_k;   /* while probing */
 	int dir;                    /* next probe: +1 or -1 */
-	enum sadapt_phase phase;
-	unsigned settle_left;
 	unsigned hold, hold_left;
 	uint64_t epoch_start;
 	uint64_t last_done, last_lat;   /* cumulative counters at epoch start */
 	bool primed;                /* last_* hold values */
-	unsigned nwin;              /* epochs in win[] (ring) */
-	unsigned wpos;
-	uint64_t win_done[SADAPT_WINDOW_MAX], win_lat[SADAPT_WINDOW_MAX];
-	struct sadapt_fig base;     /* while probing: base_k's figures */
-	/* What happened, for tests and statistics. */
+	/* Steady: the last epochs' completions (load changes). */
+	unsigned nrecent, rpos;
+	uint64_t recent[SADAPT_RECENT];
+	/* Probing: the probe epoch waiting for its partner, the pairs'
+	 * ratios probe / base in per mille. */
+	bool pending;
+	uint64_t pend_done, pend_lat;
+	unsigned npairs;
+	uint32_t r_done[SADAPT_PAIRS_MAX], r_lat[SADAPT_PAIRS_MAX];
+	/* What happened, for logs and tests: the last probe's median ratios
+	 * (per mille) and counts. */
+	uint32_t last_r_done, last_r_lat;
 	uint64_t probes, kept;
 };
 

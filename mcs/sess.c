@@ -10,9 +10,11 @@
 
 #include "mcs/conn.h"
 #include "mcs/reactor.h"
+#include "mcs/reactor_adapt.h"
 #include "mcs/sess_erl2.h"
 #include "mcs/sess_mcs.h"
 #include "mcs/sess_rec.h"
+#include "mcs/sess_sm.h"
 
 uint64_t sess_now_ns(void)
 {
@@ -112,6 +114,7 @@ int sess_create(const struct sess_handoff *h, const struct sess_cfg *cfg,
 	atomic_init(&s->state, SESS_LIVE);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	sess_sm(s, ERL_SE_CONN_UP);      /* the leading login (N1) */
 	/* One reactor per queue, but never more queues than connections
 	 * can fill: a queue without a connection would forward every
 	 * command. The application-driven mode has one reactor. */
@@ -133,6 +136,7 @@ int sess_create(const struct sess_handoff *h, const struct sess_cfg *cfg,
 		close(h->fd);
 		goto fail;
 	}
+	reactor_adapt_init(s, sess_now_ns());
 	for (s->nq = 0; s->nq < nq; s->nq++) {
 		rc = reactor_create(s, s->nq, cfg->transport, s->cfg.queue_depth, &s->q[s->nq]);
 		if (rc < 0) {
@@ -189,6 +193,7 @@ void sess_destroy(struct mcsi_session *s)
 	if (!s)
 		return;
 	atomic_store(&s->state, SESS_CLOSED);
+	sess_sm(s, ERL_SE_CLOSED);       /* N2 or N4; nothing if FREE already */
 	sess_rec_stop(s);                /* it wakes the reactors */
 	sess_erl2_stop(s);
 	for (unsigned q = 0; q < s->nq; q++)
@@ -306,5 +311,6 @@ int sess_logout(struct mcsi_session *s)
 		}
 	int rc = sess_run_cmd(s, q, &cmd);
 	atomic_store(&s->state, SESS_CLOSED);
+	sess_sm(s, ERL_SE_CLOSED);       /* N2 */
 	return rc;
 }

@@ -18,7 +18,9 @@
 #include <stdint.h>
 
 #include "mcs/connset.h"
+#include "mcs/erl_sess.h"
 #include "mcs/sched.h"
+#include "mcs/sched_adapt.h"
 #include "mcsi/mcsi.h"
 #include "proto/neg.h"
 #include "proto/serial.h"
@@ -79,6 +81,11 @@ struct mcsi_session {
 	_Atomic uint32_t cmdsn;          /* next CmdSN */
 	_Atomic uint64_t window;         /* ExpCmdSN << 32 | MaxCmdSN */
 	_Atomic int state;               /* enum sess_state */
+	/* Events the connections' RFC state machines refused (a defect of
+	 * ours if ever above 0; mcs/conn_sm.h). */
+	_Atomic uint32_t rfc_illegal;
+	enum erl_sstate rfc;             /* RFC 7143 8.3 state, under lock:
+					  * mcs/sess_sm.h */
 	struct reactor *q[SESS_MAX_QUEUES];
 	unsigned nq;
 	bool threaded;
@@ -89,6 +96,9 @@ struct mcsi_session {
 	 * spread over them; what adding one needs (mcs/sess_mcs.h). */
 	struct connset cs;
 	struct sched_cfg sched;
+	/* Policy "adaptive": the active-set controller, driven by queue 0's
+	 * reactor only (mcs/reactor_adapt.h). */
+	struct sched_adapt adapt;
 	struct sess_mcs *mcs;
 	/* ERL 2 connection recovery (mcs/sess_erl2.h), or NULL. */
 	struct sess_erl2 *erl2;

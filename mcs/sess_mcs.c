@@ -20,6 +20,7 @@
 #include "mcs/sess.h"
 #include "mcs/sess_desc.h"
 #include "mcs/sess_rec.h"
+#include "mcs/sess_sm.h"
 #include "proto/discovery.h"
 #include "proto/url.h"
 
@@ -463,6 +464,7 @@ bool sess_conn_lost(struct conn *c, int err, const char *reason)
 		int from = st;
 		if ((st == SESS_LIVE || st == SESS_CLOSING) &&
 		    atomic_compare_exchange_strong(&s->state, &from, SESS_FAILED)) {
+			sess_sm(s, ERL_SE_LAST_CONN_LOST);          /* N3 */
 			sess_error(s, "%s: connection %u failed at ErrorRecoveryLevel 0: the "
 				   "session failed (%s)", c->peer, c->cid, reason);
 			struct mcsi_event ev = {

@@ -17,6 +17,7 @@
 #include "mcs/sess.h"
 #include "mcs/sess_desc.h"
 #include "mcs/sess_mcs.h"
+#include "mcs/sess_sm.h"
 #include "proto/url.h"
 
 #define MS_NS 1000000ull
@@ -379,6 +380,8 @@ bool sess_rec_lost(struct conn *c, int err, const char *reason)
 	bool first = atomic_compare_exchange_strong(&s->state, &live, SESS_RECOVERING);
 	if (!first && live != SESS_RECOVERING)
 		return false;
+	if (first)
+		sess_sm(s, ERL_SE_LAST_CONN_LOST);           /* N3 */
 	rec_hold(r, c);
 	pthread_mutex_lock(&rec->m);
 	if (first) {
@@ -490,7 +493,8 @@ static void rec_take_over(struct reactor *r, struct sess_rec *rec)
 	rec->done_at = rec_completed(s);
 	pthread_mutex_unlock(&rec->m);
 	int recovering = SESS_RECOVERING;
-	atomic_compare_exchange_strong(&s->state, &recovering, SESS_LIVE);
+	if (atomic_compare_exchange_strong(&s->state, &recovering, SESS_LIVE))
+		sess_sm(s, ERL_SE_REINSTATED);               /* N4, N1 */
 	rec_wake_reactors(s);            /* their backlogs go now */
 	uint64_t ms = (r->now - since) / MS_NS;
 	sess_log(s, 4, "%s: session reinstated after %llu ms (TSIH %u)", c->peer,
@@ -528,7 +532,8 @@ static void rec_give_up(struct reactor *r, struct sess_rec *rec)
 	pthread_mutex_unlock(&rec->m);
 
 	int recovering = SESS_RECOVERING;
-	atomic_compare_exchange_strong(&s->state, &recovering, SESS_FAILED);
+	if (atomic_compare_exchange_strong(&s->state, &recovering, SESS_FAILED))
+		sess_sm(s, ERL_SE_REPLACEMENT_TIMEOUT);
 	sess_error(s, "%s: session to %s lost (%s) and given up: %s",
 		   rec->portal, rec->target, why, rec->give_why);
 	struct mcsi_event ev = {

@@ -185,10 +185,14 @@ struct mcsi_opts {
 	 * reinstatement). Callers built with an older struct (size up to
 	 * log_priv) get the default. */
 	unsigned replacement_timeout_ms;
-	/* MC/S: which connection a new command goes to: "least-queue-depth"
-	 * (NULL, the default: the submitter's own queue unless another
-	 * connection is less busy by more than 2 commands), "round-robin",
-	 * "failover-only", "weighted-paths". Unknown names: -EINVAL. */
+	/* MC/S: which connection a new command goes to: "adaptive" (NULL,
+	 * the default: least queue depth over the first k connections, k
+	 * chosen by measuring completions and latency, starting at 1: more
+	 * connections only where the target gains from them; the others stay
+	 * logged in for failover), "least-queue-depth" (every connection:
+	 * the submitter's own queue unless another connection is less busy
+	 * by more than 2 commands), "round-robin", "failover-only",
+	 * "weighted-paths". Unknown names: -EINVAL. */
 	const char *sched_policy;
 	/* ErrorRecoveryLevel 2: how a failed connection is cleaned up before
 	 * its commands are reassigned (TASK REASSIGN) to a live connection:
@@ -406,6 +410,10 @@ struct mcsi_conn_stats {
 	uint8_t state;              /* 2 login, 3 up, 4 leaving, 5 failed */
 	uint8_t queue;              /* reactor that owns it */
 	bool lead;                  /* the leading connection */
+	/* New commands may go to it: UP, and with policy "adaptive" one of
+	 * the connections the scheduler currently uses (the others stay
+	 * logged in for failover). */
+	bool active;
 	uint32_t depth;             /* commands routed to it, not finished */
 	uint32_t weight;            /* scheduling weight */
 	uint64_t commands;          /* command PDUs sent */

@@ -60,6 +60,7 @@ int sd_write_conns(struct sessiond *d)
 		json_w_u64(&w, "cid", cs[i].cid);
 		json_w_str(&w, "state", mcsi_conn_state_name(cs[i].state));
 		json_w_bool(&w, "lead", cs[i].lead);
+		json_w_bool(&w, "active", cs[i].active);
 		json_w_str(&w, "portal", cs[i].portal);
 		json_w_u64(&w, "queue", cs[i].queue);
 		json_w_u64(&w, "depth", cs[i].depth);

@@ -54,6 +54,7 @@ verified() {
 	re=$(grep -c '^event: session reinstated' "$out")
 	mapfile -t t < <(awk '/^event: session reinstated after/ { print $5 }' "$out")
 	TIMES+=("${t[@]}")
+	no_rfc_violation "$name" "$out"
 	if ((rc == 0)) && grep -q '^verify: no mismatch' "$out" && ((re >= want && re == lost)); then
 		pass "$name: verified, $re reinstatements (${t[*]} ms)"
 	else

@@ -8,10 +8,13 @@
 # Logout with reason 2 from a survivor (--erl2-cleanup logout), and its
 # commands are reassigned (TASK REASSIGN), retried or re-issued. Each run
 # asserts that the recovery was a connection recovery (same TSIH at the
-# target, TASK REASSIGN seen, no session reinstatement). Then the same
-# against LIO's erl2 target. Prints the recovery time of every fault (median
-# and worst), as the library measures it (MCSI_EV_CONN_RECOVERED: from the
-# loss to the commands moved on; DefaultTime2Wait, 2 s, is the floor).
+# target, TASK REASSIGN seen, no session reinstatement). Then the same cuts
+# against LIO's erl2 target at ERL 1, the level LIO survives (its ERL 2
+# crashes the guest kernel: opt-in, see the LIO part). Prints the recovery
+# time of every fault (median and worst), as the library measures it
+# (MCSI_EV_CONN_RECOVERED: from the loss to the commands moved on;
+# MCSI_EV_SESSION_REINSTATED for LIO; DefaultTime2Wait, 2 s, is the floor).
+# ctest-cost: 170
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
@@ -28,12 +31,11 @@ TIMES=()                        # ms, every connection recovery seen
 REASSIGNED=0
 FAULTS=0
 
-# verified NAME URL PERF-ARGS...: one mcsi-perf --verify run, one connection
-# cut every PERIOD seconds; no I/O error, no mismatch, every cut connection
-# recovered as a connection (no session loss). Sets OUT.
-verified() {
-	local name=$1 url=$2
-	shift 2
+# cut_run URL PERF-ARGS...: one mcsi-perf --verify run of SECS seconds, one
+# connection cut every PERIOD seconds. Sets OUT (its output) and RC.
+cut_run() {
+	local url=$1
+	shift
 	OUT=$TEST_TMP/perf.$((++_run)).out
 	timeout $((SECS + 60)) "$PERF" --verify -Q -t "$SECS" -s 16m "$@" "$url" >"$OUT" 2>&1 &
 	local pid=$!
@@ -55,9 +57,17 @@ verified() {
 	EOF
 	local fpid=$!
 	wait "$pid"
-	local rc=$?
+	RC=$?
 	wait "$fpid" 2>/dev/null
-	local failed rec lost re
+}
+
+# verified NAME URL PERF-ARGS...: cut_run; no I/O error, no mismatch, every
+# cut connection recovered as a connection (no session loss).
+verified() {
+	local name=$1
+	shift
+	cut_run "$@"
+	local rc=$RC failed rec lost re
 	failed=$(grep -c '^event: connection [0-9]* failed' "$OUT")
 	rec=$(grep -c '^event: connection [0-9]* recovered' "$OUT")
 	lost=$(grep -c '^event: session lost' "$OUT")
@@ -136,47 +146,101 @@ else
 fi
 
 # ---- LIO, target erl2, through the proxy ----------------------------------------
-# LIO 6.1 (Debian 12's kernel in ../shared/tools/lio) crashes once an ERL 2
-# connection died with commands in flight (docs/design/recovery.md section
-# 9): when it frees a reassigned command (target_release_cmd_kref from
-# iscsit_ack_from_expstatsn), or, without reassignment, its connection
-# recovery entries at session close. The recovery itself completes and is
-# verified; the guest dies after it, which breaks every later LIO user. So
-# this part runs only when asked for (MCSI_LIO_ERL2=1), and fails until LIO
-# is fixed.
+# LIO cannot do ERL 2 connection recovery under I/O: every kernel Debian 12
+# offers (6.1.0-56, 6.12.117) crashes once a connection died with commands
+# it had acknowledged (docs/design/recovery.md section 9: the dead
+# connection's command counter is freed while those commands wait in
+# connection recovery; their later release, whatever the initiator does,
+# is a use-after-free). What LIO survives is ErrorRecoveryLevel 1: a dead
+# connection ends the session there, and mcsi reinstates it. So by default
+# the same fault (one connection cut every PERIOD s under a verified load,
+# 2 connections, reads and writes) runs against LIO at ERL 1, which is the
+# documented answer for LIO users. The ERL 2 runs are opt-in
+# (MCSI_LIO_ERL2=1; they fail until LIO is fixed, and stop the crashed
+# guest); MCSI_LIO_KERNEL=linux-image-6.12-amd64 runs them on a guest with
+# that Debian kernel (tests/lib/lio-kernel.sh, its own LIO_DIR, same port).
+STIMES=()                       # ms, every LIO session reinstatement seen
+
+# lio_erl1 NAME URL PERF-ARGS...: cut_run at ERL 1: every cut ends the
+# session at LIO; each is reinstated (no I/O error, no mismatch).
+lio_erl1() {
+	local name=$1
+	shift
+	local mark
+	mark=$(cat "$TEST_TMP/faults.log" 2>/dev/null | wc -l)
+	cut_run "$@" --erl 1
+	local rc=$RC cuts lost re failed
+	cuts=$(tail -n +$((mark + 1)) "$TEST_TMP/faults.log" | grep -c 'cutone: ok 1')
+	lost=$(grep -c '^event: session lost' "$OUT")
+	failed=$(grep -c '^event: session failed' "$OUT")
+	mapfile -t t < <(awk '/^event: session reinstated after/ { print $5 }' "$OUT")
+	re=${#t[@]}
+	STIMES+=("${t[@]}")
+	# As in verified: a cut after the run's last command is not recovered.
+	if ((rc == 0)) && grep -q '^verify: no mismatch' "$OUT" && ((re >= 1 && failed == 0 &&
+	    re >= lost - 1)); then
+		pass "$name: verified, $lost sessions lost, $re reinstated (${t[*]} ms)"
+	else
+		fail "$name: rc $rc, $lost sessions lost, $re reinstated, $failed given up"
+		grep -v '^\[' "$OUT" | tail -15
+	fi
+	((cuts > 0)) || fail "$name: no connection was cut"
+}
+
+exec 9>/tmp/mcsi-lio.lock
+flock 9
+if [[ -n ${MCSI_LIO_KERNEL:-} && ${MCSI_LIO_ERL2:-} == 1 ]]; then
+	export LIO_DIR=/tmp/mcsi-lio-${MCSI_LIO_KERNEL#linux-image-}
+	kl=$here/../lib/lio-kernel.sh
+	if ! "$MCSI_SHARED/tools/lio/lio.sh" status >/dev/null 2>&1; then
+		{ "$kl" "$MCSI_LIO_KERNEL" build && "$kl" "$MCSI_LIO_KERNEL" start 9>&-; } \
+			>"$TEST_TMP/lio-kernel.log" 2>&1 ||
+			need_target "LIO with $MCSI_LIO_KERNEL: $(tail -3 "$TEST_TMP/lio-kernel.log")"
+		[[ ${LIO_KEEP:-} == 1 ]] ||
+			_target_cleanups+=("LIO_DIR=$LIO_DIR $MCSI_SHARED/tools/lio/lio.sh stop")
+	fi
+fi
+lio_start 9>&-                 # qemu must not inherit the lock
+proxy_start "$LIO_PORT"
+# LIO's discovery names its own portal: the leading connection goes
+# through the proxy, the others straight to LIO, so cutone cuts the
+# leading one; a reinstated session or CID comes back through the proxy.
+U="iscsi://127.0.0.1:$CUT_PORT/$LIO_IQN_BASE:erl2/0"
+lsecs=$SECS
+SECS=$((lsecs + 2))
+lio_erl1 "LIO ERL 1: session reinstatement, rw 16k" "$U" -m rw -b 16k -q 8 -s 4m
+lio_erl1 "LIO ERL 1: session reinstatement, write 64k" "$U" -m randwrite -b 64k -q 8 -s 4m
+lio_check_alive >/dev/null && pass "LIO healthy after the ERL 1 runs" ||
+	fail "LIO crashed during the ERL 1 runs: $(lio_check_alive | head -1)"
 if [[ ${MCSI_LIO_ERL2:-} != 1 ]]; then
-	echo "# LIO skipped: its ERL 2 crashes the guest kernel (MCSI_LIO_ERL2=1 runs it)"
+	echo "# LIO ERL 2 skipped: it crashes the guest kernel (MCSI_LIO_ERL2=1 runs it)"
 else
-	exec 9>/tmp/mcsi-lio.lock
-	flock 9
-	lio_start 9>&-                 # qemu must not inherit the lock
-	proxy_start "$LIO_PORT"
-	# LIO's discovery names its own portal: the leading connection goes
-	# through the proxy, the others straight to LIO, so cutone cuts the
-	# leading one and the reinstated CID comes back through the proxy.
-	U="iscsi://127.0.0.1:$CUT_PORT/$LIO_IQN_BASE:erl2/0"
-	lsecs=$SECS
-	SECS=$((lsecs + 2))
 	before=$REASSIGNED
 	# A short replacement timeout: once the guest crashed, nothing comes back.
-	verified "LIO: reinstatement, 2 connections, rw 16k" "$U" -m rw -b 16k -q 8 -s 4m -c 2 \
-		--replacement-timeout 5000
-	verified "LIO: reinstatement, 2 connections, write 64k" "$U" \
+	verified "LIO ERL 2: reinstatement, 2 connections, rw 16k" "$U" \
+		-m rw -b 16k -q 8 -s 4m -c 2 --replacement-timeout 5000
+	verified "LIO ERL 2: reinstatement, 2 connections, write 64k" "$U" \
 		-m randwrite -b 64k -q 8 -s 4m -c 2 --replacement-timeout 5000
-	SECS=$lsecs
 	((REASSIGNED > before)) && pass "LIO: $((REASSIGNED - before)) commands reassigned" ||
 		fail "LIO: no command was reassigned"
 	sleep 0.5
 	if lio_check_alive >/dev/null; then
-		pass "LIO still healthy"
+		pass "LIO still healthy after ERL 2"
 	else
-		echo "# LIO crashed after the recoveries (the known LIO 6.1 defect); stopping it"
+		fail "LIO crashed after the ERL 2 recoveries (section 9); stopping it"
 		"$MCSI_SHARED/tools/lio/lio.sh" stop >/dev/null 2>&1
 	fi
-	flock -u 9
 fi
+SECS=$lsecs
+flock -u 9
 
 # ---- recovery times ------------------------------------------------------------
+if ((${#STIMES[@]})); then
+	mapfile -t sorted < <(printf '%s\n' "${STIMES[@]}" | sort -n)
+	n=${#sorted[@]}
+	echo "# LIO ERL 1 session reinstatement time over $n reinstatements:" \
+		"median ${sorted[n / 2]} ms, best ${sorted[0]} ms, worst ${sorted[n - 1]} ms"
+fi
 if ((${#TIMES[@]})); then
 	mapfile -t sorted < <(printf '%s\n' "${TIMES[@]}" | sort -n)
 	n=${#sorted[@]}

@@ -57,3 +57,12 @@ finish() {
 	echo "$_passed passed, $_failed failed"
 	[[ $_failed -eq 0 ]]
 }
+
+# no_rfc_violation NAME FILE: mcsi never logged an event that its RFC 7143
+# connection or session state machine refuses (mcs/conn_sm.h,
+# mcs/sess_sm.h): a defect of ours. Prints a FAIL line only when it did.
+no_rfc_violation() {
+	local line
+	line=$(grep -m1 "is not allowed in state" "$2") && fail "$1: RFC state machine: $line"
+	return 0
+}

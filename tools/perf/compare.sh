@@ -18,17 +18,22 @@
 # there.
 #
 #   tools/perf/compare.sh [-t SECONDS] [-r REPEATS] [-o FILE] [-q] [-d|-D] [WORKLOAD...]
-#   tools/perf/compare.sh -c 1,2,4 [-t S] [-r R] [-o FILE] [WORKLOAD...]
+#   tools/perf/compare.sh -c 1,2,4 [-P POLICIES] [-t S] [-r R] [-o FILE] [WORKLOAD...]
 #
 # With -c LIST, the MC/S table instead: mcsi-perf alone with each number
 # of connections in LIST (queues: as many as connections, at most the
-# CPUs), against tgt's null LUN (MaxConnections 4) and an istgt RAM LUN
-# (MaxConnections 4); workloads default to rand4k-qd32 and seq128k-qd8.
+# CPUs), more than one connection under each scheduling policy in
+# POLICIES (default least-queue-depth,adaptive), against tgt's null LUN
+# (MaxConnections 4) and an istgt RAM LUN (MaxConnections 4); workloads
+# default to rand4k-qd32 and seq128k-qd8. Each repetition runs every
+# configuration once, in a rotating order; the table gives medians, the
+# connections in use at the end of each run and every run's IOPS.
 #
 #   -t  seconds per run (default 6)      -r  repetitions (default 3)
 #   -o  also write the tables to FILE    -q  quick: -t 3 -r 1
 #   -d  digest table (default with "all")  -D  no digest table
 #   -c  MC/S: comma-separated connection counts
+#   -P  MC/S: comma-separated scheduling policies for more than 1
 #   WORKLOAD: name[@lun] with name one of rand4k-qd1 rand4k-qd8 rand4k-qd32
 #   rand4k-qd128 seq128k-qd8 seq1m-qd4 and lun null (default) or ram;
 #   "all" (the default) is every name on both.
@@ -47,7 +52,8 @@ reps=3
 out=""
 digests=""
 conns=""
-while getopts "t:r:o:qdDc:h" opt; do
+policies="least-queue-depth,adaptive"
+while getopts "t:r:o:qdDc:P:h" opt; do
 	case $opt in
 	t) secs=$OPTARG ;;
 	r) reps=$OPTARG ;;
@@ -56,7 +62,8 @@ while getopts "t:r:o:qdDc:h" opt; do
 	d) digests=1 ;;
 	D) digests=0 ;;
 	c) conns=$OPTARG ;;
-	*) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 1 ;;
+	P) policies=$OPTARG ;;
+	*) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -187,29 +194,50 @@ if [[ -n $conns ]]; then
 		for wl in "${workloads[@]}"; do
 			name=${wl%@*}
 			read -r mode bs qd < <(spec "$name") || { echo "compare: unknown workload '$name'" >&2; exit 1; }
+			# Every configuration once per repetition, in an order that
+			# rotates, so that the machine's load (builds, a qemu guest)
+			# falls on all of them alike.
+			cfgs=()
 			for n in ${conns//,/ }; do
-				q=$((n < ncpu ? n : ncpu))
-				c_i=() c_c=()
-				for ((k = 0; k < reps; k++)); do
-					read -r iops cpu_io < <(one_run mcsi "$mode" "$bs" "$qd" "$lun" -c "$n" --queues "$q")
-					c_i+=("$iops"); c_c+=("$cpu_io")
+				if ((n == 1)); then cfgs+=("1:-")
+				else for pol in ${policies//,/ }; do cfgs+=("$n:$pol"); done; fi
+			done
+			declare -A c_i=() c_c=() c_a=()
+			for ((k = 0; k < reps; k++)); do
+				for ((j = 0; j < ${#cfgs[@]}; j++)); do
+					cfg=${cfgs[$(((j + k) % ${#cfgs[@]}))]}
+					n=${cfg%%:*} pol=${cfg#*:}
+					q=$((n < ncpu ? n : ncpu))
+					popt=()
+					[[ $pol != - ]] && popt=(--sched "$pol")
+					read -r iops cpu_io < <(one_run mcsi "$mode" "$bs" "$qd" "$lun" -c "$n" \
+						--queues "$q" "${popt[@]}")
+					c_i[$cfg]+="$iops "; c_c[$cfg]+="$cpu_io "
+					# Connections in use at the end of the run.
+					c_a[$cfg]+="$(grep -c '^conn .* active' "$TEST_TMP/mcsi.out") "
 				done
-				mi=$(printf '%s\n' "${c_i[@]}" | median)
-				mc=$(printf '%s\n' "${c_c[@]}" | median)
+			done
+			for cfg in "${cfgs[@]}"; do
+				n=${cfg%%:*} pol=${cfg#*:}
+				q=$((n < ncpu ? n : ncpu))
+				mi=$(printf '%s\n' ${c_i[$cfg]} | median)
+				mc=$(printf '%s\n' ${c_c[$cfg]} | median)
+				ma=$(echo ${c_a[$cfg]} | tr ' ' '/')
 				label="tgt null"
 				[[ $lun == istgt ]] && label="istgt RAM"
 				row=$(awk -v l="$label" -v wl="$name" -v n="$n" -v q="$q" -v bs="$bs" \
-					-v mi="$mi" -v mc="$mc" 'BEGIN {
-					printf "| %s | %s | %s | %s | %s | %.1f | %s |", l, wl, n, q, mi,
-						mi * bs / 1048576, mc }')
+					-v mi="$mi" -v mc="$mc" -v pol="$pol" -v ma="$ma" -v all="${c_i[$cfg]}" 'BEGIN {
+					printf "| %s | %s | %s | %s | %s | %s | %.1f | %s | %s | %s |", l, wl, n,
+						pol, q, mi, mi * bs / 1048576, mc, ma, all }')
 				mrows+=("$row")
 				echo "$row" >&2
 			done
+			unset c_i c_c c_a
 		done
 	done
 	mtable=$(
-		echo "| target | workload | connections | queues | IOPS | MiB/s | CPU µs/IO |"
-		echo "|---|---|---:|---:|---:|---:|---:|"
+		echo "| target | workload | connections | policy | queues | IOPS | MiB/s | CPU µs/IO | in use at end | IOPS of each run |"
+		echo "|---|---|---:|---|---:|---:|---:|---:|---|---|"
 		printf '%s\n' "${mrows[@]}"
 	)
 	echo

@@ -51,8 +51,9 @@ static const char usage[] =
 "  -c, --connections N   connections in the session (default 1); the\n"
 "                        per-connection counters are printed at the end\n"
 "      --queues N        reactor threads (default 1)\n"
-"      --sched POLICY    least-queue-depth, round-robin, failover-only,\n"
-"                        weighted-paths\n"
+"      --sched POLICY    adaptive (default: the connections that measurably\n"
+"                        pay, from 1 up), least-queue-depth (all of them),\n"
+"                        round-robin, failover-only, weighted-paths\n"
 "      --remove-at SEC   remove the newest connection after SEC seconds of\n"
 "                        load (Logout reason 1 while I/O runs)\n"
 "      --add-extra       after the load started, ask for one connection\n"
@@ -69,6 +70,7 @@ static const char usage[] =
 "                        from a survivor, commands issued again)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
+"      --debug           every library message (debug level too) to stderr\n"
 "  -h, --help            this text\n"
 "\n"
 "Exit status: 0 success, 1 usage, 2 session or I/O error, 3 data mismatch.\n";
@@ -450,6 +452,19 @@ static void on_event(mcsi_session *s, const struct mcsi_event *ev, void *priv)
 	fflush(stdout);
 }
 
+/* MC/S: how many connections the session has, and in *active how many
+ * of them new commands go to (the adaptive policy's active set). */
+static unsigned conns_active(struct perf *p, unsigned *active)
+{
+	struct mcsi_conn_stats cs[16];
+	int n = mcsi_get_conn_stats(p->s, cs, 16);
+
+	*active = 0;
+	for (int i = 0; i < n && i < 16; i++)
+		*active += cs[i].active;
+	return n > 0 ? (unsigned)n : 0;
+}
+
 /* MC/S: one line per connection of the session. */
 static void print_conns(struct perf *p)
 {
@@ -457,9 +472,10 @@ static void print_conns(struct perf *p)
 	int n = mcsi_get_conn_stats(p->s, cs, 16);
 
 	for (int i = 0; i < n && i < 16; i++)
-		printf("conn cid %u queue %u %s%s commands %llu bytes_in %llu bytes_out %llu "
+		printf("conn cid %u queue %u %s%s%s commands %llu bytes_in %llu bytes_out %llu "
 		       "lat %.1f us portal %s\n", cs[i].cid, cs[i].queue,
 		       mcsi_conn_state_name(cs[i].state), cs[i].lead ? " lead" : "",
+		       cs[i].active ? " active" : "",
 		       (unsigned long long)cs[i].commands, (unsigned long long)cs[i].bytes_in,
 		       (unsigned long long)cs[i].bytes_out,
 		       cs[i].lat_count ? (double)cs[i].lat_sum_ns / (double)cs[i].lat_count / 1e3
@@ -514,6 +530,13 @@ static void extra_connection(struct perf *p)
 	fflush(stdout);
 }
 
+/* --debug: every library message, debug included, to stderr. */
+static void log_all(void *priv, int level, const char *msg)
+{
+	(void)priv;
+	fprintf(stderr, "mcsi[%d]: %s\n", level, msg);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -526,7 +549,7 @@ int main(int argc, char **argv)
 		{ "roundtrip", 1, 0, 'X' }, { "replacement-timeout", 1, 0, 'P' },
 		{ "erl", 1, 0, 'E' }, { "connections", 1, 0, 'c' }, { "queues", 1, 0, 'U' },
 		{ "sched", 1, 0, 'S' }, { "remove-at", 1, 0, 'Y' }, { "reset-at", 1, 0, 'K' }, { "add-extra", 0, 0, 'A' },
-		{ "add-at", 1, 0, 'Z' }, { "erl2-cleanup", 1, 0, 'G' },
+		{ "add-at", 1, 0, 'Z' }, { "erl2-cleanup", 1, 0, 'G' }, { "debug", 0, 0, 'W' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct perf P = { .mode = M_RANDREAD, .mix = 50, .qd = 32, .threads = 1 };
@@ -569,6 +592,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'Q': p->quiet = true; break;
+		case 'W': o.log = log_all; break;
 		case 'P': o.replacement_timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'E': o.error_recovery_level = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'G':
@@ -668,10 +692,15 @@ int main(int argc, char **argv)
 		while (now_ns() < until && !atomic_load(&p->stop))
 			usleep(100000);
 		uint64_t ios = atomic_load(&p->ios);
-		if (!p->quiet)
-			printf("[%3llus] %9llu IOPS %9.1f MiB/s\n", (unsigned long long)sec,
+		if (!p->quiet) {
+			unsigned act, all = conns_active(p, &act);
+			printf("[%3llus] %9llu IOPS %9.1f MiB/s", (unsigned long long)sec,
 			       (unsigned long long)(ios - last_ios),
 			       (double)(ios - last_ios) * (double)bs / 1048576.0);
+			if (all > 1)
+				printf("  connections in use %u of %u", act, all);
+			printf("\n");
+		}
 		fflush(stdout);
 		last_ios = ios;
 		if (add_extra && sec == 1)

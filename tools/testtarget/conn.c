@@ -310,6 +310,7 @@ static void conn_loop(struct tt_conn *c)
 			if (c->pending && sess_run_pending(c) < 0)
 				c->closing = true;
 			fault_poll(c);
+			task_dataout_poll(c);
 			if (ping_ms) {
 				uint64_t now = tt_now_ns();
 				if (now >= next_ping) {

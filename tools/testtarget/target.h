@@ -91,6 +91,8 @@ struct tt_task {
 	unsigned r2t_active;
 	uint32_t holes_off[8], holes_len[8];   /* ERL 1: to solicit again */
 	unsigned nholes;
+	uint64_t dout_ns;             /* last Data-Out progress (ERL >= 1 timeout) */
+	bool dout_timed_out;          /* late unsolicited data is dropped */
 	/* Data-In bookkeeping */
 	uint32_t datasn;              /* Data-In / R2T PDUs sent */
 	uint32_t din_dsl;             /* Data-In segment size it was cut with */
@@ -155,6 +157,7 @@ struct tt_conn {
 	uint64_t fault_gen;           /* fault sends already done */
 	uint8_t last_rx[48];          /* last command header, for Reject */
 	uint64_t last_rx_ns;
+	uint64_t dout_scan_ns;        /* next Data-Out timeout scan */
 };
 
 #endif

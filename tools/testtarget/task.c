@@ -58,6 +58,8 @@ static struct tt_task *task_alloc(struct tt_conn *c)
 	t->next_off = 0;
 	for (int i = 0; i < TT_MAX_R2T; i++)
 		t->r2t[i].active = false;
+	t->dout_ns = tt_now_ns();
+	t->dout_timed_out = false;
 	return t;
 }
 
@@ -229,6 +231,7 @@ static bool task_issue_r2t(struct tt_conn *c, struct tt_task *t, uint32_t off,
 		r->got = 0;
 		r->datasn = 0;
 		t->r2t_active++;
+		t->dout_ns = tt_now_ns();
 		task_send_r2t(c, t, r);
 		return true;
 	}
@@ -396,6 +399,11 @@ static int task_dout_unsol(struct tt_conn *c, struct tt_task *t,
 	const struct bhs_data_out *d = (const void *)p->bhs;
 	uint32_t limit = c->p.first_burst < t->edtl ? c->p.first_burst : t->edtl;
 
+	if (!t->unsol_open && t->dout_timed_out) {
+		conn_log(c, 2, "late unsolicited Data-Out after a Data-Out timeout: dropped");
+		return 0;
+	}
+	t->dout_ns = tt_now_ns();
 	if (!t->unsol_open || off + p->dsl > limit) {
 		conn_log(c, 1, "unsolicited Data-Out outside the first burst");
 		return -EPROTO;
@@ -452,6 +460,7 @@ int task_data_out(struct tt_conn *c, const struct tt_rxpdu *p)
 		return 0;
 	}
 	uint32_t next = r->off + r->got;
+	t->dout_ns = tt_now_ns();
 	if (off < r->off || off + p->dsl > r->off + r->len) {
 		conn_log(c, 1, "Data-Out outside its R2T");
 		return -EPROTO;
@@ -487,6 +496,47 @@ int task_data_out(struct tt_conn *c, const struct tt_rxpdu *p)
 		task_advance(c, t);
 	}
 	return 0;
+}
+
+void task_dataout_poll(struct tt_conn *c)
+{
+	uint64_t now = tt_now_ns(), limit_ns = TT_DATAOUT_TIMEOUT_MS * 1000000ull;
+
+	if (c->p.erl == 0 || now < c->dout_scan_ns)
+		return;
+	c->dout_scan_ns = now + limit_ns / 5;
+	for (int i = 0; i < TT_TASKS; i++) {
+		struct tt_task *t = &c->tasks[i];
+		bool moved = false;
+		if (t->state != TASK_DATA_OUT || now - t->dout_ns < limit_ns)
+			continue;
+		if (t->unsol_open) {
+			/* The unsolicited sequence's final PDU never came. */
+			uint32_t limit = c->p.first_burst < t->edtl ? c->p.first_burst : t->edtl;
+			t->unsol_open = false;
+			if (t->unsol_high < limit)
+				task_add_hole(t, t->unsol_high, limit - t->unsol_high);
+			moved = true;
+		}
+		for (unsigned k = 0; k < TT_MAX_R2T; k++) {
+			struct tt_r2t *r = &t->r2t[k];
+			if (!r->active)
+				continue;
+			/* Its Data-Out for this TTT are dropped from now on. */
+			if (r->got < r->len)
+				task_add_hole(t, r->off + r->got, r->len - r->got);
+			r->active = false;
+			t->r2t_active--;
+			moved = true;
+		}
+		t->dout_ns = now;
+		if (!moved)
+			continue;
+		t->dout_timed_out = true;
+		conn_log(c, 1, "Data-Out timeout: ITT 0x%x asked again with a recovery R2T",
+			 t->itt);
+		task_advance(c, t);
+	}
 }
 
 void task_abort(struct tt_conn *c, struct tt_task *t)

@@ -46,6 +46,13 @@ struct tt_task *task_adopt(struct tt_conn *c, struct tt_task *o);
  * one. */
 void task_resume(struct tt_conn *c, struct tt_task *t, uint32_t expdatasn);
 
+/* ERL >= 1, once per loop turn: a write that got no Data-Out for
+ * TT_DATAOUT_TIMEOUT_MS (its last PDU was lost, e.g. to a header digest
+ * error here, and nothing else would come) is asked for what it misses
+ * with a recovery R2T (new R2TSN and TTT), as LIO's DataOutTimeout does;
+ * late PDUs of the abandoned sequence are dropped. */
+void task_dataout_poll(struct tt_conn *c);
+
 /* Resends R2T number r2tsn of a write task. Returns 0 or -ENOENT. */
 int task_resend_r2t(struct tt_conn *c, struct tt_task *t, uint32_t r2tsn);
 

@@ -36,6 +36,8 @@
 #define TT_TX_ARENA        (256u * 1024u)
 #define TT_MAX_R2T         16
 #define TT_RETAIN          128     /* status PDUs kept for SNACK (ERL >= 1) */
+#define TT_DATAOUT_TIMEOUT_MS 1000  /* ERL >= 1: a write waiting this long for
+				     * Data-Out gets a recovery R2T (LIO: 3 s) */
 #define TT_LOGIN_BUF       65536
 
 struct tt_server;

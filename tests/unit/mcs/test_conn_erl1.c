@@ -328,6 +328,43 @@ static void test_reject_data_out_recovery_r2t(void **state)
 	ft_close(&F);
 }
 
+/* The final unsolicited Data-Out was lost at the target (its header
+ * damaged there): the target's recovery R2T after its Data-Out timeout
+ * is answered from the caller's buffer, and the commands behind go on. */
+static void test_unsolicited_final_lost_recovery_r2t(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd fc, fc2;
+	struct ft_pdu cmd, d, cmd2;
+
+	erl_params(&p, 1, true);
+	p.initial_r2t = false;
+	p.first_burst_length = 32768;
+	ft_open(&F, &p);
+	fill_src();
+	ft_submit_write(&F, &fc, src, 32768, 0);
+	assert_true(ft_recv(&F, &cmd));
+	assert_int_equal(cmd.dsl, 8192);
+	uint32_t itt = pdu_itt(cmd.bhs);
+	expect_dout(itt, PDU_RESERVED_TAG, 0, 8192, 8192, false, &d);
+	expect_dout(itt, PDU_RESERVED_TAG, 1, 16384, 8192, false, &d);
+	expect_dout(itt, PDU_RESERVED_TAG, 2, 24576, 8192, true, &d);
+	F.expcmdsn = 11;
+	ft_r2t(&F, itt, 0x77, 0, 24576, 8192);
+	expect_dout(itt, 0x77, 0, 24576, 8192, true, &d);
+	ft_rsp(&F, itt, 0, 0, 0, NULL, 0);
+	assert_int_equal(fc.done, 1);
+	assert_int_equal(fc.c.res.err, 0);
+	ft_submit_write(&F, &fc2, src, 4096, 64);
+	assert_true(ft_recv(&F, &cmd2));
+	assert_int_equal(pdu_opcode(cmd2.bhs), PDU_OP_SCSI_CMD);
+	ft_rsp(&F, pdu_itt(cmd2.bhs), 0, 0, 0, NULL, 0);
+	assert_int_equal(fc2.done, 1);
+	expect_nothing();
+	ft_close(&F);
+}
+
 static void test_reject_command_retried(void **state)
 {
 	(void)state;
@@ -622,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_response_status_snack),
 		cmocka_unit_test(test_dataack),
 		cmocka_unit_test(test_reject_data_out_recovery_r2t),
+		cmocka_unit_test(test_unsolicited_final_lost_recovery_r2t),
 		cmocka_unit_test(test_reject_command_retried),
 		cmocka_unit_test(test_cmdsn_hole_command_retried),
 		cmocka_unit_test(test_cmdsn_slow_command_one_ping),

@@ -192,8 +192,12 @@ static void test_reinstate_reassign_reads(void **state)
 	assert_int_equal(cmds_on(c1, itt, sn, 4), 3);
 	/* Half of the first read arrives, then the cut. */
 	data_in_on(c1, itt[0], 0, 0, pat, LEN / 2, false);
+	assert_int_equal(c1->rfc, ERL_S5_LOGGED_IN);
 	cut(c1);
+	assert_int_equal(c1->rfc, ERL_S8_CLEANUP_WAIT);       /* T15 */
 	ft_turn(&F);
+	/* Time2Wait 0: the reinstatement login is asked for at once. */
+	assert_int_equal(c1->rfc, ERL_R2_IN_CLEANUP);         /* M2 */
 	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(fc[i].done, 0);
 	assert_true(conn_erl2_pending(F.s));

@@ -14,6 +14,7 @@
 
 #include "ft.h"
 #include "mcs/sess_rec.h"
+#include "mcs/sess_sm.h"
 #include "mcs/sess_desc.h"
 
 static struct ft F;
@@ -63,6 +64,7 @@ static void test_hold_and_reissue(void **state)
 	uint8_t wbuf[4096];
 
 	open_rec();
+	assert_int_equal(sess_sm_state(F.s), ERL_Q3_LOGGED_IN);      /* N1 */
 	memset(wbuf, 0x5a, sizeof(wbuf));
 	ft_submit_read(&F, &a, buf, 512, 0);
 	ft_submit_read(&F, &b, buf + 512, 512, 1);
@@ -75,6 +77,7 @@ static void test_hold_and_reissue(void **state)
 	}
 	lose_connection();
 	assert_int_equal(atomic_load(&F.s->state), SESS_RECOVERING);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q4_FAILED);         /* N3 */
 	assert_true(ft_saw(&F, MCSI_EV_SESSION_LOST));
 	/* Held: nothing completes, not even the write without its status. */
 	assert_int_equal(a.done + b.done + w.done, 0);
@@ -84,6 +87,7 @@ static void test_hold_and_reissue(void **state)
 
 	post_login(1000, 7);
 	assert_int_equal(atomic_load(&F.s->state), SESS_LIVE);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q3_LOGGED_IN);      /* N4, N1 */
 	assert_true(ft_saw(&F, MCSI_EV_SESSION_REINSTATED));
 	assert_int_equal(F.s->tsih, 7);
 	/* Re-issued whole, in the old order, as new commands: new ITTs, the
@@ -128,6 +132,7 @@ static void test_give_up(void **state)
 	assert_int_equal(a.done, 0);
 	sess_rec_post_give_up(F.s, -ETIMEDOUT, "not reinstated within the replacement timeout");
 	ft_turn(&F);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q4_FAILED);         /* stays, I/O fails */
 	assert_int_equal(atomic_load(&F.s->state), SESS_FAILED);
 	assert_true(ft_saw(&F, MCSI_EV_SESSION_FAILED));
 	assert_int_equal(a.done, 1);

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* A session's RFC 7143 state, moved by erl_sess_step(): see sess_sm.h. */
+#include "mcs/sess_sm.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "mcs/sess.h"
+
+int sess_sm(struct mcsi_session *s, enum erl_sevent ev)
+{
+	struct erl_sstep step;
+
+	pthread_mutex_lock(&s->lock);
+	enum erl_sstate from = s->rfc ? s->rfc : ERL_Q1_FREE;
+	enum erl_sstate st = from;
+	int rc = erl_sess_step(&st, ev, &step);
+	if (rc == 0)
+		s->rfc = st;
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0) {
+		atomic_fetch_add(&s->rfc_illegal, 1);
+		sess_log(s, 4, "session: event %s is not allowed in state %s "
+			 "(RFC 7143 8.3); ignored", erl_sevent_name(ev), erl_sstate_name(from));
+		return rc;
+	}
+	if (from != st)
+		sess_log(s, 7, "session: %s -> %s (%s, %s)", erl_sstate_name(from),
+			 erl_sstate_name(st), erl_sevent_name(ev), step.rfc);
+	return 0;
+}
+
+enum erl_sstate sess_sm_state(struct mcsi_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	enum erl_sstate st = s->rfc ? s->rfc : ERL_Q1_FREE;
+	pthread_mutex_unlock(&s->lock);
+	return st;
+}
