@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mcs/erl_timer.h"
+#include "mcs/quirks.h"
 #include "mcs/sess_erl2.h"
 #include "mcs/reactor.h"
 #include "mcs/rstat.h"
@@ -19,6 +20,7 @@
 #include "mcs/sess_mcs.h"
 #include "mcs/sess_rec.h"
 #include "proto/scsi.h"
+#include "proto/url.h"
 
 MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 {
@@ -37,6 +39,23 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->coalesce_us = 500;
 	o->zerocopy_send = true;
 	o->replacement_timeout_ms = ERL_REPLACEMENT_MS_DEFAULT;
+}
+
+/* Says which known target defect the login offers avoided (open.c made
+ * the same decision from the same URL and options). */
+static void quirk_log(mcsi_session *s, const char *url, const struct mcsi_opts *o)
+{
+	struct url_iscsi u;
+	const char *why = NULL;
+	struct quirk_offer q = {
+		.erl = o->error_recovery_level, .connections = o->connections,
+		.time2wait = o->time2wait_s,
+	};
+
+	if (url_parse_iscsi(url, strlen(url), &u, &why) == 0 && u.has_target &&
+	    (why = quirks_apply(u.target, &q)))
+		sess_log(s, 5, "%s (mcsi_opts.quirks = MCSI_QUIRKS_OFF offers what was asked)", why);
+	url_iscsi_wipe(&u);
 }
 
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
@@ -58,8 +77,9 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		size_t pre_mcs = offsetof(struct mcsi_opts, sched_policy);
 		size_t pre_erl2 = offsetof(struct mcsi_opts, erl2_cleanup);
 		size_t pre_portals = offsetof(struct mcsi_opts, portals);
+		size_t pre_times = offsetof(struct mcsi_opts, time2wait_s);
 		if (opts->size != sizeof(*opts) && opts->size != old && opts->size != pre_mcs &&
-		    opts->size != pre_erl2 && opts->size != pre_portals)
+		    opts->size != pre_erl2 && opts->size != pre_portals && opts->size != pre_times)
 			return -EINVAL;
 		memcpy(&def, opts, opts->size);
 		def.size = sizeof(def);
@@ -75,7 +95,8 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		return -EINVAL;
 	if (opts->connections == 0)
 		def.connections = 1;
-	if (opts->error_recovery_level > 2)
+	if (opts->error_recovery_level > 2 || opts->time2wait_s > 3600 ||
+	    opts->time2retain_s > 3600 || opts->quirks > MCSI_QUIRKS_OFF)
 		return -EINVAL;
 	memset(&h, 0, sizeof(h));
 	h.fd = -1;
@@ -117,6 +138,8 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		sess_desc_put(desc);
 		return rc;
 	}
+	if (opts->quirks != MCSI_QUIRKS_OFF)
+		quirk_log(*out, url, opts);
 	/* One more connection than asked for was offered at ERL 2 (open.c):
 	 * for a reinstatement only, never opened otherwise. */
 	uint32_t lim = atomic_load(&(*out)->cs.limit);

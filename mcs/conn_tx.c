@@ -392,10 +392,17 @@ static void tx_produce(struct conn *c)
 	if (c->state != CONN_UP && c->state != CONN_DRAIN)
 		return;
 	/* Draining: commands already sent still get their Data-Out. */
-	while (c->state == CONN_UP && slots_free(c) > 0 && (t = c->cmdq)) {
-		if (tx_cmd(c, t) < 0)
+	/* Off the queue before tx_cmd(): a write with unsolicited data goes
+	 * on the Data-Out queue there, through the same next link. */
+	while (c->state == CONN_UP && slots_free(c) > 0 &&
+	       (t = q_pop(&c->cmdq, &c->cmdq_tail))) {
+		if (tx_cmd(c, t) < 0) {
+			t->next = c->cmdq;       /* back to the front: the window */
+			c->cmdq = t;
+			if (!t->next)
+				c->cmdq_tail = &t->next;
 			break;
-		q_pop(&c->cmdq, &c->cmdq_tail);
+		}
 	}
 	while (slots_free(c) > 0 && (t = c->doutq)) {
 		if (!tx_dout(c, t)) {

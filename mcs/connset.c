@@ -274,8 +274,12 @@ int cset_set_weight(struct connset *cs, int slot, uint32_t weight)
 
 void cset_set_active(struct connset *cs, uint32_t k)
 {
-	if (atomic_exchange_explicit(&cs->active, k, memory_order_relaxed) != k)
-		atomic_fetch_add_explicit(&cs->gen, 1, memory_order_release);
+	/* Called every scan: write the line the submitters read only when
+	 * k moves. One writer (queue 0's reactor). */
+	if (atomic_load_explicit(&cs->active, memory_order_relaxed) == k)
+		return;
+	atomic_store_explicit(&cs->active, k, memory_order_relaxed);
+	atomic_fetch_add_explicit(&cs->gen, 1, memory_order_release);
 }
 
 /* Reads one slot as a sequence-lock reader (with its traffic counters

@@ -146,7 +146,8 @@ int cset_set_weight(struct connset *cs, int slot, uint32_t weight);
 
 /* The adaptive scheduler's active set: new commands go to the first k UP
  * connections in slot order (0: all). A change moves the membership
- * generation, so every submitter re-reads its view. Any thread. */
+ * generation, so every submitter re-reads its view. One writer at a
+ * time (queue 0's reactor). */
 void cset_set_active(struct connset *cs, uint32_t k);
 
 /* ---- snapshots ----------------------------------------------------------- */

@@ -167,26 +167,31 @@ static void probe_end(struct sched_adapt *a)
 	a->hold_left = a->hold;
 }
 
-/* A probe epoch (the k that ran was probe_k) or a base one, in turn. */
+/* One epoch of a probe. The halves of a pair run in the order P B, then
+ * B P, P B, B P: a switch comes after every first half and never after a
+ * second, so the epoch right after a switch (whose start still carries
+ * the old set's tail and the reactors' rebalancing) is the probe's in one
+ * pair and the base's in the next, and no order bias survives the
+ * median. */
 static void probe_epoch(struct sched_adapt *a, uint64_t done, uint64_t mean)
 {
-	if (a->k == a->probe_k) {
+	bool on_probe = a->k == a->probe_k;
+
+	if (!a->pending) {
 		a->pend_done = done;
 		a->pend_lat = mean;
 		a->pending = true;
-		a->k = a->base_k;
+		a->k = on_probe ? a->base_k : a->probe_k;
 		return;
 	}
-	if (a->pending) {
-		a->r_done[a->npairs] = permille(a->pend_done, done);
-		a->r_lat[a->npairs] = permille(a->pend_lat, mean);
-		a->npairs++;
-		a->pending = false;
-	}
+	uint64_t pd = on_probe ? done : a->pend_done, pl = on_probe ? mean : a->pend_lat;
+	uint64_t bd = on_probe ? a->pend_done : done, bl = on_probe ? a->pend_lat : mean;
+	a->r_done[a->npairs] = permille(pd, bd);
+	a->r_lat[a->npairs] = permille(pl, bl);
+	a->npairs++;
+	a->pending = false;
 	if (a->npairs >= a->cfg.pairs)
 		probe_end(a);
-	else
-		a->k = a->probe_k;
 }
 
 static void epoch(struct sched_adapt *a, uint64_t done, uint64_t mean)

@@ -17,7 +17,8 @@
  *    cumulative counters the caller passes; an epoch with fewer than
  *    min_done completions is idle and decides nothing;
  *  - after hold epochs at k, k+1 or k-1 is probed in pairs of epochs,
- *    one at the probe, one at k, alternating (`pairs` of them). Each pair
+ *    one at the probe, one at k (`pairs` of them, in the order P B, B P,
+ *    P B, B P, so that whatever a switch costs falls on both). Each pair
  *    gives the ratio probe / base of completions and of mean latency, and
  *    the medians of those ratios decide. Pairing is what makes it work
  *    on a shared machine: the others' builds and guests swing a

@@ -23,6 +23,13 @@ done
 
 export MCSI_SRC=$here
 jobs=$(nproc)
+# One LIO guest serves every LIO script of both passes (they take turns):
+# booting it under software emulation costs 15-20 s a script. A script
+# whose target died starts a new one (tests/lib/targets.sh lio_start).
+export LIO_KEEP=1 LIO_DIR=${LIO_DIR:-/tmp/mcsi-lio}
+lio_tool=$here/../shared/tools/lio/lio.sh
+stop_lio() { [[ -x $lio_tool ]] && "$lio_tool" stop >/dev/null 2>&1 || true; }
+trap stop_lio EXIT
 start=$(date +%s)
 failed=()
 

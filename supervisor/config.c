@@ -43,10 +43,13 @@ static const struct cfg_key target_keys[] = {
 	{ "auto-mount",     CFG_K_BOOL, offsetof(struct cfg_target, auto_mount), 0, 0 },
 	{ "max-connections", CFG_K_UINT, offsetof(struct cfg_target, max_connections),
 	  1, CFG_MAXCONN_MAX },
+	{ "scheduling",     CFG_K_SCHED, offsetof(struct cfg_target, sched), 0, 0 },
 	{ "error-recovery-level", CFG_K_UINT, offsetof(struct cfg_target, erl),
 	  0, CFG_ERL_MAX },
 	{ "replacement-timeout", CFG_K_UINT, offsetof(struct cfg_target, replacement_timeout),
 	  0, CFG_REPLACEMENT_MAX },
+	{ "default-time2wait", CFG_K_UINT, offsetof(struct cfg_target, time2wait), 0, 3600 },
+	{ "default-time2retain", CFG_K_UINT, offsetof(struct cfg_target, time2retain), 0, 3600 },
 	{ "header-digest",  CFG_K_DIGEST, offsetof(struct cfg_target, header_digest), 0, 0 },
 	{ "data-digest",    CFG_K_DIGEST, offsetof(struct cfg_target, data_digest), 0, 0 },
 	{ "authentication", CFG_K_AUTH, offsetof(struct cfg_target, auth), 0, 0 },
@@ -73,6 +76,13 @@ static const char *const digest_names[] = {
 static const char *const origin_names[] = { "static", "discovered", NULL };
 static const char *const bool_names[] = { "no", "yes", NULL };
 static const char *const enable_names[] = { "disable", "enable", NULL };
+static const char *const sched_names[] = {
+	"adaptive", "least-queue-depth", "round-robin", "failover-only", "weighted-paths", NULL };
+
+const char *cfg_sched_name(enum cfg_sched s)
+{
+	return (unsigned)s <= CFG_SCHED_WEIGHTED ? sched_names[s] : sched_names[0];
+}
 
 static const char *const *enum_names(enum cfg_key_kind k)
 {
@@ -82,6 +92,7 @@ static const char *const *enum_names(enum cfg_key_kind k)
 	case CFG_K_ORIGIN: return origin_names;
 	case CFG_K_BOOL:   return bool_names;
 	case CFG_K_ENABLE: return enable_names;
+	case CFG_K_SCHED:  return sched_names;
 	default:           return NULL;
 	}
 }
@@ -513,6 +524,8 @@ int cfg_key_set(void *base, const struct cfg_key *k, const char *v,
 			*(enum cfg_auth *)(void *)field = (enum cfg_auth)e;
 		else if (k->kind == CFG_K_DIGEST)
 			*(enum cfg_digest *)(void *)field = (enum cfg_digest)e;
+		else if (k->kind == CFG_K_SCHED)
+			*(enum cfg_sched *)(void *)field = (enum cfg_sched)e;
 		else
 			*(enum cfg_origin *)(void *)field = (enum cfg_origin)e;
 		break;
@@ -554,6 +567,9 @@ int cfg_key_get(const void *base, const struct cfg_key *k, char *buf,
 		break;
 	case CFG_K_ORIGIN:
 		s = origin_names[*(const enum cfg_origin *)(const void *)field];
+		break;
+	case CFG_K_SCHED:
+		s = cfg_sched_name(*(const enum cfg_sched *)(const void *)field);
 		break;
 	case CFG_K_PORTAL:
 		return -ENOENT;

@@ -56,6 +56,19 @@ enum cfg_digest {
  * next discovery. */
 enum cfg_origin { CFG_ORIGIN_STATIC, CFG_ORIGIN_DISCOVERED };
 
+/* MC/S: which connection a new command goes to (mcsi_opts.sched_policy,
+ * whose names these are; the first is the default). */
+enum cfg_sched {
+	CFG_SCHED_ADAPTIVE,         /* "adaptive" */
+	CFG_SCHED_LEAST_DEPTH,      /* "least-queue-depth" */
+	CFG_SCHED_ROUND_ROBIN,      /* "round-robin" */
+	CFG_SCHED_FAILOVER,         /* "failover-only" */
+	CFG_SCHED_WEIGHTED,         /* "weighted-paths" */
+};
+
+/* The policy's name as mcsi_opts.sched_policy takes it (static). */
+const char *cfg_sched_name(enum cfg_sched s);
+
 enum cfg_section { CFG_SECT_INITIATOR, CFG_SECT_DISCOVERY, CFG_SECT_TARGET };
 
 struct cfg_portal {
@@ -96,11 +109,15 @@ struct cfg_target {
 	bool persistent;          /* reconnect after a connection loss */
 	bool auto_mount;          /* mount its filesystems after auto-login */
 	uint32_t max_connections; /* 1..65535 */
+	enum cfg_sched sched;     /* MC/S scheduling policy */
 	uint32_t erl;             /* 0..2 */
 	/* Seconds the session library reinstates a lost session before it
 	 * fails its I/O and gives up (mcsi_opts.replacement_timeout_ms);
 	 * only then does mcsid log in again. 0: give up at once. */
 	uint32_t replacement_timeout;
+	/* DefaultTime2Wait / DefaultTime2Retain offered, seconds (0: the
+	 * RFC's 2 and 20): mcsi_opts.time2wait_s, time2retain_s. */
+	uint32_t time2wait, time2retain;
 	enum cfg_digest header_digest, data_digest;
 	enum cfg_auth auth;       /* CHAP: mutual, the target proves itself */
 	char *chap_name;          /* the name the target must answer with */

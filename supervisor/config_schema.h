@@ -23,6 +23,7 @@ enum cfg_key_kind {
 	CFG_K_AUTH,     /* enum cfg_auth */
 	CFG_K_DIGEST,   /* enum cfg_digest */
 	CFG_K_ORIGIN,   /* enum cfg_origin */
+	CFG_K_SCHED,    /* enum cfg_sched */
 	CFG_K_PORTAL,   /* repeated; each line appends (struct cfg_portals);
 			 * min: the default port (0: 3260), max 1: a server
 			 * of another service, no interface= */

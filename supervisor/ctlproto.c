@@ -364,8 +364,14 @@ int cp_launch_encode(const struct cp_launch *l, const struct cp_launch_secrets *
 		json_w_u64(&w, "connections", l->connections);
 	if (l->erl != CP_ERL_DEFAULT)
 		json_w_u64(&w, "error-recovery-level", l->erl);
+	if (l->time2wait)
+		json_w_u64(&w, "default-time2wait", l->time2wait);
+	if (l->time2retain)
+		json_w_u64(&w, "default-time2retain", l->time2retain);
 	if (l->portals[0])
 		json_w_str(&w, "portals", l->portals);
+	if (l->sched[0])
+		json_w_str(&w, "sched", l->sched);
 	if (l->chap) {
 		json_w_str(&w, "chap-name", l->chap_name);
 		json_w_strn(&w, "chap-secret", s->chap, s->chap_len);
@@ -460,9 +466,25 @@ int cp_launch_decode(const char *buf, size_t len, struct cp_launch *l,
 	if ((rc = get_uint(buf, t, 0, "error-recovery-level", 2, &erl, &has, why)))
 		goto out;
 	l->erl = (uint8_t)erl;
-	if ((rc = get_text(buf, t, 0, "portals", l->portals, sizeof(l->portals), why)) ||
-	    (rc = check_portals(l->portals, why)))
+	uint64_t t2w = 0, t2r = 0;
+	if ((rc = get_uint(buf, t, 0, "default-time2wait", 3600, &t2w, &has, why)) ||
+	    (rc = get_uint(buf, t, 0, "default-time2retain", 3600, &t2r, &has, why)))
 		goto out;
+	l->time2wait = (uint16_t)t2w;
+	l->time2retain = (uint16_t)t2r;
+	if ((rc = get_text(buf, t, 0, "portals", l->portals, sizeof(l->portals), why)) ||
+	    (rc = check_portals(l->portals, why)) ||
+	    (rc = get_text(buf, t, 0, "sched", l->sched, sizeof(l->sched), why)))
+		goto out;
+	/* A policy name: the session library knows which ones exist. */
+	for (size_t k = 0; l->sched[k]; k++) {
+		if ((l->sched[k] < 'a' || l->sched[k] > 'z') && l->sched[k] != '-') {
+			l->sched[0] = '\0';
+			*why = "a scheduling policy that is no name";
+			rc = -EPROTO;
+			goto out;
+		}
+	}
 	if ((rc = get_secret(buf, t, "chap-secret", s->chap, sizeof(s->chap),
 			     &s->chap_len, &has_secret, why)) ||
 	    (rc = get_text(buf, t, 0, "chap-name", l->chap_name,

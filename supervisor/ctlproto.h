@@ -130,6 +130,7 @@ struct cp_launch_secrets {            /* keep in secrets_mem_alloc() memory */
 };
 
 #define CP_PORTALS_MAX 1024u
+#define CP_SCHED_MAX 32u
 struct cp_launch {
 	char target[URL_NAME_MAX + 1];
 	struct url_portal portal;
@@ -148,10 +149,17 @@ struct cp_launch {
 	/* mcsi_opts.error_recovery_level, the most the session asks for
 	 * (0..2); absent from the message when CP_ERL_DEFAULT. */
 	uint8_t erl;
+	/* mcsi_opts.time2wait_s / time2retain_s (0, absent from the
+	 * message: the RFC's defaults). */
+	uint16_t time2wait, time2retain;
 	/* MC/S: mcsi_opts.portals, the target's configured portals for a
 	 * login that named none ("host:port,host:port", each checked on
 	 * decode); "" (absent from the message) for none. */
 	char portals[CP_PORTALS_MAX];
+	/* MC/S: mcsi_opts.sched_policy (the target's scheduling in the
+	 * configuration); "" (absent from the message): the default,
+	 * adaptive. Lower-case letters and '-' only. */
+	char sched[CP_SCHED_MAX];
 };
 #define CP_REPLACEMENT_MS_DEFAULT 120000u
 #define CP_ERL_DEFAULT 2u

@@ -211,7 +211,25 @@ struct mcsi_opts {
 	 * them all: tgt answers an IPv4 connection with its IPv4 portals
 	 * only). NULL: SendTargets' only. A malformed item: -EINVAL. */
 	const char *portals;
+	/* DefaultTime2Wait and DefaultTime2Retain offered, in seconds (0:
+	 * the RFC's 2 and 20; more than 3600: -EINVAL). The outcome is the
+	 * higher Time2Wait and the lower Time2Retain of the two sides (RFC
+	 * 7143 13.15, 13.16): a longer wait before a reinstatement or a
+	 * connection cleanup, a shorter time the target keeps a failed
+	 * connection's tasks. LIO 6.1 needs Time2Wait 5 for a
+	 * multi-connection session reinstatement (docs/design/recovery.md
+	 * section 9). */
+	unsigned time2wait_s, time2retain_s;
+	/* Known target defects (mcs/quirks.h): MCSI_QUIRKS_AUTO (0, the
+	 * default) offers what keeps such a target up (LIO, named
+	 * iqn.2003-01.org.linux-iscsi.*: ErrorRecoveryLevel 1 at most, and
+	 * with several connections DefaultTime2Wait 5 unless set above), and
+	 * logs it; MCSI_QUIRKS_OFF offers exactly what is asked. */
+	unsigned quirks;
 };
+
+#define MCSI_QUIRKS_AUTO 0u
+#define MCSI_QUIRKS_OFF  1u
 
 enum { MCSI_ERL2_REINSTATE = 0, MCSI_ERL2_LOGOUT = 1, MCSI_ERL2_CLOSE = 2 };
 

@@ -163,6 +163,8 @@ int launch_prepare(struct mcsid *d, struct msess *s, struct launch_spec *spec,
 	 * up; mcsid's own re-login (backoff) only starts after that. */
 	spec->l.replacement_ms = (ct ? ct->replacement_timeout : CFG_REPLACEMENT_DEFAULT) * 1000u;
 	spec->l.erl = ct ? (uint8_t)ct->erl : CP_ERL_DEFAULT;
+	spec->l.time2wait = ct ? (uint16_t)ct->time2wait : 0;
+	spec->l.time2retain = ct ? (uint16_t)ct->time2retain : 0;
 	/* MC/S: max-connections is the number of connections wished; a
 	 * login that names no portal uses every portal of the target (as
 	 * macOS's iscsictl): at least one connection per configured portal.
@@ -175,6 +177,8 @@ int launch_prepare(struct mcsid *d, struct msess *s, struct launch_spec *spec,
 	 * them (tgt answers only with the leading portal's address family). */
 	if (ct && !s->portal_given && spec->l.connections > 1)
 		other_portals(ct, &s->portal, spec->l.portals, sizeof(spec->l.portals));
+	if (ct && ct->sched != CFG_SCHED_ADAPTIVE)
+		snprintf(spec->l.sched, sizeof(spec->l.sched), "%s", cfg_sched_name(ct->sched));
 	if ((rc = credentials(d, ct, spec, msg, cap)))
 		return rc;
 	int n = cp_launch_encode(&spec->l, spec->sec, spec->msg, LAUNCH_MSG_MAX);

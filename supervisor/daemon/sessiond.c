@@ -153,10 +153,13 @@ static int login(struct sessiond *d, const struct cp_launch_secrets *sec)
 	o.data_digest = d->launch.data_digest;
 	o.replacement_timeout_ms = d->launch.replacement_ms;
 	o.error_recovery_level = d->launch.erl;
+	o.time2wait_s = d->launch.time2wait;
+	o.time2retain_s = d->launch.time2retain;
 	/* MC/S: the connections the configuration asks for, one reactor
 	 * per connection up to the CPUs. */
 	o.connections = d->launch.connections ? d->launch.connections : 1;
 	o.portals = d->launch.portals[0] ? d->launch.portals : NULL;
+	o.sched_policy = d->launch.sched[0] ? d->launch.sched : NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o.queues = ncpu > 0 && (unsigned long)ncpu < o.connections ? (unsigned)ncpu
 								   : o.connections;

@@ -60,7 +60,6 @@ int sd_write_conns(struct sessiond *d)
 		json_w_u64(&w, "cid", cs[i].cid);
 		json_w_str(&w, "state", mcsi_conn_state_name(cs[i].state));
 		json_w_bool(&w, "lead", cs[i].lead);
-		json_w_bool(&w, "active", cs[i].active);
 		json_w_str(&w, "portal", cs[i].portal);
 		json_w_u64(&w, "queue", cs[i].queue);
 		json_w_u64(&w, "depth", cs[i].depth);
@@ -69,6 +68,8 @@ int sd_write_conns(struct sessiond *d)
 		json_w_u64(&w, "bytes-out", cs[i].bytes_out);
 		json_w_u64(&w, "latency-us", cs[i].lat_count ?
 			   cs[i].lat_sum_ns / cs[i].lat_count / 1000u : 0);
+		/* Last: scripts match the members before it in this order. */
+		json_w_bool(&w, "active", cs[i].active);
 		json_w_end(&w);
 	}
 	json_w_end(&w);

@@ -294,6 +294,9 @@ static mcsi_session *open_session(struct run *r, unsigned erl, struct counters *
 	o.queues = 0;
 	o.connections = erl == 2 ? CONNS : 1;
 	o.error_recovery_level = erl;
+	/* ERL 2: commands on both connections in turn, so that the drops
+	 * hit both (the adaptive default keeps to the first). */
+	o.sched_policy = erl == 2 ? "round-robin" : NULL;
 	o.header_digest = o.data_digest = true;
 	o.cmd_timeout_ms = 30000;   /* never the repair here */
 	o.nop_interval_ms = 0;

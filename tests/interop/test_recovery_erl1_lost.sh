@@ -31,14 +31,28 @@ TOTAL=0
 TT_IQN=iqn.2026-11.org.mcsi.test:erl1lost
 TT_LUNS="--lun 0:ram:64M:512" tt_start --erl 1 --max-connections 4 -v
 
+# tt_lines LINE...: control lines to the test target in one python process
+# (starting one per line costs seconds on a loaded machine); prints the
+# answers, one per line.
+tt_lines() {
+	python3 - "$TT_SOCK" "$@" <<-'EOF'
+	import socket, sys
+	for line in sys.argv[2:]:
+	    s = socket.socket(socket.AF_UNIX)
+	    s.connect(sys.argv[1])
+	    s.sendall(line.encode() + b"\n")
+	    print(s.recv(4096).decode().strip())
+	    s.close()
+	EOF
+}
+
 # armed RULE STEP N: N one-shot rules, the k-th firing at the (k*STEP)th match.
 armed() {
-	tt_ctl clear >/dev/null
-	ARMED=0
+	local lines=(clear)
 	for ((k = 1; k <= $3; k++)); do
-		# shellcheck disable=SC2086 # a list of words
-		tt_ctl $1 after $((k * $2)) >/dev/null && ARMED=$((ARMED + 1))
+		lines+=("$1 after $((k * $2))")
 	done
+	ARMED=$(tt_lines "${lines[@]}" | tail -n +2 | grep -c '^ok')
 }
 left() { tt_ctl list | grep -o 'kind' | wc -l; }
 

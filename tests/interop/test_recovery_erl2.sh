@@ -85,6 +85,7 @@ verified() {
 	else
 		fail "$name: rc $rc, $failed connections lost, $rec recovered, $lost session losses"
 		grep -v '^\[' "$OUT" | tail -15
+		tail -4 "$TEST_TMP/faults.log"
 	fi
 }
 
@@ -161,78 +162,109 @@ fi
 # that Debian kernel (tests/lib/lio-kernel.sh, its own LIO_DIR, same port).
 STIMES=()                       # ms, every LIO session reinstatement seen
 
+# lio_slirp_abort: the guest is gone because qemu itself aborted in its
+# user-mode network (libslirp 4.7.0 asserts in soread() when a cut resets
+# the host side while its buffer towards the guest is full: a host emulator
+# defect, neither LIO's nor ours; seen once in ~20 LIO runs, under ASan).
+lio_slirp_abort() {
+	! "$MCSI_SHARED/tools/lio/lio.sh" status >/dev/null 2>&1 &&
+		grep -q 'soread: Assertion' "$LIO_DIR/qemu.log" 2>/dev/null
+}
+
 # lio_erl1 NAME URL PERF-ARGS...: cut_run at ERL 1: every cut ends the
-# session at LIO; each is reinstated (no I/O error, no mismatch).
+# session at LIO; each is reinstated (no I/O error, no mismatch). Run once
+# more on a fresh guest if qemu aborted (lio_slirp_abort).
 lio_erl1() {
-	local name=$1
+	local name=$1 try mark rc cuts lost re failed
 	shift
-	local mark
-	mark=$(cat "$TEST_TMP/faults.log" 2>/dev/null | wc -l)
-	cut_run "$@" --erl 1
-	local rc=$RC cuts lost re failed
-	cuts=$(tail -n +$((mark + 1)) "$TEST_TMP/faults.log" | grep -c 'cutone: ok 1')
-	lost=$(grep -c '^event: session lost' "$OUT")
-	failed=$(grep -c '^event: session failed' "$OUT")
-	mapfile -t t < <(awk '/^event: session reinstated after/ { print $5 }' "$OUT")
-	re=${#t[@]}
-	STIMES+=("${t[@]}")
-	# As in verified: a cut after the run's last command is not recovered.
-	if ((rc == 0)) && grep -q '^verify: no mismatch' "$OUT" && ((re >= 1 && failed == 0 &&
-	    re >= lost - 1)); then
-		pass "$name: verified, $lost sessions lost, $re reinstated (${t[*]} ms)"
-	else
+	for try in 1 2; do
+		mark=$( (wc -l <"$TEST_TMP/faults.log") 2>/dev/null || echo 0)
+		cut_run "$@" --erl 1
+		rc=$RC
+		cuts=$(tail -n +$((mark + 1)) "$TEST_TMP/faults.log" | grep -c 'cutone: ok 1')
+		lost=$(grep -c '^event: session lost' "$OUT")
+		failed=$(grep -c '^event: session failed' "$OUT")
+		mapfile -t t < <(awk '/^event: session reinstated after/ { print $5 }' "$OUT")
+		re=${#t[@]}
+		# As in verified: a cut after the run's last command is not recovered.
+		if ((rc == 0)) && grep -q '^verify: no mismatch' "$OUT" && ((re >= 1 &&
+		    failed == 0 && re >= lost - 1)); then
+			STIMES+=("${t[@]}")
+			pass "$name: verified, $lost sessions lost, $re reinstated (${t[*]} ms)"
+			break
+		fi
+		if ((try == 1)) && lio_slirp_abort; then
+			echo "# $name: qemu aborted (libslirp soread assertion), not LIO:" \
+				"fresh guest, run again"
+			lio_start 9>&-
+			continue
+		fi
 		fail "$name: rc $rc, $lost sessions lost, $re reinstated, $failed given up"
 		grep -v '^\[' "$OUT" | tail -15
-	fi
+		tail -4 "$TEST_TMP/faults.log"
+		break
+	done
 	((cuts > 0)) || fail "$name: no connection was cut"
 }
 
-exec 9>/tmp/mcsi-lio.lock
-flock 9
-if [[ -n ${MCSI_LIO_KERNEL:-} && ${MCSI_LIO_ERL2:-} == 1 ]]; then
-	export LIO_DIR=/tmp/mcsi-lio-${MCSI_LIO_KERNEL#linux-image-}
-	kl=$here/../lib/lio-kernel.sh
-	if ! "$MCSI_SHARED/tools/lio/lio.sh" status >/dev/null 2>&1; then
-		{ "$kl" "$MCSI_LIO_KERNEL" build && "$kl" "$MCSI_LIO_KERNEL" start 9>&-; } \
-			>"$TEST_TMP/lio-kernel.log" 2>&1 ||
-			need_target "LIO with $MCSI_LIO_KERNEL: $(tail -3 "$TEST_TMP/lio-kernel.log")"
-		[[ ${LIO_KEEP:-} == 1 ]] ||
-			_target_cleanups+=("LIO_DIR=$LIO_DIR $MCSI_SHARED/tools/lio/lio.sh stop")
+# lio_part: the LIO runs, under the LIO lock.
+lio_part() {
+	exec 9>/tmp/mcsi-lio.lock
+	flock 9
+	if [[ -n ${MCSI_LIO_KERNEL:-} && ${MCSI_LIO_ERL2:-} == 1 ]]; then
+		export LIO_DIR=/tmp/mcsi-lio-${MCSI_LIO_KERNEL#linux-image-}
+		kl=$here/../lib/lio-kernel.sh
+		if ! "$MCSI_SHARED/tools/lio/lio.sh" status >/dev/null 2>&1; then
+			{ "$kl" "$MCSI_LIO_KERNEL" build && "$kl" "$MCSI_LIO_KERNEL" start 9>&-; } \
+				>"$TEST_TMP/lio-kernel.log" 2>&1 ||
+				need_target "LIO with $MCSI_LIO_KERNEL: $(tail -3 "$TEST_TMP/lio-kernel.log")"
+			[[ ${LIO_KEEP:-} == 1 ]] ||
+				_target_cleanups+=("LIO_DIR=$LIO_DIR $MCSI_SHARED/tools/lio/lio.sh stop")
+		fi
 	fi
-fi
-lio_start 9>&-                 # qemu must not inherit the lock
-proxy_start "$LIO_PORT"
-# LIO's discovery names its own portal: the leading connection goes
-# through the proxy, the others straight to LIO, so cutone cuts the
-# leading one; a reinstated session or CID comes back through the proxy.
-U="iscsi://127.0.0.1:$CUT_PORT/$LIO_IQN_BASE:erl2/0"
-lsecs=$SECS
-SECS=$((lsecs + 2))
-lio_erl1 "LIO ERL 1: session reinstatement, rw 16k" "$U" -m rw -b 16k -q 8 -s 4m
-lio_erl1 "LIO ERL 1: session reinstatement, write 64k" "$U" -m randwrite -b 64k -q 8 -s 4m
-lio_check_alive >/dev/null && pass "LIO healthy after the ERL 1 runs" ||
-	fail "LIO crashed during the ERL 1 runs: $(lio_check_alive | head -1)"
-if [[ ${MCSI_LIO_ERL2:-} != 1 ]]; then
-	echo "# LIO ERL 2 skipped: it crashes the guest kernel (MCSI_LIO_ERL2=1 runs it)"
-else
-	before=$REASSIGNED
-	# A short replacement timeout: once the guest crashed, nothing comes back.
-	verified "LIO ERL 2: reinstatement, 2 connections, rw 16k" "$U" \
-		-m rw -b 16k -q 8 -s 4m -c 2 --replacement-timeout 5000
-	verified "LIO ERL 2: reinstatement, 2 connections, write 64k" "$U" \
-		-m randwrite -b 64k -q 8 -s 4m -c 2 --replacement-timeout 5000
-	((REASSIGNED > before)) && pass "LIO: $((REASSIGNED - before)) commands reassigned" ||
-		fail "LIO: no command was reassigned"
-	sleep 0.5
+	lio_start 9>&-                 # qemu must not inherit the lock
+	proxy_start "$LIO_PORT"
+	# LIO's discovery names its own portal: the leading connection goes
+	# through the proxy, the others straight to LIO, so cutone cuts the
+	# leading one; a reinstated session or CID comes back through the proxy.
+	U="iscsi://127.0.0.1:$CUT_PORT/$LIO_IQN_BASE:erl2/0"
+	lsecs=$SECS
+	SECS=$((lsecs + 2))
+	lio_erl1 "LIO ERL 1: session reinstatement, rw 16k" "$U" -m rw -b 16k -q 8 -s 4m
+	lio_erl1 "LIO ERL 1: session reinstatement, write 64k" "$U" -m randwrite -b 64k -q 8 -s 4m
 	if lio_check_alive >/dev/null; then
-		pass "LIO still healthy after ERL 2"
+		pass "LIO healthy after the ERL 1 runs"
 	else
-		fail "LIO crashed after the ERL 2 recoveries (section 9); stopping it"
-		"$MCSI_SHARED/tools/lio/lio.sh" stop >/dev/null 2>&1
+		fail "LIO crashed during the ERL 1 runs: $(lio_check_alive | head -1)"
 	fi
+	if [[ ${MCSI_LIO_ERL2:-} != 1 ]]; then
+		echo "# LIO ERL 2 skipped: it crashes the guest kernel (MCSI_LIO_ERL2=1 runs it)"
+	else
+		before=$REASSIGNED
+		# A short replacement timeout: once the guest crashed, nothing comes back.
+		verified "LIO ERL 2: reinstatement, 2 connections, rw 16k" "$U" \
+			-m rw -b 16k -q 8 -s 4m -c 2 --replacement-timeout 5000
+		verified "LIO ERL 2: reinstatement, 2 connections, write 64k" "$U" \
+			-m randwrite -b 64k -q 8 -s 4m -c 2 --replacement-timeout 5000
+		((REASSIGNED > before)) && pass "LIO: $((REASSIGNED - before)) commands reassigned" ||
+			fail "LIO: no command was reassigned"
+		sleep 0.5
+		if lio_check_alive >/dev/null; then
+			pass "LIO still healthy after ERL 2"
+		else
+			fail "LIO crashed after the ERL 2 recoveries (section 9); stopping it"
+			"$MCSI_SHARED/tools/lio/lio.sh" stop >/dev/null 2>&1
+		fi
+	fi
+	SECS=$lsecs
+	flock -u 9
+}
+
+if [[ ${MCSI_NO_LIO:-} == 1 && ${CI:-} != true ]]; then
+	echo "# LIO skipped (MCSI_NO_LIO=1)"
+else
+	lio_part
 fi
-SECS=$lsecs
-flock -u 9
 
 # ---- recovery times ------------------------------------------------------------
 if ((${#STIMES[@]})); then

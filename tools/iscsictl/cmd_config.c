@@ -33,6 +33,7 @@ static const struct opt_map opt_map[] = {
 	{ "-persistent", "persistent", S_T },
 	{ "-auto-mount", "auto-mount", S_T },
 	{ "-MaxConnections", "max-connections", S_T },
+	{ "-Scheduling", "scheduling", S_T },
 	{ "-ErrorRecoveryLevel", "error-recovery-level", S_T },
 	{ "-ReplacementTimeout", "replacement-timeout", S_T },
 	{ "-HeaderDigest", "header-digest", S_T },

@@ -214,7 +214,12 @@ static const struct verb_help pages[] = {
 "login; 'iscsictl list sessions' shows the connections. More connections\n"
 "pay with targets that serve them in parallel (istgt, LIO); a target that\n"
 "serves a session from one thread (tgt) is not faster with them, and with\n"
-"4 slower (docs/perf.md).\n" },
+"4 slower unless the scheduling is adaptive (docs/perf.md).\n"
+"-Scheduling P: which connection a new command goes to: adaptive (the\n"
+"default: as many connections as measurably pay, from one up; the others\n"
+"stay logged in for failover; 'list sessions --json' marks the ones in\n"
+"use \"active\"), least-queue-depth (all of them), round-robin,\n"
+"failover-only or weighted-paths.\n" },
 };
 
 void help_print(FILE *f, const char *verb)

@@ -51,8 +51,10 @@ static const char usage[] =
 "  -c, --connections N   connections in the session (default 1); the\n"
 "                        per-connection counters are printed at the end\n"
 "      --queues N        reactor threads (default 1)\n"
-"      --sched POLICY    adaptive (default: the connections that measurably\n"
-"                        pay, from 1 up), least-queue-depth (all of them),\n"
+"      --sched POLICY    least-queue-depth (here the default: every\n"
+"                        connection carries traffic, which the test scripts\n"
+"                        check), adaptive (the library's default: as many\n"
+"                        connections as measurably pay, from 1 up),\n"
 "                        round-robin, failover-only, weighted-paths\n"
 "      --remove-at SEC   remove the newest connection after SEC seconds of\n"
 "                        load (Logout reason 1 while I/O runs)\n"
@@ -68,6 +70,12 @@ static const char usage[] =
 "      --erl2-cleanup HOW  ERL 2: reinstate (default), logout (reason 2 from\n"
 "                        a survivor, then TASK REASSIGN) or close (reason 1\n"
 "                        from a survivor, commands issued again)\n"
+"      --time2wait S     DefaultTime2Wait to offer (default 2; the higher of\n"
+"                        the two sides' wins)\n"
+"      --time2retain S   DefaultTime2Retain to offer (default 20; the lower\n"
+"                        wins)\n"
+"      --no-quirks       offer exactly what is asked, even to targets known\n"
+"                        to crash on it (LIO: ERL 2, see docs/design/recovery.md)\n"
 "  -i, --initiator IQN   initiator name\n"
 "  -Q, --quiet           no per-second progress\n"
 "      --debug           every library message (debug level too) to stderr\n"
@@ -472,14 +480,13 @@ static void print_conns(struct perf *p)
 	int n = mcsi_get_conn_stats(p->s, cs, 16);
 
 	for (int i = 0; i < n && i < 16; i++)
-		printf("conn cid %u queue %u %s%s%s commands %llu bytes_in %llu bytes_out %llu "
-		       "lat %.1f us portal %s\n", cs[i].cid, cs[i].queue,
+		printf("conn cid %u queue %u %s%s commands %llu bytes_in %llu bytes_out %llu "
+		       "lat %.1f us portal %s%s\n", cs[i].cid, cs[i].queue,
 		       mcsi_conn_state_name(cs[i].state), cs[i].lead ? " lead" : "",
-		       cs[i].active ? " active" : "",
 		       (unsigned long long)cs[i].commands, (unsigned long long)cs[i].bytes_in,
 		       (unsigned long long)cs[i].bytes_out,
 		       cs[i].lat_count ? (double)cs[i].lat_sum_ns / (double)cs[i].lat_count / 1e3
-				       : 0.0, cs[i].portal);
+				       : 0.0, cs[i].portal, cs[i].active ? " active" : "");
 }
 
 /* MC/S: removes the connection with the highest CID (never the last). */
@@ -550,6 +557,8 @@ int main(int argc, char **argv)
 		{ "erl", 1, 0, 'E' }, { "connections", 1, 0, 'c' }, { "queues", 1, 0, 'U' },
 		{ "sched", 1, 0, 'S' }, { "remove-at", 1, 0, 'Y' }, { "reset-at", 1, 0, 'K' }, { "add-extra", 0, 0, 'A' },
 		{ "add-at", 1, 0, 'Z' }, { "erl2-cleanup", 1, 0, 'G' }, { "debug", 0, 0, 'W' },
+		{ "time2wait", 1, 0, '2' }, { "time2retain", 1, 0, '3' },
+		{ "no-quirks", 0, 0, '4' },
 		{ 0, 0, 0, 0 },
 	};
 	static struct perf P = { .mode = M_RANDREAD, .mix = 50, .qd = 32, .threads = 1 };
@@ -563,6 +572,9 @@ int main(int argc, char **argv)
 
 	mcsi_opts_init(&o);
 	o.event = on_event;
+	/* Not the library's default (adaptive): the interop scripts run
+	 * mcsi-perf -c N to exercise every connection. */
+	o.sched_policy = "least-queue-depth";
 	while ((c = getopt_long(argc, argv, "m:M:b:q:t:j:s:T:HDi:Qhc:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -595,6 +607,9 @@ int main(int argc, char **argv)
 		case 'W': o.log = log_all; break;
 		case 'P': o.replacement_timeout_ms = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'E': o.error_recovery_level = (unsigned)strtoul(optarg, NULL, 0); break;
+		case '2': o.time2wait_s = (unsigned)strtoul(optarg, NULL, 0); break;
+		case '3': o.time2retain_s = (unsigned)strtoul(optarg, NULL, 0); break;
+		case '4': o.quirks = MCSI_QUIRKS_OFF; break;
 		case 'G':
 			if (!strcmp(optarg, "reinstate"))
 				o.erl2_cleanup = MCSI_ERL2_REINSTATE;

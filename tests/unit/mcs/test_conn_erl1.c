@@ -343,23 +343,34 @@ static void test_unsolicited_final_lost_recovery_r2t(void **state)
 	p.first_burst_length = 32768;
 	ft_open(&F, &p);
 	fill_src();
-	ft_submit_write(&F, &fc, src, 32768, 0);
+	/* Two writes at once: the one behind a write with unsolicited data
+	 * is sent too (both go through the connection's queues). */
+	struct ft_cmd *w[2] = { &fc, &fc2 };
+	for (unsigned i = 0; i < 2; i++) {
+		w[i]->v = (struct iovec){ src, i ? 4096u : 32768u };
+		w[i]->done = 0;
+		mcsi_prep_write(&w[i]->c, 0, i * 64u, (uint32_t)w[i]->v.iov_len / 512u,
+				&w[i]->v, 1);
+		w[i]->c.done = ft_done;
+		w[i]->c.priv = w[i];
+		assert_int_equal(mcsi_submit(F.s, &w[i]->c), 0);   /* the same turn */
+	}
 	assert_true(ft_recv(&F, &cmd));
 	assert_int_equal(cmd.dsl, 8192);
 	uint32_t itt = pdu_itt(cmd.bhs);
+	assert_true(ft_recv(&F, &cmd2));
+	assert_int_equal(pdu_opcode(cmd2.bhs), PDU_OP_SCSI_CMD);
+	assert_int_equal(cmd2.dsl, 4096);
 	expect_dout(itt, PDU_RESERVED_TAG, 0, 8192, 8192, false, &d);
 	expect_dout(itt, PDU_RESERVED_TAG, 1, 16384, 8192, false, &d);
 	expect_dout(itt, PDU_RESERVED_TAG, 2, 24576, 8192, true, &d);
-	F.expcmdsn = 11;
+	F.expcmdsn = 12;
+	ft_rsp(&F, pdu_itt(cmd2.bhs), 0, 0, 0, NULL, 0);
 	ft_r2t(&F, itt, 0x77, 0, 24576, 8192);
 	expect_dout(itt, 0x77, 0, 24576, 8192, true, &d);
 	ft_rsp(&F, itt, 0, 0, 0, NULL, 0);
 	assert_int_equal(fc.done, 1);
 	assert_int_equal(fc.c.res.err, 0);
-	ft_submit_write(&F, &fc2, src, 4096, 64);
-	assert_true(ft_recv(&F, &cmd2));
-	assert_int_equal(pdu_opcode(cmd2.bhs), PDU_OP_SCSI_CMD);
-	ft_rsp(&F, pdu_itt(cmd2.bhs), 0, 0, 0, NULL, 0);
 	assert_int_equal(fc2.done, 1);
 	expect_nothing();
 	ft_close(&F);

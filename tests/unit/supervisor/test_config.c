@@ -219,6 +219,8 @@ static void test_set_errors(void **state)
 		  -EINVAL },
 		{ CFG_SECT_TARGET, "max-connections", "0", "1..65535", -EINVAL },
 		{ CFG_SECT_TARGET, "error-recovery-level", "3", "0..2", -EINVAL },
+		{ CFG_SECT_TARGET, "default-time2wait", "3601", "0..3600", -EINVAL },
+		{ CFG_SECT_TARGET, "default-time2retain", "x", "0..3600", -EINVAL },
 		{ CFG_SECT_TARGET, "auto-login", "maybe", "no or yes", -EINVAL },
 		{ CFG_SECT_TARGET, "data-digest", "crc32",
 		  "None, CRC32C, prefer-CRC32C or prefer-None", -EINVAL },
@@ -358,8 +360,19 @@ static void test_key_names(void **state)
 	size_t n = 0;
 	while (cfg_key_name(CFG_SECT_TARGET, n))
 		n++;
-	assert_int_equal(n, 13);
+	assert_int_equal(n, 16);
 	assert_null(cfg_key_name((enum cfg_section)7, 0));
+	/* MC/S scheduling: the session library's policy names. */
+	assert_string_equal(cfg_sched_name(CFG_SCHED_ADAPTIVE), "adaptive");
+	assert_string_equal(cfg_sched_name(CFG_SCHED_FAILOVER), "failover-only");
+	struct cfg *f = NULL;
+	struct cfg_error err;
+	static const char text[] = "[target \"iqn.2026-11.org.example:t\"]\nscheduling = Round-Robin\n";
+	assert_int_equal(cfg_parse(text, sizeof(text) - 1, "t", &f, &err), 0);
+	assert_int_equal(f->targets[0].sched, CFG_SCHED_ROUND_ROBIN);
+	cfg_destroy(f);
+	static const char bad[] = "[target \"iqn.2026-11.org.example:t\"]\nscheduling = random\n";
+	assert_int_equal(cfg_parse(bad, sizeof(bad) - 1, "t", &f, &err), -EINVAL);
 	assert_string_equal(cfg_digest_offer(CFG_DIGEST_NONE), "None");
 	assert_string_equal(cfg_digest_offer(CFG_DIGEST_CRC32C), "CRC32C");
 	assert_string_equal(cfg_digest_offer(CFG_DIGEST_PREFER_NONE),

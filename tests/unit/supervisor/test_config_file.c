@@ -310,8 +310,11 @@ static void test_format_golden(void **state)
 		"persistent = no\n"
 		"auto-mount = no\n"
 		"max-connections = 1\n"
+		"scheduling = adaptive\n"
 		"error-recovery-level = 2\n"
 		"replacement-timeout = 120\n"
+		"default-time2wait = 0\n"
+		"default-time2retain = 0\n"
 		"header-digest = None\n"
 		"data-digest = None\n"
 		"authentication = None\n");

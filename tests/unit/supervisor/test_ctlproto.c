@@ -236,6 +236,23 @@ static void test_launch(void **state)
 	assert_int_equal(cp_launch_decode(erl3, strlen(erl3), &d, &s2, &why), -EPROTO);
 	l.erl = CP_ERL_DEFAULT;
 
+	/* DefaultTime2Wait / Retain travel when set, absent (0) otherwise;
+	 * above 3600 is refused. */
+	assert_null(strstr(buf, "time2"));
+	assert_int_equal(d.time2wait, 0);
+	l.time2wait = 5;
+	l.time2retain = 30;
+	len = cp_launch_encode(&l, &s, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"default-time2wait\":5"));
+	assert_non_null(strstr(buf, "\"default-time2retain\":30"));
+	assert_int_equal(cp_launch_decode(buf, (size_t)len, &d, &s2, &why), 0);
+	assert_int_equal(d.time2wait, 5);
+	assert_int_equal(d.time2retain, 30);
+	const char *t2w = "{\"target\":\"iqn.2001-04.a:b\",\"portal\":\"h\","
+			  "\"initiator\":\"iqn.2001-04.a:b\",\"default-time2wait\":3601}";
+	assert_int_equal(cp_launch_decode(t2w, strlen(t2w), &d, &s2, &why), -EPROTO);
+	l.time2wait = l.time2retain = 0;
+
 	/* MC/S: the other configured portals travel as one list; absent
 	 * when empty (the golden above has none); a bad item is refused. */
 	strcpy(l.portals, "10.0.0.2:3260,[fe80::1]:3261");
@@ -247,6 +264,19 @@ static void test_launch(void **state)
 	const char *badp = "{\"target\":\"iqn.2001-04.a:b\",\"portal\":\"h\","
 			   "\"initiator\":\"iqn.2001-04.a:b\",\"portals\":\"h1,,h2\"}";
 	assert_int_equal(cp_launch_decode(badp, strlen(badp), &d, &s2, &why), -EPROTO);
+
+	/* MC/S scheduling: a policy name travels, absent means adaptive;
+	 * anything but a name is refused. */
+	assert_null(strstr(buf, "\"sched\""));
+	strcpy(l.sched, "round-robin");
+	len = cp_launch_encode(&l, &s, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"sched\":\"round-robin\""));
+	assert_int_equal(cp_launch_decode(buf, (size_t)len, &d, &s2, &why), 0);
+	assert_string_equal(d.sched, "round-robin");
+	l.sched[0] = '\0';
+	const char *bads = "{\"target\":\"iqn.2001-04.a:b\",\"portal\":\"h\","
+			   "\"initiator\":\"iqn.2001-04.a:b\",\"sched\":\"rr;x\"}";
+	assert_int_equal(cp_launch_decode(bads, strlen(bads), &d, &s2, &why), -EPROTO);
 
 	/* No CHAP: no secret members at all. */
 	l.chap = l.mutual = false;
