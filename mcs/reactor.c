@@ -437,8 +437,17 @@ static void reactor_scan(struct reactor *r)
 				  s->cfg.nop_timeout_ms);
 			continue;
 		}
+		/* MC/S: an idle connection is pinged only while the session
+		 * has nothing in flight. istgt 0.4 requires an immediate
+		 * NOP-Out's CmdSN to equal its ExpCmdSN and drops the
+		 * connection otherwise, which it is not while commands of
+		 * other connections are on their way (an idle connection
+		 * beside busy ones: the adaptive policy's standbys, or light
+		 * loads); the busy session shows the target alive meanwhile. */
 		if (s->cfg.nop_interval_ms && !c->ping &&
-		    now - c->last_rx_ns >= s->cfg.nop_interval_ms * MS_NS) {
+		    now - c->last_rx_ns >= s->cfg.nop_interval_ms * MS_NS &&
+		    (atomic_load_explicit(&s->cs.nup, memory_order_relaxed) <= 1 ||
+		     sess_inflight(s) == 0)) {
 			struct task *t = task_alloc(&r->tt, TASK_NOP);
 			if (t) {
 				t->ctl_done = ping_done;

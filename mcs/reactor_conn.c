@@ -172,7 +172,7 @@ void reactor_requests(struct reactor *r, uint32_t req)
 		struct conn *c = r->conns[i];
 		if (req & REACTOR_REQ_FAIL_ALL)
 			conn_fail(c, -ECONNRESET, "the session is lost: another of its "
-				  "connections failed at ErrorRecoveryLevel 0");
+				  "connections failed below ErrorRecoveryLevel 2");
 		else if (c->slot >= 0 && (req & (1u << c->slot)))
 			conn_fail(c, -ECONNRESET, "the target dropped this connection "
 				  "(async event 2 received on another connection)");

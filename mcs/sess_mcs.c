@@ -440,7 +440,8 @@ static void mcs_drop_others(struct conn *c)
 		for (unsigned i = 0; i < r->nconns; i++)
 			if (r->conns[i] != c)
 				conn_fail(r->conns[i], -ECONNRESET, "the session is lost: "
-					  "connection %u failed at ErrorRecoveryLevel 0", c->cid);
+					  "connection %u failed at ErrorRecoveryLevel %u", c->cid,
+					  c->sess->params.error_recovery_level);
 	}
 }
 
@@ -465,11 +466,12 @@ bool sess_conn_lost(struct conn *c, int err, const char *reason)
 		if ((st == SESS_LIVE || st == SESS_CLOSING) &&
 		    atomic_compare_exchange_strong(&s->state, &from, SESS_FAILED)) {
 			sess_sm(s, ERL_SE_LAST_CONN_LOST);          /* N3 */
-			sess_error(s, "%s: connection %u failed at ErrorRecoveryLevel 0: the "
-				   "session failed (%s)", c->peer, c->cid, reason);
+			sess_error(s, "%s: connection %u failed at ErrorRecoveryLevel %u: the "
+				   "session failed (%s)", c->peer, c->cid,
+				   s->params.error_recovery_level, reason);
 			struct mcsi_event ev = {
 				.type = MCSI_EV_SESSION_FAILED, .cid = c->cid, .err = err,
-				.reason = "a connection failed at ErrorRecoveryLevel 0",
+				.reason = "a connection failed below ErrorRecoveryLevel 2",
 			};
 			sess_event(s, &ev);
 		}

@@ -30,7 +30,6 @@
  * Exit status 0 (bounded), 1 (growth, a leak or a failed cycle), 2 (usage
  * or setup), 77 (skip: no target).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -39,8 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,23 +45,9 @@
 #include "mcs/reactor.h"
 #include "mcs/sess.h"
 #include "mcsi/mcsi.h"
+#include "leakprobe.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define LEAK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LEAK_ASAN 1
-#endif
-#endif
-
-#ifdef LEAK_ASAN
-/* A small quarantine, so that RSS means something under ASan too. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "quarantine_size_mb=4:thread_local_quarantine_size_kb=64";
-}
-#endif
+LEAKPROBE_ASAN_OPTIONS
 
 #define IO_LEN   65536u
 #define IO_BLKS  (IO_LEN / 512u)
@@ -81,89 +64,23 @@ struct counters {
 	_Atomic unsigned conn_failed, conn_recovered, session_lost;
 };
 
-static long status_field(const char *name)
-{
-	char line[256];
-	size_t n = strlen(name);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, name, n) == 0 && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	struct dirent *e;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;   /* the directory stream itself */
-}
-
 static void take(struct sample *s)
 {
-	s->rss_kb = status_field("VmRSS");
+	s->rss_kb = leakprobe_status("VmRSS");
 	struct mallinfo2 mi = mallinfo2();
 	s->heap_kb = (long)((mi.uordblks + mi.hblkhd) / 1024);
 	s->arena_kb = (long)(mi.arena / 1024);
-	s->fds = count_fds();
-	s->threads = (int)status_field("Threads");
+	s->fds = leakprobe_fds();
+	s->threads = (int)leakprobe_status("Threads");
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One line to the test target's control socket; its answer in reply.
- * Returns 0 when it starts with "ok". */
-static int tt_control(const char *path, const char *cmd, char *reply, size_t cap)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd, rc = -1;
-
-	reply[0] = '\0';
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -1;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd)) {
-		ssize_t n = read(fd, reply, cap - 1);
-		if (n > 0) {
-			reply[n] = '\0';
-			rc = strncmp(reply, "ok", 2) == 0 ? 0 : -1;
-		}
-	}
-	close(fd);
-	return rc;
-}
 
 /* Rules still armed at the test target ("ok N rules..."), or -1. */
 static int tt_rules(const char *path)
 {
 	char reply[512];
 
-	if (tt_control(path, "list\n", reply, sizeof(reply)) != 0)
+	if (leakprobe_tt(path, "list\n", reply, sizeof(reply)) != 0)
 		return -1;
 	return atoi(reply + 3);
 }
@@ -321,7 +238,7 @@ static int phase_erl1(struct run *r, unsigned n, bool *ok)
 	struct sample base = { 0 }, mid = { 0 }, end = { 0 };
 	struct counters k = { 0 };
 	char reply[128];
-	double t0 = now_s();
+	double t0 = leakprobe_now();
 	int rc;
 	mcsi_session *s = open_session(r, 1, &k, &rc);
 
@@ -334,7 +251,7 @@ static int phase_erl1(struct run *r, unsigned n, bool *ok)
 			take(&base);
 		if (i == warm + (n - warm) / 2)
 			take(&mid);
-		if (tt_control(r->control, erl1_faults[i % NFAULTS], reply, sizeof(reply))) {
+		if (leakprobe_tt(r->control, erl1_faults[i % NFAULTS], reply, sizeof(reply))) {
 			printf("FAIL erl1 %u: the test target refused the fault (%s)\n", i, reply);
 			mcsi_close(s);
 			return 1;
@@ -343,7 +260,7 @@ static int phase_erl1(struct run *r, unsigned n, bool *ok)
 		int left = tt_rules(r->control);
 		if (left == 0)
 			fired++;
-		tt_control(r->control, "clear\n", reply, sizeof(reply));
+		leakprobe_tt(r->control, "clear\n", reply, sizeof(reply));
 		if (rc) {
 			printf("FAIL erl1 %u (%s): %s\n", i, erl1_faults[i % NFAULTS],
 			       strerror(-rc));
@@ -352,7 +269,7 @@ static int phase_erl1(struct run *r, unsigned n, bool *ok)
 	}
 	take(&end);
 	printf("erl1: %u digest faults (%u fired) in %.1f s; %u connections lost\n", n, fired,
-	       now_s() - t0, atomic_load(&k.conn_failed));
+	       leakprobe_now() - t0, atomic_load(&k.conn_failed));
 	if (fired != n || atomic_load(&k.conn_failed) || atomic_load(&k.session_lost)) {
 		printf("FAIL erl1: every fault must fire and be recovered in place\n");
 		*ok = false;
@@ -374,7 +291,7 @@ static int phase_erl2(struct run *r, unsigned n, bool *ok)
 	struct sample base = { 0 }, mid = { 0 }, end = { 0 };
 	struct counters k = { 0 };
 	char reply[128];
-	double t0 = now_s();
+	double t0 = leakprobe_now();
 	int rc;
 	mcsi_session *s = open_session(r, 2, &k, &rc);
 
@@ -394,7 +311,7 @@ static int phase_erl2(struct run *r, unsigned n, bool *ok)
 		if (i == warm + (n - warm) / 2)
 			take(&mid);
 		unsigned before = atomic_load(&k.conn_recovered);
-		if (tt_control(r->control, "drop rx 0 scsi-cmd\n", reply, sizeof(reply))) {
+		if (leakprobe_tt(r->control, "drop rx 0 scsi-cmd\n", reply, sizeof(reply))) {
 			printf("FAIL erl2 %u: the test target refused the fault (%s)\n", i, reply);
 			mcsi_close(s);
 			return 1;
@@ -406,27 +323,27 @@ static int phase_erl2(struct run *r, unsigned n, bool *ok)
 		}
 		/* The recovery ends with the CID reinstated: wait for it (the
 		 * command may have been retried elsewhere before). */
-		for (double until = now_s() + 10; atomic_load(&k.conn_recovered) == before &&
-		     now_s() < until;) {
+		for (double until = leakprobe_now() + 10; atomic_load(&k.conn_recovered) == before &&
+		     leakprobe_now() < until;) {
 			mcsi_service(s);
 			usleep(5000);
 		}
-		for (double until = now_s() + 5;
-		     mcsi_get_conn_stats(s, NULL, 0) != (int)CONNS && now_s() < until;) {
+		for (double until = leakprobe_now() + 5;
+		     mcsi_get_conn_stats(s, NULL, 0) != (int)CONNS && leakprobe_now() < until;) {
 			mcsi_service(s);
 			usleep(5000);
 		}
 	}
 	/* Let the last reinstated connection settle (its ping). */
-	for (double until = now_s() + 2; (tasks_live(s) || conn_erl2_pending(s)) &&
-	     now_s() < until;) {
+	for (double until = leakprobe_now() + 2; (tasks_live(s) || conn_erl2_pending(s)) &&
+	     leakprobe_now() < until;) {
 		mcsi_service(s);
 		usleep(5000);
 	}
 	take(&end);
 	printf("erl2: %u connections dropped, %u lost, %u recovered, %u session losses in "
 	       "%.1f s\n", n, atomic_load(&k.conn_failed), atomic_load(&k.conn_recovered),
-	       atomic_load(&k.session_lost), now_s() - t0);
+	       atomic_load(&k.session_lost), leakprobe_now() - t0);
 	if (failed_io || atomic_load(&k.conn_recovered) != n || atomic_load(&k.session_lost)) {
 		printf("FAIL erl2: every drop must be recovered as a connection, I/O intact\n");
 		*ok = false;
@@ -484,7 +401,7 @@ int main(int argc, char **argv)
 		rc = phase_erl1(&r, faults, &ok);
 	if (rc == 0 && recoveries)
 		rc = phase_erl2(&r, recoveries, &ok);
-	tt_control(r.control, "clear\n", reply, sizeof(reply));
+	leakprobe_tt(r.control, "clear\n", reply, sizeof(reply));
 	free(r.wbuf);
 	free(r.rbuf);
 	if (rc)

@@ -72,6 +72,7 @@ verified() {
 	done
 	wait "$pid"
 	local rc=$?
+	no_rfc_violation "$name" "$out"
 	local injected det lost
 	injected=$("${INJECTED[@]}")
 	injected=$((injected - before))

@@ -63,6 +63,7 @@ run() {
 	timeout $((SECS + 60)) "$PERF" --verify -t "$SECS" --erl 1 -H -D "$@" "$TT_URL" \
 		>"$out" 2>&1
 	local rc=$?
+	no_rfc_violation "$name" "$out"
 	local injected=$((ARMED - $(left)))
 	local retried lost timeouts
 	retried=$(grep -c "sent again (the target's ExpCmdSN stayed at it" "$out")
@@ -101,6 +102,7 @@ run_dout() {
 	timeout $((SECS + 60)) "$PERF" --verify -t "$SECS" --erl 1 -H -D "$@" "$TT_URL" \
 		>"$out" 2>&1
 	local rc=$?
+	no_rfc_violation "$name" "$out"
 	local injected=$((ARMED - $(left)))
 	local lost timeouts dto
 	lost=$(grep -cE '^event: (session lost|connection [0-9]+ failed)' "$out")
