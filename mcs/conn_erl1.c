@@ -535,6 +535,18 @@ int conn_erl1_reject(struct conn *c, const struct bhs_reject *r, const char **wh
 	}
 }
 
+bool conn_erl1_r2t_ahead(struct conn *c, struct task *t, uint32_t sn)
+{
+	if (!c->e1.on || t->nr2t || !sn_gt(sn, t->exp_r2tsn) || sn - t->exp_r2tsn > 32)
+		return false;
+	c->e1.st.r2t_ahead++;
+	sess_log(c->sess, 4, "%s: ERL 1: R2T ITT 0x%08x R2TSN %u while %u was expected: taken "
+		 "as the target's recovery R2T for the lost one", c->peer, t->itt, sn,
+		 t->exp_r2tsn);
+	t->exp_r2tsn = sn;
+	return true;
+}
+
 /* ---- abandoned ITTs -------------------------------------------------------- */
 
 void conn_erl1_zombie_add(struct conn *c, uint32_t itt)

@@ -63,6 +63,7 @@ struct conn_erl1_stats {
 	uint64_t held;               /* statuses held for missing data */
 	uint64_t dup_dropped;        /* retransmitted PDUs dropped */
 	uint64_t recovery_r2t;       /* Reject 0x02 of a Data-Out waited out */
+	uint64_t r2t_ahead;          /* an R2T past a lost one taken as its recovery R2T */
 	uint64_t cmd_retry;          /* Reject 0x02 of a command: sent again */
 	uint64_t cmd_lost;           /* a CmdSN hole: the command sent again */
 	uint64_t hole_pings;         /* pings sent to check a CmdSN hole */
@@ -126,6 +127,16 @@ bool conn_erl1_hold(struct conn *c, struct task *t);
  * the rejected header in c->scratch. Returns 1 for the normal handling,
  * 0 when dealt with (waiting for the recovery R2T), -EBADMSG to close. */
 int conn_erl1_reject(struct conn *c, const struct bhs_reject *r, const char **why);
+
+/* From rx_r2t() when R2TSN sn is not the one t expects: at ERL >= 1 with
+ * no R2T of t outstanding, an R2TSN ahead (by at most 32) is the target's
+ * recovery R2T for data whose R2T we lost: its Data-Out timeout ran
+ * before our R2T SNACK (MaxOutstandingR2T is 1 at ERL >= 1, so it cannot
+ * be a further R2T). It asks again for what the lost one asked: true,
+ * t's numbering moves to sn, and a copy of the lost R2T that our SNACK
+ * may still bring is dropped as a duplicate. False: the gap stays a
+ * protocol error. */
+bool conn_erl1_r2t_ahead(struct conn *c, struct task *t, uint32_t sn);
 
 /* The target may still send PDUs for itt, which c no longer serves (its
  * task was re-issued with a new ITT, or aborted): remember it. */

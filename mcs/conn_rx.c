@@ -271,7 +271,8 @@ static int rx_r2t(struct conn *c, const struct bhs_r2t *r, const char **why)
 	sn = pdu_get32(&r->r2t_r2tsn);
 	off = pdu_get32(&r->r2t_offset);
 	len = pdu_get32(&r->r2t_desired);
-	if (sn != t->exp_r2tsn && !conn_erl2_r2t_resync(t, sn)) {
+	if (sn != t->exp_r2tsn && !conn_erl2_r2t_resync(t, sn) &&
+	    !conn_erl1_r2t_ahead(c, t, sn)) {
 		*why = rx_why(c, "R2TSN gap on ITT 0x%08x: expected %u, got %u",
 			      t->itt, t->exp_r2tsn, sn);
 		return -EPROTO;

@@ -328,6 +328,52 @@ static void test_reject_data_out_recovery_r2t(void **state)
 	ft_close(&F);
 }
 
+/* An R2T lost on the way (its header digest failed, skipped): the
+ * target's Data-Out timeout runs before our R2T SNACK and it asks again
+ * with a recovery R2T of the next R2TSN. That is answered, not taken for
+ * a gap; a copy of the lost R2T that comes later is dropped; the write
+ * completes once, and the connection stays up. At ERL 0 the same R2TSN
+ * gap closes the connection (test_erl0_stays_strict's rule). */
+static void test_lost_r2t_overtaken_by_recovery_r2t(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_cmd fc;
+	struct ft_pdu cmd, d0, d1;
+
+	erl_params(&p, 1, true);
+	p.immediate_data = false;
+	ft_open(&F, &p);
+	fill_src();
+	ft_submit_write(&F, &fc, src, 16384, 0);
+	assert_true(ft_recv(&F, &cmd));
+	uint32_t itt = pdu_itt(cmd.bhs);
+	/* R2T 0, damaged: skipped; a ping goes to find a lost status. */
+	ft_batch_begin(&F);
+	ft_r2t(&F, itt, 7, 0, 0, 16384);
+	damage(HDR_BYTE);
+	ft_batch_end(&F);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	uint32_t ping = expect_ping();
+	ft_nop_in(&F, ping, PDU_RESERVED_TAG, 0);
+	/* The target's recovery R2T for the same range: R2TSN 1. */
+	ft_r2t(&F, itt, 8, 1, 0, 16384);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	assert_int_equal(ft_conn(&F)->e1.st.r2t_ahead, 1);
+	expect_dout(itt, 8, 0, 0, 8192, false, &d0);
+	expect_dout(itt, 8, 1, 8192, 8192, true, &d1);
+	assert_memory_equal(d0.data, src, 8192);
+	assert_memory_equal(d1.data, src + 8192, 8192);
+	/* A copy of R2T 0 (our SNACK crossed the recovery R2T): dropped. */
+	ft_r2t(&F, itt, 7, 0, 0, 16384);
+	expect_nothing();
+	ft_rsp(&F, itt, 0, 0, 0, NULL, 0);
+	assert_int_equal(fc.done, 1);
+	assert_int_equal(fc.c.res.err, 0);
+	assert_int_equal(ft_conn(&F)->state, CONN_UP);
+	ft_close(&F);
+}
+
 /* The final unsolicited Data-Out was lost at the target (its header
  * damaged there): the target's recovery R2T after its Data-Out timeout
  * is answered from the caller's buffer, and the commands behind go on. */
@@ -671,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_dataack),
 		cmocka_unit_test(test_reject_data_out_recovery_r2t),
 		cmocka_unit_test(test_unsolicited_final_lost_recovery_r2t),
+		cmocka_unit_test(test_lost_r2t_overtaken_by_recovery_r2t),
 		cmocka_unit_test(test_reject_command_retried),
 		cmocka_unit_test(test_cmdsn_hole_command_retried),
 		cmocka_unit_test(test_cmdsn_slow_command_one_ping),
