@@ -41,21 +41,27 @@ MCSI_API void mcsi_opts_init(struct mcsi_opts *o)
 	o->replacement_timeout_ms = ERL_REPLACEMENT_MS_DEFAULT;
 }
 
-/* Says which known target defect the login offers avoided (open.c made
- * the same decision from the same URL and options). */
-static void quirk_log(mcsi_session *s, const char *url, const struct mcsi_opts *o)
+/* Known target defects (mcs/quirks.h): adjusts the session's own copy of
+ * the options once, before the descriptor that every later login of the
+ * session (MC/S, reinstatement, ERL 2) copies. Returns the sentence for
+ * the log, or NULL. */
+static const char *quirks_for(const char *url, struct mcsi_opts *o)
 {
 	struct url_iscsi u;
-	const char *why = NULL;
+	const char *why = NULL, *perr;
 	struct quirk_offer q = {
 		.erl = o->error_recovery_level, .connections = o->connections,
 		.time2wait = o->time2wait_s,
 	};
 
-	if (url_parse_iscsi(url, strlen(url), &u, &why) == 0 && u.has_target &&
-	    (why = quirks_apply(u.target, &q)))
-		sess_log(s, 5, "%s (mcsi_opts.quirks = MCSI_QUIRKS_OFF offers what was asked)", why);
-	url_iscsi_wipe(&u);
+	if (o->quirks != MCSI_QUIRKS_OFF && url_parse_iscsi(url, strlen(url), &u, &perr) == 0) {
+		if (u.has_target)
+			why = quirks_apply(u.target, &q);
+		url_iscsi_wipe(&u);
+	}
+	o->error_recovery_level = q.erl;
+	o->time2wait_s = q.time2wait;
+	return why;
 }
 
 MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
@@ -98,6 +104,7 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 	if (opts->error_recovery_level > 2 || opts->time2wait_s > 3600 ||
 	    opts->time2retain_s > 3600 || opts->quirks > MCSI_QUIRKS_OFF)
 		return -EINVAL;
+	const char *quirk = quirks_for(url, &def);
 	memset(&h, 0, sizeof(h));
 	h.fd = -1;
 	/* One protected copy of the URL, the options and the secrets for
@@ -138,8 +145,9 @@ MCSI_API int mcsi_open(const char *url, const struct mcsi_opts *opts,
 		sess_desc_put(desc);
 		return rc;
 	}
-	if (opts->quirks != MCSI_QUIRKS_OFF)
-		quirk_log(*out, url, opts);
+	if (quirk)
+		sess_log(*out, 5, "%s (mcsi_opts.quirks = MCSI_QUIRKS_OFF offers what was asked)",
+			 quirk);
 	/* One more connection than asked for was offered at ERL 2 (open.c):
 	 * for a reinstatement only, never opened otherwise. */
 	uint32_t lim = atomic_load(&(*out)->cs.limit);

@@ -12,7 +12,6 @@
 
 #include "mcs/ctl.h"
 #include "mcs/login_io.h"
-#include "mcs/quirks.h"
 #include "mcs/sess.h"
 
 int sess_target_prepare(const char *url, const struct mcsi_opts *o,
@@ -58,24 +57,19 @@ int sess_target_prepare(const char *url, const struct mcsi_opts *o,
 	 * ERL >= 1 with DataSequenceInOrder=Yes, MaxOutstandingR2T must be 1
 	 * (RFC 7143 13.19): a recovery R2T then re-solicits only within the
 	 * last sequence, and R2Ts never arrive out of order. */
-	struct quirk_offer q = {
-		.erl = o->error_recovery_level, .connections = o->connections,
-		.time2wait = o->time2wait_s,
-	};
-	if (o->quirks != MCSI_QUIRKS_OFF)
-		quirks_apply(u->target, &q);     /* mcsi_open() logs it */
-	t->wishes.error_recovery_level = q.erl;
-	t->wishes.max_outstanding_r2t = q.erl >= 1 ? 1 : o->max_outstanding_r2t;
+	/* Known target defects were allowed for in o by mcsi_open(). */
+	t->wishes.error_recovery_level = o->error_recovery_level;
+	t->wishes.max_outstanding_r2t = o->error_recovery_level >= 1 ? 1 : o->max_outstanding_r2t;
 	/* MC/S: the leading login asks for as many connections as wished
 	 * (the target answers with its own limit, the lower wins). */
 	t->wishes.max_connections = o->connections > 1 ? o->connections : 1;
 	/* ERL 2: room for reinstating a failed connection that the target
 	 * still counts (LIO refuses with 0x0206 otherwise); mcsi_open() keeps
 	 * the session itself to o->connections. */
-	if (q.erl >= 2)
+	if (o->error_recovery_level >= 2)
 		t->wishes.max_connections++;
-	if (q.time2wait)
-		t->wishes.default_time2wait = q.time2wait;
+	if (o->time2wait_s)
+		t->wishes.default_time2wait = o->time2wait_s;
 	if (o->time2retain_s)
 		t->wishes.default_time2retain = o->time2retain_s;
 	return 0;
