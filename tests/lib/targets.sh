@@ -239,6 +239,9 @@ lio_start() {
 	export LIO_DIR=${LIO_DIR:-/tmp/mcsi-lio}
 	export LIO_PORT=${LIO_PORT:-13260}
 	if ! "$lio" status >/dev/null 2>&1; then
+		# A guest kept from an earlier script (LIO_KEEP) may have
+		# crashed there and still run: stop it before a fresh one.
+		"$lio" stop >/dev/null 2>&1 || true
 		"$lio" build >"$TEST_TMP/lio-build.log" 2>&1 ||
 			need_target "LIO build failed: $(tail -3 "$TEST_TMP/lio-build.log")"
 		"$lio" start >"$TEST_TMP/lio-start.log" 2>&1 ||
