@@ -137,6 +137,10 @@ static inline bool conn_usable(const struct conn *c) { return c->state == CONN_U
 
 /* Queues a SCSI task (state QUEUED) for its command PDU. */
 void conn_queue_cmd(struct conn *c, struct task *t);
+/* Puts t, on no queue, back at the head of c's command queue: its PDU
+ * goes out before any other (a closed window, an ERL 1 retry). Leaves
+ * t->state to the caller. */
+void conn_queue_cmd_front(struct conn *c, struct task *t);
 /* Queues an immediate control task (TMF, NOP ping, logout). */
 void conn_queue_ctl(struct conn *c, struct task *t);
 /* Puts t on the Data-Out queue if it is not there. */

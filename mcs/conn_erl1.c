@@ -480,10 +480,7 @@ static void e1_retry_cmd(struct conn *c, struct task *t, const char *what)
 	conn_unqueue(c, t);
 	t->erl2 = ERL2_T_RETRY;
 	t->state = TASK_QUEUED;
-	t->next = c->cmdq;
-	c->cmdq = t;
-	if (!t->next)
-		c->cmdq_tail = &t->next;
+	conn_queue_cmd_front(c, t);
 	e1_fault(c, t);
 	sess_log(c->sess, 4, "%s: ERL 1: command ITT 0x%08x CmdSN %u sent again (%s)",
 		 c->peer, t->itt, t->cmdsn, what);

@@ -153,7 +153,9 @@ bool conn_erl2_lost(struct conn *c, int err, const char *reason)
 	if (!ep)
 		return false;
 	cset_fail(&s->cs, c->slot);
-	sess_sm(s, ERL_SE_CONN_LOST);    /* the others carry on (Q3) */
+	/* The others carry on (Q3); with none left the session failed (N3)
+	 * and a login with its TSIH will continue it (N5, erl2_done()). */
+	sess_sm_conn_lost(s);
 	uint64_t now = r->now ? r->now : sess_now_ns();
 	ep->c = c;
 	ep->stage = ERL2_ST_WAIT;
@@ -396,6 +398,11 @@ static void erl2_done(struct reactor *r, struct erl2_ep *ep, struct conn *n,
 		 "reassigned, %u retried or re-issued", n->peer, ep->cid,
 		 (unsigned long long)ms, how == 1 ? "reinstating it" : "a Logout from connection",
 		 reassigned, other);
+	/* The first CID back in a session that had none: continuation. */
+	if (how == 1 && sess_sm_from(s, ERL_Q4_FAILED, ERL_SE_CONTINUED))
+		sess_log(s, 4, "%s: session continued after %llu ms: connection %u logged in "
+			 "again with TSIH %u within DefaultTime2Retain (RFC 7143 N5)", n->peer,
+			 (unsigned long long)ms, ep->cid, (unsigned)s->tsih);
 	struct mcsi_event ev = {
 		.type = MCSI_EV_CONN_RECOVERED, .cid = ep->cid, .err = ep->err,
 		.code = (uint8_t)how,
@@ -520,13 +527,19 @@ static void erl2_logout_done(struct task *t, int err)
 void conn_erl2_logout_times(struct reactor *r, struct task *t, uint16_t t2w, uint16_t t2r)
 {
 	struct erl2_ep *ep = t->ctl_priv;
+	uint8_t rsp = t->tmf_response;
 
-	if (t->ctl_done != erl2_logout_done || !ep ||
-	    ep->logout_reason != LOGOUT_REMOVE_FOR_RECOVERY || (!t2w && !t2r))
+	if (t->ctl_done != erl2_logout_done || !ep || (!t2w && !t2r))
+		return;
+	/* RFC 7143 11.15.2/11.15.3: answered 0 to reason 2, they time the
+	 * task reassignment; answered 2 or 3 (any reason), the next Logout
+	 * or login of the CID. Answered 1, they are invalid. */
+	if (rsp == LOGOUT_RSP_OK ? ep->logout_reason != LOGOUT_REMOVE_FOR_RECOVERY
+	    : rsp != LOGOUT_RSP_RECOVERY_UNSUPPORTED && rsp != LOGOUT_RSP_CLEANUP_FAILED)
 		return;
 	erl_rec_logout_times(&ep->rec, r->now, t2w, t2r);
-	sess_log(r->sess, 6, "connection %u: the Logout Response restates Time2Wait %u s, "
-		 "Time2Retain %u s", ep->cid, t2w, t2r);
+	sess_log(r->sess, 6, "connection %u: the Logout Response (%u) restates Time2Wait %u s, "
+		 "Time2Retain %u s", ep->cid, rsp, t2w, t2r);
 }
 
 /* A usable connection of r other than c, or NULL. */

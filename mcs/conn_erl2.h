@@ -77,11 +77,15 @@ bool conn_erl2_pending(const struct mcsi_session *s);
 bool conn_erl2_stale_drop(const struct mcsi_session *s, uint16_t cid);
 
 /* From rx_logout_rsp() for a Logout task t of another CID (ref_itt has
- * CONN_ERL2_OTHER_CID), before t finishes: a Logout with reason 2 answered
- * 0 restates Time2Wait (no TASK REASSIGN before it) and Time2Retain (the
- * tasks are kept that long after it) from the response's arrival, instead
- * of the negotiated defaults (RFC 7143 11.15.2); zeros keep them (LIO
- * answers 0/0 and still holds the tasks). */
+ * CONN_ERL2_OTHER_CID) with t->tmf_response set, before t finishes: a
+ * Logout with reason 2 answered 0 restates Time2Wait (no TASK REASSIGN
+ * before it) and Time2Retain (the tasks are kept that long after it) from
+ * the response's arrival, instead of the negotiated defaults (RFC 7143
+ * 11.15.2); a Logout answered 2 or 3 (refused) restates them for the next
+ * attempt, a reinstatement login or another Logout of the CID (11.15.2:
+ * not before Time2Wait; the back-off still applies when it is longer).
+ * Zeros keep the deadlines (LIO answers 0/0 and still holds the tasks; a
+ * refusal's Time2Wait 0 means no wait). Response 1: ignored (invalid). */
 void conn_erl2_logout_times(struct reactor *r, struct task *t, uint16_t t2w, uint16_t t2r);
 
 /* ExpDataSN for the TASK REASSIGN of t: the next R2TSN of a write, the

@@ -361,7 +361,7 @@ static int rx_logout_rsp(struct conn *c, const struct bhs_logout_rsp *r, const c
 	t->tmf_response = r->lgor_response;
 	/* ERL 2: the Logout of another connection leaves this one up. */
 	bool other = (t->ref_itt & CONN_ERL2_OTHER_CID) != 0;
-	if (other && r->lgor_response == LOGOUT_RSP_OK)
+	if (other)                       /* which responses time what: there */
 		conn_erl2_logout_times(c->r, t, pdu_get16(&r->lgor_time2wait),
 				       pdu_get16(&r->lgor_time2retain));
 	reactor_finish(c->r, t, r->lgor_response == LOGOUT_RSP_OK ? 0 : -EIO);

@@ -110,6 +110,14 @@ void conn_queue_cmd(struct conn *c, struct task *t)
 	q_push(&c->cmdq_tail, t);
 }
 
+void conn_queue_cmd_front(struct conn *c, struct task *t)
+{
+	t->next = c->cmdq;
+	c->cmdq = t;
+	if (!t->next)
+		c->cmdq_tail = &t->next;
+}
+
 void conn_queue_ctl(struct conn *c, struct task *t)
 {
 	t->conn = c;
@@ -397,10 +405,7 @@ static void tx_produce(struct conn *c)
 	while (c->state == CONN_UP && slots_free(c) > 0 &&
 	       (t = q_pop(&c->cmdq, &c->cmdq_tail))) {
 		if (tx_cmd(c, t) < 0) {
-			t->next = c->cmdq;       /* back to the front: the window */
-			c->cmdq = t;
-			if (!t->next)
-				c->cmdq_tail = &t->next;
+			conn_queue_cmd_front(c, t);   /* the window: first again */
 			break;
 		}
 	}

@@ -329,6 +329,19 @@ static void snap(const struct connset *cs, struct cset_snap *out, bool counters)
 			out->n++;
 		}
 	}
+	out->active_end = cset_snap_active_end(out);
+}
+
+unsigned cset_snap_active_end(const struct cset_snap *s)
+{
+	uint32_t seen = 0;
+
+	if (!s->active)
+		return s->n;
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->conn[i].state == CSET_UP && ++seen == s->active)
+			return i + 1;
+	return s->n;
 }
 
 void cset_snapshot(const struct connset *cs, struct cset_snap *out)

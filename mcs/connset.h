@@ -168,8 +168,18 @@ struct cset_snap {
 	uint32_t active;                 /* cset_set_active(): 0 all */
 	unsigned nqueues;
 	unsigned n;                      /* conn[0..n), in slot order */
+	/* The entries a new command may go to: conn[0..active_end), i.e.
+	 * up to the `active`-th UP one (all n when active is 0 or exceeds
+	 * the UP ones). Set with the snapshot, so that the scheduler does
+	 * not walk the entries per pick; 0 (n > 0) in a snapshot built by
+	 * hand: cset_snap_active_end() computes it. */
+	unsigned active_end;
 	struct cset_conn conn[CSET_MAX];
 };
+
+/* active_end computed from s's entries and `active` (what cset_snapshot()
+ * and cset_view() store). Any thread; s is only read. */
+unsigned cset_snap_active_end(const struct cset_snap *s);
 
 /* Copies the set: every connection that is not FREE, each entry
  * consistent in itself (a slot recycled during the copy is read again).

@@ -48,8 +48,9 @@ void erl_clock_start(struct erl_clock *c, uint64_t now, uint32_t time2wait_s,
 void erl_clock_async(struct erl_clock *c, uint64_t now, uint16_t time2wait_s,
 		     uint16_t time2retain_s);
 
-/* A Logout Response (code 0, reason 2) arrived at now with these fields;
- * zeros leave the deadlines as they are. */
+/* A Logout Response (code 0 to reason 2, or a refusal: code 2 or 3)
+ * arrived at now with these fields; zeros leave the deadlines as they
+ * are. */
 void erl_clock_logout(struct erl_clock *c, uint64_t now, uint16_t time2wait_s,
 		      uint16_t time2retain_s);
 

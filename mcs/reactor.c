@@ -422,10 +422,21 @@ static void ping_done(struct task *t, int err)
 
 /* ---- timers -------------------------------------------------------------- */
 
+/* Whether the session has nothing in flight, summed over every queue's
+ * counters (sess_inflight()) at most once per scan: *memo is -1 until a
+ * connection first needs the answer. */
+static bool scan_sess_idle(const struct mcsi_session *s, int *memo)
+{
+	if (*memo < 0)
+		*memo = sess_inflight(s) == 0;
+	return *memo != 0;
+}
+
 static void reactor_scan(struct reactor *r)
 {
 	struct mcsi_session *s = r->sess;
 	uint64_t now = r->now;
+	int idle = -1;
 
 	for (unsigned i = 0; i < r->nconns; i++) {
 		struct conn *c = r->conns[i];
@@ -447,7 +458,7 @@ static void reactor_scan(struct reactor *r)
 		if (s->cfg.nop_interval_ms && !c->ping &&
 		    now - c->last_rx_ns >= s->cfg.nop_interval_ms * MS_NS &&
 		    (atomic_load_explicit(&s->cs.nup, memory_order_relaxed) <= 1 ||
-		     sess_inflight(s) == 0)) {
+		     scan_sess_idle(s, &idle))) {
 			struct task *t = task_alloc(&r->tt, TASK_NOP);
 			if (t) {
 				t->ctl_done = ping_done;

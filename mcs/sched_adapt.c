@@ -167,6 +167,26 @@ static void probe_end(struct sched_adapt *a)
 	a->hold_left = a->hold;
 }
 
+/* After half of its pairs (at least two), a probe whose completions
+ * were lower by more than the margin in every pair so far has lost
+ * whatever the rest would say about latency (completions decide
+ * first), and a majority of the pairs already disagrees with it: it
+ * ends there. Against a target that extra connections slow down (tgt)
+ * that halves the time spent at the worse k. The pairs seen were P B
+ * and B P, so the switch's tail fell on both sides. */
+static bool clearly_lost(struct sched_adapt *a)
+{
+	uint32_t m = a->cfg.margin_pct * 10u;
+
+	if (a->npairs < 2 || a->npairs * 2 < a->cfg.pairs)
+		return false;
+	for (unsigned i = 0; i < a->npairs; i++)
+		if (a->r_done[i] >= 1000u - m)
+			return false;
+	a->cut_short++;
+	return true;
+}
+
 /* One epoch of a probe. The halves of a pair run in the order P B, then
  * B P, P B, B P: a switch comes after every first half and never after a
  * second, so the epoch right after a switch (whose start still carries
@@ -190,7 +210,7 @@ static void probe_epoch(struct sched_adapt *a, uint64_t done, uint64_t mean)
 	a->r_lat[a->npairs] = permille(pl, bl);
 	a->npairs++;
 	a->pending = false;
-	if (a->npairs >= a->cfg.pairs)
+	if (a->npairs >= a->cfg.pairs || clearly_lost(a))
 		probe_end(a);
 }
 

@@ -35,6 +35,9 @@
  *    connections: less CPU per I/O); k+1 on a tie is not kept, but k+2
  *    is probed against k next (istgt gains nothing from a second
  *    connection and several times from four);
+ *  - a probe with fewer completions by more than the margin in every
+ *    pair of its first half (at least two pairs) ends there, lost: a
+ *    k that slows the target down costs half as long to rule out;
  *  - a probe that wins is kept and the next one goes on in the same
  *    direction at once; a lost one doubles hold (up to hold_max), so a
  *    settled session probes rarely, and the next probe tries the other
@@ -91,6 +94,7 @@ struct sched_adapt {
 	 * (per mille) and counts. */
 	uint32_t last_r_done, last_r_lat;
 	uint64_t probes, kept;
+	uint64_t cut_short;         /* probes ended after half their pairs */
 };
 
 /* Starts a controller at k = 1 at time now_ns. cfg NULL: the defaults;

@@ -465,7 +465,8 @@ bool sess_conn_lost(struct conn *c, int err, const char *reason)
 		int from = st;
 		if ((st == SESS_LIVE || st == SESS_CLOSING) &&
 		    atomic_compare_exchange_strong(&s->state, &from, SESS_FAILED)) {
-			sess_sm(s, ERL_SE_LAST_CONN_LOST);          /* N3 */
+			if (sess_sm_state(s) != ERL_Q4_FAILED)   /* N3; ERL 2 may have */
+				sess_sm(s, ERL_SE_LAST_CONN_LOST);
 			sess_error(s, "%s: connection %u failed at ErrorRecoveryLevel %u: the "
 				   "session failed (%s)", c->peer, c->cid,
 				   s->params.error_recovery_level, reason);

@@ -380,8 +380,10 @@ bool sess_rec_lost(struct conn *c, int err, const char *reason)
 	bool first = atomic_compare_exchange_strong(&s->state, &live, SESS_RECOVERING);
 	if (!first && live != SESS_RECOVERING)
 		return false;
-	if (first)
-		sess_sm(s, ERL_SE_LAST_CONN_LOST);           /* N3 */
+	/* N3, unless ERL 2 took it already: the session's last connection
+	 * failed there and its continuation did not come (conn_erl2.c). */
+	if (first && sess_sm_state(s) != ERL_Q4_FAILED)
+		sess_sm(s, ERL_SE_LAST_CONN_LOST);
 	rec_hold(r, c);
 	pthread_mutex_lock(&rec->m);
 	if (first) {

@@ -12,6 +12,8 @@
 #ifndef MCSI_MCS_SESS_SM_H
 #define MCSI_MCS_SESS_SM_H
 
+#include <stdbool.h>
+
 #include "mcs/erl_sess.h"
 
 struct mcsi_session;
@@ -20,6 +22,18 @@ struct mcsi_session;
  * logged at debug level; an illegal one changes nothing, is logged as a
  * warning and counted in s->rfc_illegal. Returns 0 or -EINVAL. */
 int sess_sm(struct mcsi_session *s, enum erl_sevent ev);
+
+/* Applies ev only while s is in state from, under the same lock (a loss
+ * that another path already counted is not counted twice). Returns true
+ * when it applied ev, false (nothing logged) in any other state. */
+bool sess_sm_from(struct mcsi_session *s, enum erl_sstate from, enum erl_sevent ev);
+
+/* ERL 2: a connection of s failed (its connection-set slot is already
+ * FAILED). From LOGGED_IN: LAST_CONN_LOST (N3) when no connection of s is
+ * usable any more, else CONN_LOST; nothing in other states. Counting under
+ * the session's lock makes exactly one of connections failing together
+ * the last. Returns true when it took N3. */
+bool sess_sm_conn_lost(struct mcsi_session *s);
 
 /* The session's RFC state now (any thread). */
 enum erl_sstate sess_sm_state(struct mcsi_session *s);

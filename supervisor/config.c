@@ -18,6 +18,7 @@ static const struct cfg_key initiator_keys[] = {
 	{ "node-alias",     CFG_K_TEXT, offsetof(struct cfg_initiator, alias), 0, 0 },
 	{ "authentication", CFG_K_AUTH, offsetof(struct cfg_initiator, auth), 0, 0 },
 	{ "chap-name",      CFG_K_TEXT, offsetof(struct cfg_initiator, chap_name), 0, 0 },
+	{ "quirks",         CFG_K_QUIRKS, offsetof(struct cfg_initiator, quirks), 0, 0 },
 	{ NULL, CFG_K_TEXT, 0, 0, 0 },
 };
 
@@ -50,6 +51,7 @@ static const struct cfg_key target_keys[] = {
 	  0, CFG_REPLACEMENT_MAX },
 	{ "default-time2wait", CFG_K_UINT, offsetof(struct cfg_target, time2wait), 0, 3600 },
 	{ "default-time2retain", CFG_K_UINT, offsetof(struct cfg_target, time2retain), 0, 3600 },
+	{ "quirks",         CFG_K_QUIRKS, offsetof(struct cfg_target, quirks), 0, 0 },
 	{ "header-digest",  CFG_K_DIGEST, offsetof(struct cfg_target, header_digest), 0, 0 },
 	{ "data-digest",    CFG_K_DIGEST, offsetof(struct cfg_target, data_digest), 0, 0 },
 	{ "authentication", CFG_K_AUTH, offsetof(struct cfg_target, auth), 0, 0 },
@@ -76,6 +78,8 @@ static const char *const digest_names[] = {
 static const char *const origin_names[] = { "static", "discovered", NULL };
 static const char *const bool_names[] = { "no", "yes", NULL };
 static const char *const enable_names[] = { "disable", "enable", NULL };
+/* enum cfg_quirks less one: UNSET is the empty value. */
+static const char *const quirks_names[] = { "on", "off", NULL };
 static const char *const sched_names[] = {
 	"adaptive", "least-queue-depth", "round-robin", "failover-only", "weighted-paths", NULL };
 
@@ -93,6 +97,7 @@ static const char *const *enum_names(enum cfg_key_kind k)
 	case CFG_K_BOOL:   return bool_names;
 	case CFG_K_ENABLE: return enable_names;
 	case CFG_K_SCHED:  return sched_names;
+	case CFG_K_QUIRKS: return quirks_names;
 	default:           return NULL;
 	}
 }
@@ -504,6 +509,12 @@ int cfg_key_set(void *base, const struct cfg_key *k, const char *v,
 		rc = portal_parse_add((struct cfg_portals *)(void *)field, v, len,
 				      k->min, k->max == 1, &reason);
 		break;
+	case CFG_K_QUIRKS:
+		if (len == 0) {              /* back to the default */
+			*(enum cfg_quirks *)(void *)field = CFG_QUIRKS_UNSET;
+			break;
+		}
+		/* fall through */
 	default: {
 		const char *const *names = enum_names(k->kind);
 		int e = parse_enum(names, v, len);
@@ -526,6 +537,8 @@ int cfg_key_set(void *base, const struct cfg_key *k, const char *v,
 			*(enum cfg_digest *)(void *)field = (enum cfg_digest)e;
 		else if (k->kind == CFG_K_SCHED)
 			*(enum cfg_sched *)(void *)field = (enum cfg_sched)e;
+		else if (k->kind == CFG_K_QUIRKS)
+			*(enum cfg_quirks *)(void *)field = (enum cfg_quirks)(e + 1);
 		else
 			*(enum cfg_origin *)(void *)field = (enum cfg_origin)e;
 		break;
@@ -571,6 +584,11 @@ int cfg_key_get(const void *base, const struct cfg_key *k, char *buf,
 	case CFG_K_SCHED:
 		s = cfg_sched_name(*(const enum cfg_sched *)(const void *)field);
 		break;
+	case CFG_K_QUIRKS: {
+		enum cfg_quirks q = *(const enum cfg_quirks *)(const void *)field;
+		s = q == CFG_QUIRKS_UNSET ? "" : quirks_names[q == CFG_QUIRKS_OFF];
+		break;
+	}
 	case CFG_K_PORTAL:
 		return -ENOENT;
 	}
@@ -791,6 +809,13 @@ const char *cfg_initiator_chap_name(const struct cfg *c)
 {
 	return c->initiator.chap_name ? c->initiator.chap_name
 				      : c->initiator.node_name;
+}
+
+bool cfg_quirks_off(const struct cfg *c, const struct cfg_target *t)
+{
+	enum cfg_quirks q = t && t->quirks != CFG_QUIRKS_UNSET ? t->quirks : c->initiator.quirks;
+
+	return q == CFG_QUIRKS_OFF;
 }
 
 /* ---- validation ------------------------------------------------------- */

@@ -56,6 +56,11 @@ enum cfg_digest {
  * next discovery. */
 enum cfg_origin { CFG_ORIGIN_STATIC, CFG_ORIGIN_DISCOVERED };
 
+/* Known target defects the session library works around (mcs/quirks.h,
+ * mcsi_opts.quirks): "on" or "off"; unset (not written to the file) in a
+ * [target] means the [initiator] value, unset there means on. */
+enum cfg_quirks { CFG_QUIRKS_UNSET, CFG_QUIRKS_ON, CFG_QUIRKS_OFF };
+
 /* MC/S: which connection a new command goes to (mcsi_opts.sched_policy,
  * whose names these are; the first is the default). */
 enum cfg_sched {
@@ -88,6 +93,7 @@ struct cfg_initiator {
 	char *alias;              /* InitiatorAlias, or NULL */
 	enum cfg_auth auth;       /* CHAP: we authenticate to targets */
 	char *chap_name;          /* CHAP_N we send; NULL means node_name */
+	enum cfg_quirks quirks;   /* the default of every target */
 };
 
 struct cfg_discovery {
@@ -118,6 +124,7 @@ struct cfg_target {
 	/* DefaultTime2Wait / DefaultTime2Retain offered, seconds (0: the
 	 * RFC's 2 and 20): mcsi_opts.time2wait_s, time2retain_s. */
 	uint32_t time2wait, time2retain;
+	enum cfg_quirks quirks;   /* UNSET: the [initiator] value */
 	enum cfg_digest header_digest, data_digest;
 	enum cfg_auth auth;       /* CHAP: mutual, the target proves itself */
 	char *chap_name;          /* the name the target must answer with */
@@ -258,5 +265,8 @@ const char *cfg_key_name(enum cfg_section s, size_t i);
 const char *cfg_digest_offer(enum cfg_digest d);
 /* The CHAP name to send: the configured one or the node name. */
 const char *cfg_initiator_chap_name(const struct cfg *c);
+/* Whether the target quirks are off for t (NULL: a target not in the
+ * configuration): its own quirks key, else the [initiator] one, else on. */
+bool cfg_quirks_off(const struct cfg *c, const struct cfg_target *t);
 
 #endif

@@ -283,7 +283,8 @@ static int put_section(FILE *f, enum cfg_section s, const void *base)
 			else if (tok)
 				fprintf(f, "%s = %s\n", k->name, tok);
 			free(tok);
-		} else if (cfg_key_get(base, k, buf, sizeof(buf)) == 0) {
+		} else if (cfg_key_get(base, k, buf, sizeof(buf)) == 0 && buf[0]) {
+			/* Unset (quirks): the absent key says it. */
 			fprintf(f, "%s = %s\n", k->name, buf);
 		}
 	}

@@ -24,6 +24,7 @@ enum cfg_key_kind {
 	CFG_K_DIGEST,   /* enum cfg_digest */
 	CFG_K_ORIGIN,   /* enum cfg_origin */
 	CFG_K_SCHED,    /* enum cfg_sched */
+	CFG_K_QUIRKS,   /* on | off, empty = unset (enum cfg_quirks) */
 	CFG_K_PORTAL,   /* repeated; each line appends (struct cfg_portals);
 			 * min: the default port (0: 3260), max 1: a server
 			 * of another service, no interface= */
@@ -36,7 +37,7 @@ struct cfg_key {
 	uint32_t min, max;
 };
 
-#define CFG_KEY_MAX 16      /* keys per section, for duplicate checks */
+#define CFG_KEY_MAX 24      /* keys per section, for duplicate checks */
 
 /* The section's table, ended by a NULL name, in file order. */
 const struct cfg_key *cfg_schema(enum cfg_section s);

@@ -368,6 +368,8 @@ int cp_launch_encode(const struct cp_launch *l, const struct cp_launch_secrets *
 		json_w_u64(&w, "default-time2wait", l->time2wait);
 	if (l->time2retain)
 		json_w_u64(&w, "default-time2retain", l->time2retain);
+	if (l->no_quirks)
+		json_w_bool(&w, "no-quirks", true);
 	if (l->portals[0])
 		json_w_str(&w, "portals", l->portals);
 	if (l->sched[0])
@@ -472,6 +474,8 @@ int cp_launch_decode(const char *buf, size_t len, struct cp_launch *l,
 		goto out;
 	l->time2wait = (uint16_t)t2w;
 	l->time2retain = (uint16_t)t2r;
+	if ((rc = get_flag(buf, t, 0, "no-quirks", &l->no_quirks, why)))
+		goto out;
 	if ((rc = get_text(buf, t, 0, "portals", l->portals, sizeof(l->portals), why)) ||
 	    (rc = check_portals(l->portals, why)) ||
 	    (rc = get_text(buf, t, 0, "sched", l->sched, sizeof(l->sched), why)))

@@ -152,6 +152,9 @@ struct cp_launch {
 	/* mcsi_opts.time2wait_s / time2retain_s (0, absent from the
 	 * message: the RFC's defaults). */
 	uint16_t time2wait, time2retain;
+	/* mcsi_opts.quirks = MCSI_QUIRKS_OFF (the configuration's quirks =
+	 * off); "no-quirks": true in the message, absent when false. */
+	bool no_quirks;
 	/* MC/S: mcsi_opts.portals, the target's configured portals for a
 	 * login that named none ("host:port,host:port", each checked on
 	 * decode); "" (absent from the message) for none. */

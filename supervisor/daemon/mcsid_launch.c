@@ -165,6 +165,7 @@ int launch_prepare(struct mcsid *d, struct msess *s, struct launch_spec *spec,
 	spec->l.erl = ct ? (uint8_t)ct->erl : CP_ERL_DEFAULT;
 	spec->l.time2wait = ct ? (uint16_t)ct->time2wait : 0;
 	spec->l.time2retain = ct ? (uint16_t)ct->time2retain : 0;
+	spec->l.no_quirks = cfg_quirks_off(d->cfg, ct);
 	/* MC/S: max-connections is the number of connections wished; a
 	 * login that names no portal uses every portal of the target (as
 	 * macOS's iscsictl): at least one connection per configured portal.

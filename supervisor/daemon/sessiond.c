@@ -155,6 +155,7 @@ static int login(struct sessiond *d, const struct cp_launch_secrets *sec)
 	o.error_recovery_level = d->launch.erl;
 	o.time2wait_s = d->launch.time2wait;
 	o.time2retain_s = d->launch.time2retain;
+	o.quirks = d->launch.no_quirks ? MCSI_QUIRKS_OFF : MCSI_QUIRKS_AUTO;
 	/* MC/S: the connections the configuration asks for, one reactor
 	 * per connection up to the CPUs. */
 	o.connections = d->launch.connections ? d->launch.connections : 1;

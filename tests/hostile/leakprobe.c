@@ -53,6 +53,39 @@ double leakprobe_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void leakprobe_take(struct leakprobe_sample *s)
+{
+	s->rss_kb = leakprobe_status("VmRSS");
+	s->fds = leakprobe_fds();
+	s->threads = (int)leakprobe_status("Threads");
+}
+
+bool leakprobe_bounded(const char *phase, const struct leakprobe_sample *base,
+		       const struct leakprobe_sample *mid,
+		       const struct leakprobe_sample *end, long max_growth_kb)
+{
+	bool ok = true;
+	long growth = end->rss_kb - base->rss_kb;
+	long first = mid->rss_kb - base->rss_kb, second = end->rss_kb - mid->rss_kb;
+
+	if (end->fds != base->fds || mid->fds != base->fds) {
+		printf("FAIL %s: open file descriptors changed (%d -> %d -> %d)\n", phase,
+		       base->fds, mid->fds, end->fds);
+		ok = false;
+	}
+	if (growth > max_growth_kb) {
+		printf("FAIL %s: RSS grew by %ld KiB (bound %ld)\n", phase, growth,
+		       max_growth_kb);
+		ok = false;
+	}
+	if (second > 1024 && first > 1024 && second * 2 > first * 3) {
+		printf("FAIL %s: RSS still growing (%ld KiB, then %ld KiB)\n", phase,
+		       first, second);
+		ok = false;
+	}
+	return ok;
+}
+
 int leakprobe_tt(const char *path, const char *cmd, char *reply, size_t cap)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };

@@ -10,6 +10,7 @@
 #ifndef MCSI_TESTS_LEAKPROBE_H
 #define MCSI_TESTS_LEAKPROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -33,6 +34,25 @@
 #else
 #define LEAKPROBE_ASAN_OPTIONS
 #endif
+
+/* What every leak check samples of its process. */
+struct leakprobe_sample {
+	long rss_kb;
+	int fds, threads;
+};
+
+/* Fills s from /proc/self (a field it cannot read is -1). */
+void leakprobe_take(struct leakprobe_sample *s);
+
+/* The verdicts both checks share over a phase's samples, taken after its
+ * warm-up (base), halfway (mid) and at its end: open descriptors back to
+ * the base count, RSS grown by at most max_growth_kb, and RSS not still
+ * growing (a steady leak grows in both halves, allocator warm-up only in
+ * the first). Prints one FAIL line per broken bound, naming phase; true
+ * when all hold. The thread count is each program's own check. */
+bool leakprobe_bounded(const char *phase, const struct leakprobe_sample *base,
+		       const struct leakprobe_sample *mid,
+		       const struct leakprobe_sample *end, long max_growth_kb);
 
 /* A numeric field of /proc/self/status ("VmRSS" in kB, "Threads"), or -1. */
 long leakprobe_status(const char *name);

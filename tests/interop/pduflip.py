@@ -23,9 +23,10 @@ Commands:
 """
 import os
 import selectors
-import socket
-import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proxylib  # noqa: E402
 
 OPS = {"nop-out": 0x00, "scsi-cmd": 0x01, "data-out": 0x05, "snack": 0x10,
        "nop-in": 0x20, "scsi-rsp": 0x21, "tmf-rsp": 0x22, "data-in": 0x25,
@@ -92,31 +93,20 @@ class Stream:
             return
 
 
-class Proxy:
+class Flipper(proxylib.Proxy):
+    """Forwards whole PDUs with non-blocking sends: one thread serves both
+    directions and the control socket, so it must never wait for a peer
+    that waits for it."""
+
     def __init__(self, to, ctl_path, hd, dd):
-        host, _, port = to.rpartition(":")
-        self.to = (host.strip("[]"), int(port))
         self.hd, self.dd = hd, dd
-        self.sel = selectors.DefaultSelector()
         self.streams = {}
         self.pending = {}          # socket -> bytes not yet sent to it
         self.armed = []
         self.flipped = self.pdus = 0
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
-        self.sel.register(self.lsock, selectors.EVENT_READ, "listen")
-        if os.path.exists(ctl_path):
-            os.unlink(ctl_path)
-        self.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.ctl.bind(ctl_path)
-        self.ctl.listen(8)
-        self.sel.register(self.ctl, selectors.EVENT_READ, "ctl")
+        super().__init__(to, ctl_path)
 
     def send(self, s, data):
-        """Non-blocking: one thread serves both directions and the control
-        socket, so it must never wait for a peer that waits for it."""
         if self.pending.get(s):
             self.pending[s] += data
             return
@@ -141,19 +131,15 @@ class Proxy:
             self.sel.modify(s, selectors.EVENT_READ, "data")
 
     def accept(self):
-        c, _ = self.lsock.accept()
-        try:
-            t = socket.create_connection(self.to, timeout=5)
-            t.settimeout(None)
-        except OSError:
-            c.close()
+        pair = self.connect_pair()
+        if not pair:
             return
-        pair = {"ffp": False}
-        for x in (c, t):
-            x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c, t = pair
+        link = {"ffp": False}
+        for x in pair:
             x.setblocking(False)
-        self.streams[c] = Stream(self, c, t, "out", pair)
-        self.streams[t] = Stream(self, t, c, "in", pair)
+        self.streams[c] = Stream(self, c, t, "out", link)
+        self.streams[t] = Stream(self, t, c, "in", link)
         self.sel.register(c, selectors.EVENT_READ, "data")
         self.sel.register(t, selectors.EVENT_READ, "data")
 
@@ -165,11 +151,10 @@ class Proxy:
             self.pending.pop(x, None)
             self.sel.unregister(x)
             if rst:
-                x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                proxylib.set_rst(x)
             x.close()
 
-    def command(self, line):
-        w = line.split()
+    def command(self, w):
         if w and w[0] == "flip" and len(w) >= 4 and w[1] in ("in", "out") and \
                 w[2] in ("hdr", "data") and (w[3] == "any" or w[3] in OPS):
             self.armed.append((w[1], w[2], None if w[3] == "any" else OPS[w[3]],
@@ -189,58 +174,37 @@ class Proxy:
             return "ok %d" % n
         return "err unknown command"
 
-    def run(self):
-        print("port %d" % self.lsock.getsockname()[1], flush=True)
-        while True:
-            for key, ev in self.sel.select():
-                s = key.fileobj
-                if key.data == "data" and ev & selectors.EVENT_WRITE and s in self.streams:
-                    try:
-                        self.flush(s)
-                    except OSError:
-                        self.close(s)
-                        continue
-                    if not ev & selectors.EVENT_READ:
-                        continue
-                if key.data == "listen":
-                    self.accept()
-                elif key.data == "ctl":
-                    c, _ = self.ctl.accept()
-                    line = c.recv(4096).decode()
-                    c.sendall((self.command(line) + "\n").encode())
-                    c.close()
-                elif s in self.streams:
-                    try:
-                        data = s.recv(1 << 18)
-                    except BlockingIOError:
-                        continue
-                    except OSError:
-                        data = b""
-                    if not data:
-                        self.close(s)
-                        continue
-                    try:
-                        self.streams[s].feed(data)
-                    except OSError:
-                        if s in self.streams:
-                            self.close(s)
+    def ready(self, s, ev):
+        if s not in self.streams:
+            return
+        if ev & selectors.EVENT_WRITE:
+            try:
+                self.flush(s)
+            except OSError:
+                self.close(s)
+                return
+            if not ev & selectors.EVENT_READ:
+                return
+        try:
+            data = s.recv(1 << 18)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close(s)
+            return
+        try:
+            self.streams[s].feed(data)
+        except OSError:
+            if s in self.streams:
+                self.close(s)
 
 
-def main():
-    a = sys.argv[1:]
-    if len(a) >= 3 and a[0] == "ctl":
-        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        c.connect(a[1])
-        c.sendall(" ".join(a[2:]).encode())
-        print(c.recv(4096).decode().strip())
-        return 0
-    if a and a[0] == "serve" and "--to" in a and "--ctl" in a:
-        p = Proxy(a[a.index("--to") + 1], a[a.index("--ctl") + 1], "--hd" in a, "--dd" in a)
-        p.run()
-        return 0
-    print(__doc__, file=sys.stderr)
-    return 1
+def serve(argv):
+    o = proxylib.option
+    Flipper(o(argv, "--to"), o(argv, "--ctl"), "--hd" in argv, "--dd" in argv).serve()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(proxylib.main(__doc__, serve, lambda out: 0))

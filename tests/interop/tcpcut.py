@@ -22,20 +22,17 @@ Commands:
 import os
 import selectors
 import socket
-import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proxylib  # noqa: E402
 
-class Proxy:
-    """One thread, one selector: no socket is closed under another
-    thread's select (a file descriptor number reused by the next
-    connection would wake the wrong reader)."""
+
+class Cutter(proxylib.Proxy):
+    """Forwards bytes as they come (blocking sends: the peers read all
+    the time), counts them per socket for `flip`."""
 
     def __init__(self, to, port, ctl_path):
-        host, _, p = to.rpartition(":")
-        self.to = (host.strip("[]"), int(p))
-        self.port = port
-        self.sel = selectors.DefaultSelector()
         self.peer = {}            # socket -> (its peer, direction of its bytes)
         self.count = {}           # socket -> bytes read from it
         self.pairs = []
@@ -43,40 +40,14 @@ class Proxy:
         self.cuts = 0
         self.flip = None          # (byte, "in"|"out") for the next pair
         self.flips = {}           # socket -> byte offset to flip
-        self.lsock = None
-        self.listen()
-        if os.path.exists(ctl_path):
-            os.unlink(ctl_path)
-        self.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.ctl.bind(ctl_path)
-        self.ctl.listen(8)
-        self.sel.register(self.ctl, selectors.EVENT_READ, "ctl")
-
-    def listen(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
-        s.listen(64)
-        self.port = s.getsockname()[1]
-        self.lsock = s
-        self.sel.register(s, selectors.EVENT_READ, "listen")
-
-    def down(self):
-        if self.lsock:
-            self.sel.unregister(self.lsock)
-            self.lsock.close()
-            self.lsock = None
+        super().__init__(to, ctl_path, port)
 
     def accept(self):
-        c, _ = self.lsock.accept()
-        try:
-            t = socket.create_connection(self.to, timeout=5)
-            t.settimeout(None)
-        except OSError:
-            c.close()
+        pair = self.connect_pair()
+        if not pair:
             return
-        for x in (c, t):
-            x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c, t = pair
+        for x in pair:
             self.count[x] = 0
         self.peer[c] = (t, "out")
         self.peer[t] = (c, "in")
@@ -84,7 +55,7 @@ class Proxy:
             self.flips[t if self.flip[1] == "in" else c] = self.flip[0]
             self.flip = None
         self.accepted += 1
-        self.pairs.append((c, t))
+        self.pairs.append(pair)
         self.sel.register(c, selectors.EVENT_READ, "data")
         self.sel.register(t, selectors.EVENT_READ, "data")
 
@@ -99,8 +70,7 @@ class Proxy:
             self.flips.pop(x, None)
             try:
                 if rst:
-                    x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                 struct.pack("ii", 1, 0))
+                    proxylib.set_rst(x)
                 else:
                     x.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -113,7 +83,9 @@ class Proxy:
                 return p
         return None
 
-    def forward(self, x):
+    def ready(self, x, events):
+        if x not in self.peer:
+            return
         pair = self.pair_of(x)
         try:
             data = x.recv(65536)
@@ -159,50 +131,12 @@ class Proxy:
                                                    len(self.pairs))
         return "error: unknown command"
 
-    def serve(self):
-        print("port %d" % self.port, flush=True)
-        while True:
-            for key, _ in self.sel.select():
-                if key.data == "listen":
-                    self.accept()
-                elif key.data == "ctl":
-                    s, _ = self.ctl.accept()
-                    with s:
-                        s.settimeout(5)
-                        try:
-                            words = s.recv(4096).decode(errors="replace").split()
-                            s.sendall((self.command(words) + "\n").encode())
-                        except OSError:
-                            pass
-                elif key.fileobj in self.peer:
-                    self.forward(key.fileobj)
-
 
 def serve(argv):
-    args = dict(zip(argv[::2], argv[1::2]))
-    Proxy(args["--to"], int(args.get("--listen", "0")), args["--ctl"]).serve()
-
-
-def ctl(argv):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(argv[0])
-    s.sendall(" ".join(argv[1:]).encode())
-    s.shutdown(socket.SHUT_WR)
-    out = b""
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        out += b
-    sys.stdout.write(out.decode())
-    return 0 if out.startswith(b"ok") or out.startswith(b"accepted") else 1
+    o = proxylib.option
+    Cutter(o(argv, "--to"), int(o(argv, "--listen", "0")), o(argv, "--ctl")).serve()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "serve":
-        serve(sys.argv[2:])
-    elif len(sys.argv) >= 4 and sys.argv[1] == "ctl":
-        sys.exit(ctl(sys.argv[2:]))
-    else:
-        sys.stderr.write(__doc__)
-        sys.exit(1)
+    sys.exit(proxylib.main(__doc__, serve,
+                           lambda out: 0 if out.startswith(("ok", "accepted")) else 1))

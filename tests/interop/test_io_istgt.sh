@@ -4,14 +4,8 @@
 # read back and compare every byte for sizes from 512 B to 16 MiB with
 # digests off and on, over both transports, and a bounded mcsi-perf
 # --verify run on each. istgt takes about a second per login.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-perf="$MCSI_BUILD/tools/perf/mcsi-perf"
-[[ -x $perf ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf
 
 istgt_start io 64M
 url="iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
@@ -22,14 +16,14 @@ for tr in io_uring epoll; do
 		dig=()
 		[[ $d == on ]] && dig=(-H -D)
 		expect_ok "digests $d, $tr: write, read back, compare 512 B..16 MiB" \
-			"$perf" -T "$tr" "${dig[@]}" --roundtrip "$SIZES" "$url"
+			"$PERF" -T "$tr" "${dig[@]}" --roundtrip "$SIZES" "$url"
 		expect_match "digests $d, $tr: 16 MiB round trip" "roundtrip 16m: 16777216 bytes ok"
 		expect_ok "digests $d, $tr: mcsi-perf --verify, 64 KiB reads and writes" \
-			"$perf" -Q -T "$tr" "${dig[@]}" --verify -m rw -b 64k -q 8 -t 2 -s 16m "$url"
+			"$PERF" -Q -T "$tr" "${dig[@]}" --verify -m rw -b 64k -q 8 -t 2 -s 16m "$url"
 		expect_match "digests $d, $tr: no mismatch" "verify: no mismatch"
 	done
 done
 expect_ok "4 KiB random verify at QD 32" \
-	"$perf" -Q --verify -m rw -b 4k -q 32 -t 3 -s 8m "$url"
+	"$PERF" -Q --verify -m rw -b 4k -q 32 -t 3 -s 8m "$url"
 expect_match "4 KiB: no mismatch" "verify: no mismatch"
 finish

@@ -5,14 +5,8 @@
 # settings (8 KiB segments, one R2T at a time, InitialR2T) and its maxima
 # (16 R2Ts, InitialR2T=No, 16 MiB bursts); then a bounded mcsi-perf
 # --verify run of mixed random I/O on each.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-perf="$MCSI_BUILD/tools/perf/mcsi-perf"
-[[ -x $perf ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf
 
 IQN=iqn.2026-11.org.mcsi.test:io
 tgt_start
@@ -40,19 +34,19 @@ for tr in io_uring epoll; do
 		dig=()
 		[[ $t == digest ]] && dig=(-H -D)
 		expect_ok "$t, $tr: write, read back, compare 512 B..16 MiB" \
-			"$perf" -T "$tr" "${dig[@]}" --roundtrip "$SIZES" "$(url "$t")"
+			"$PERF" -T "$tr" "${dig[@]}" --roundtrip "$SIZES" "$(url "$t")"
 		expect_match "$t, $tr: 16 MiB round trip" "roundtrip 16m: 16777216 bytes ok"
 		expect_ok "$t, $tr: mcsi-perf --verify, mixed 64 KiB reads and writes" \
-			"$perf" -Q -T "$tr" "${dig[@]}" --verify -m rw -b 64k -q 8 -t 2 -s 16m "$(url "$t")"
+			"$PERF" -Q -T "$tr" "${dig[@]}" --verify -m rw -b 64k -q 8 -t 2 -s 16m "$(url "$t")"
 		expect_match "$t, $tr: no mismatch" "verify: no mismatch"
 	done
 done
 # Small blocks at depth, where receives batch many PDUs.
 expect_ok "4 KiB random verify at QD 32" \
-	"$perf" -Q --verify -m rw -b 4k -q 32 -t 3 -s 8m "$(url max)"
+	"$PERF" -Q --verify -m rw -b 4k -q 32 -t 3 -s 8m "$(url max)"
 expect_match "4 KiB: no mismatch" "verify: no mismatch"
 # The same with read-ahead off: no data byte is copied.
 expect_ok "verify without read-ahead" \
-	"$perf" -Q --readahead 0 --verify -m rw -b 16k -q 16 -t 2 -s 8m "$(url stock)"
+	"$PERF" -Q --readahead 0 --verify -m rw -b 16k -q 16 -t 2 -s 8m "$(url stock)"
 expect_match "no read-ahead: no mismatch" "verify: no mismatch"
 finish

@@ -2,11 +2,8 @@
 # iscsictl's configuration verbs, without a target: what they write to the
 # configuration and secrets files, what they print, and how they refuse
 # bad input (exit 2 for usage errors, 1 for failures).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init
 
 ctl="$MCSI_BUILD/tools/iscsictl/iscsictl"
 export MCSI_CONFIG="$TEST_TMP/etc/mcsi.conf"

@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # Interop with istgt: discovery, login without auth and with (mutual) CHAP,
 # digests in the initiator's order of preference, LUN listing.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init
 
 ctl="$MCSI_BUILD/tools/iscsictl/iscsictl"
 export MCSI_CONFIG="$TEST_TMP/mcsi.conf" MCSI_SECRETS="$TEST_TMP/secrets"

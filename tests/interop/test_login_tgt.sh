@@ -2,11 +2,8 @@
 # Interop with tgt (tgtd): discovery, login without and with CHAP (one-way,
 # mutual, wrong secrets on either side), digests, redirection, IPv6, and
 # LUN listing that matches what tgtd exports.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init
 
 ctl="$MCSI_BUILD/tools/iscsictl/iscsictl"
 [[ -x $ctl ]] || { echo "no iscsictl in $MCSI_BUILD"; exit 1; }

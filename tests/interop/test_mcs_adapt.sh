@@ -10,21 +10,15 @@
 # the number it settles at depends on the machine's load and is only
 # printed. The probes' verdicts come from --debug (library log level 7).
 # ctest-cost: 40
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-perf="$MCSI_BUILD/tools/perf/mcsi-perf"
-[[ -x $perf ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf
 
 # adaptive NAME URL ARGS...: one run with the adaptive policy; $OUT holds
 # its output.
 adaptive() {
 	local name=$1 url=$2
 	shift 2
-	expect_ok "$name: exit 0" timeout 60 "$perf" --debug --sched adaptive -c 4 --queues 2 \
+	expect_ok "$name: exit 0" timeout 60 "$PERF" --debug --sched adaptive -c 4 --queues 2 \
 		"$@" "$url"
 	expect_no_match "$name: no I/O error" "I/O errors"
 	expect_no_match "$name: no connection failed" "^event: connection [0-9]+ failed"

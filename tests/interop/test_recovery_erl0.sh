@@ -11,16 +11,8 @@
 # every fault (median and worst), as the library measures it from the loss
 # to the new login (MCSI_EV_SESSION_REINSTATED).
 # ctest-cost: 150
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-PERF=$MCSI_BUILD/tools/perf/mcsi-perf
-TTBIN=$MCSI_BUILD/tools/testtarget/mcsi-testtarget
-[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
-command -v python3 >/dev/null || need_target "python3 is not installed"
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf testtarget python3
 
 PERIOD=${REC_PERIOD:-3}         # seconds between faults
 SECS=${REC_SECS:-10}            # per mcsi-perf run

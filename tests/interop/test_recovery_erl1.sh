@@ -13,17 +13,8 @@
 # logs it ("recovered in"): from the fault's detection to the completion
 # of the command it hit.
 # ctest-cost: 90
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-PERF=$MCSI_BUILD/tools/perf/mcsi-perf
-TTBIN=$MCSI_BUILD/tools/testtarget/mcsi-testtarget
-[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
-[[ -x $TTBIN ]] || { echo "no mcsi-testtarget in $MCSI_BUILD"; exit 1; }
-command -v python3 >/dev/null || need_target "python3 is not installed"
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf testtarget python3
 
 SECS=${REC_SECS:-3}             # per mcsi-perf run
 PERIOD=${REC_PERIOD:-0.6}       # seconds between faults
@@ -31,23 +22,8 @@ TIMES=()                        # ms, every recovery logged
 TOTAL_FAULTS=0
 TOTAL_DETECTED=0
 
-# ---- the PDU-flipping proxy ---------------------------------------------------
-_pxn=0
-px_start() {
-	_pxn=$((_pxn + 1))
-	PX_SOCK=$TEST_TMP/px.$_pxn.sock
-	local out=$TEST_TMP/px.$_pxn.out
-	python3 "$here/pduflip.py" serve --to "127.0.0.1:$1" --ctl "$PX_SOCK" --hd --dd \
-		>"$out" 2>&1 &
-	_target_pids+=($!)
-	for _ in $(seq 100); do
-		grep -q '^port' "$out" 2>/dev/null && [[ -S $PX_SOCK ]] && break
-		sleep 0.05
-	done
-	PX_PORT=$(awk '/^port/ { print $2 }' "$out")
-	[[ -n $PX_PORT ]] || { echo "pduflip did not start: $(cat "$out")"; exit 1; }
-}
-pxctl() { python3 "$here/pduflip.py" ctl "$PX_SOCK" "$@"; }
+# ---- the PDU-flipping proxy (pduflip_start, pxctl: tests/lib/targets.sh) ----
+px_start() { pduflip_start "$1" --hd --dd; }
 px_flipped() { pxctl stats | awk '{ print $2 }'; }
 
 # verified NAME KIND URL PERF-ARGS...: one mcsi-perf --verify run at ERL 1
@@ -150,8 +126,17 @@ else
 	# connection: LIO 6.1 crashed once (under ASan timing) in
 	# iscsit_logout_post_handler -> iscsit_stop_session when a
 	# 2-connection ERL 1 session logged out at the end of a run.
-	for f in "in data data-in:64k:in:2m" "in hdr data-in:16k:in:2m" \
-		"out data data-out:256k:reject:4m"; do
+	cases=("in data data-in:64k:in:2m" "in hdr data-in:16k:in:2m")
+	# A Data-Out data digest error is opt-in against LIO: LIO 6.1 answers
+	# it with iscsit_reject_cmd() on the write itself, which drops a
+	# reference on the command that it does not own, and then recovers the
+	# same command with a recovery R2T. The command is freed one reference
+	# early: mostly harmless, but one CI run in about ten hit a kernel BUG
+	# in iscsit_release_cmd (and sent a SCSI Response with a StatSN read
+	# from freed memory, which mcsi rightly refused). recovery.md section 9.
+	# The test target's row above covers mcsi's side of this recovery.
+	[[ ${MCSI_LIO_DATAOUT_DIGEST:-} == 1 ]] && cases+=("out data data-out:256k:reject:4m")
+	for f in "${cases[@]}"; do
 		IFS=: read -r what bs kind span <<<"$f"
 		pxctl clear >/dev/null
 		# shellcheck disable=SC2206

@@ -14,15 +14,8 @@
 # connection lost, no command timeout. Prints the time each lost command
 # cost, from its send to its completion.
 # ctest-cost: 55
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-PERF=$MCSI_BUILD/tools/perf/mcsi-perf
-[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
-command -v python3 >/dev/null || need_target "python3 is not installed"
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf python3
 
 SECS=${REC_SECS:-4}
 TIMES=()
@@ -31,19 +24,13 @@ TOTAL=0
 TT_IQN=iqn.2026-11.org.mcsi.test:erl1lost
 TT_LUNS="--lun 0:ram:64M:512" tt_start --erl 1 --max-connections 4 -v
 
-# tt_lines LINE...: control lines to the test target in one python process
-# (starting one per line costs seconds on a loaded machine); prints the
-# answers, one per line.
+# tt_lines LINE...: control lines to the test target, one connection each
+# (tt_ctl); prints the answers, one per line.
 tt_lines() {
-	python3 - "$TT_SOCK" "$@" <<-'EOF'
-	import socket, sys
-	for line in sys.argv[2:]:
-	    s = socket.socket(socket.AF_UNIX)
-	    s.connect(sys.argv[1])
-	    s.sendall(line.encode() + b"\n")
-	    print(s.recv(4096).decode().strip())
-	    s.close()
-	EOF
+	local line
+	for line; do
+		tt_ctl "$line"
+	done
 }
 
 # armed RULE STEP N: N one-shot rules, the k-th firing at the (k*STEP)th match.

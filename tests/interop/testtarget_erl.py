@@ -319,6 +319,177 @@ def test_erl2():
     t.stop()
 
 
+ERL2_KEYS = {"ErrorRecoveryLevel": "2", "ImmediateData": "No",
+             "MaxRecvDataSegmentLength": "8192", "DefaultTime2Wait": "0",
+             "DefaultTime2Retain": "20"}
+
+
+def cut_with_write(c, lba):
+    """Starts a write of 8 KiB at lba (it waits for Data-Out: InitialR2T,
+    no immediate data), then closes the socket under it: the target sees
+    its only connection fail. Returns the write's ITT."""
+    bhs, itt = c.cmd_bhs(cdb_write10(lba, 16), edtl=8192, write=True)
+    c.send(bhs)
+    c.recv_until(R2T, itt=itt)
+    c.close()
+    return itt
+
+
+def read_task(c, itt, expdatasn=0):
+    """TASK REASSIGN of a read on c: (TMF response, Data-In bytes, the
+    status-carrying PDU)."""
+    resp = c.tmf(8, ref_itt=itt, expdatasn=expdatasn)
+    got = bytearray()
+    while True:
+        p = c.recv()
+        if p.itt != itt:
+            continue
+        if p.opcode == DATA_IN:
+            off = p.u32(40)
+            got[off:off + len(p.data)] = p.data
+            if p.flags & 0x01:
+                return resp, bytes(got), p
+        elif p.opcode == SCSI_RSP:
+            return resp, bytes(got), p
+
+
+def test_erl2_continuation():
+    """ERL 2 session continuation (RFC 7143 6.3.4, 7.1.4, 8.3 N5): the only
+    connection fails with a write and a read in flight; a login with the
+    old ISID and TSIH continues the session (CmdSN window and, for the same
+    CID, StatSN go on) and TASK REASSIGN takes both commands over."""
+    t = Target("--erl", "2", "--time2wait", "0", "--time2retain", "20",
+               "--initial-r2t", "yes")
+    a = t.conn()
+    a.login(INI, IQN, keys=ERL2_KEYS)
+    check("continuation: ERL 2, Time2Retain 20", a.params.get("ErrorRecoveryLevel") == "2" and
+          a.params.get("DefaultTime2Retain") == "20", a.params)
+    old = bytes((i * 7 + 3) & 0xFF for i in range(8192))
+    new = bytes((i * 13 + 1) & 0xFF for i in range(8192))
+    st, _, _ = a.scsi(cdb_write10(700, 16), data=old)
+    st2, _, tur = a.scsi(cdb_tur())
+    check("continuation: setup write and TUR", st == 0 and st2 == 0)
+    s0 = tur.statsn
+    # A write waiting for its data, and a read the target answered into a
+    # connection that is about to fail.
+    wbhs, witt = a.cmd_bhs(cdb_write10(800, 16), edtl=8192, write=True)
+    a.send(wbhs)
+    r2t, _ = a.recv_until(R2T, itt=witt)
+    rbhs, ritt = a.cmd_bhs(cdb_read10(700, 16), edtl=8192, read=True)
+    a.send(rbhs)
+    time.sleep(0.2)
+    a.close()
+    time.sleep(0.3)
+    b = t.conn()
+    try:
+        b.login(INI, IQN, isid=a.isid, tsih=a.tsih, cid=a.cid, cmdsn=a.cmdsn,
+                keys={"MaxRecvDataSegmentLength": "8192"})
+    except LoginError as e:
+        check("continuation login (old TSIH, same CID) accepted", False, hex(e.status))
+        t.stop()
+        return
+    check("continuation login (old TSIH, same CID) accepted, TSIH kept", b.tsih == a.tsih,
+          (b.tsih, a.tsih))
+    check("continuation: the CmdSN window goes on (ExpCmdSN = next CmdSN)",
+          b.cmdsn == a.cmdsn, (b.cmdsn, a.cmdsn))
+    # StatSN: s0 (TUR), s0+1 (the read's status, lost), then the two login
+    # responses s0+2 and s0+3 on the reinstated CID.
+    check("continuation: the CID's StatSN goes on", b.expstatsn == (s0 + 4) & 0xFFFFFFFF,
+          (b.expstatsn, s0))
+    resp = b.tmf(8, ref_itt=witt, expdatasn=0)
+    check("continuation: TASK REASSIGN of the write: function complete", resp == 0, resp)
+    r2 = b.recv_until(R2T, itt=witt)[0]
+    check("continuation: the write is solicited again from offset 0 (R2T 0/8192)",
+          (r2.u32(40), r2.u32(44)) == (0, 8192) and r2.u32(20) != 0xFFFFFFFF,
+          (r2.u32(40), r2.u32(44)))
+    b.answer_r2t(r2, new)
+    fin = b.recv_until(SCSI_RSP, itt=witt)[0]
+    check("continuation: the reassigned write ends GOOD", fin.bhs[2] == 0 and fin.bhs[3] == 0,
+          (fin.bhs[2], fin.bhs[3]))
+    resp, got, last = read_task(b, ritt, expdatasn=0)
+    check("continuation: TASK REASSIGN of the read: function complete", resp == 0, resp)
+    check("continuation: the read's data again, byte for byte, and GOOD",
+          got == old and last.bhs[3] == 0 and last.flags & 0x01, (len(got), last))
+    st, got, _ = b.scsi(cdb_read10(800, 16), edtl=8192, read=True)
+    check("continuation: the reassigned write's data reads back", st == 0 and got == new)
+    # Again, continued by a new CID this time.
+    witt = cut_with_write(b, 900)
+    time.sleep(0.3)
+    c = t.conn()
+    try:
+        c.login(INI, IQN, isid=a.isid, tsih=a.tsih, cid=4, cmdsn=b.cmdsn,
+                keys={"MaxRecvDataSegmentLength": "8192"})
+        ok = c.tsih == a.tsih
+    except LoginError as e:
+        ok = e.status
+    check("continuation by a new CID accepted", ok is True, ok)
+    if ok is True:
+        resp = c.tmf(8, ref_itt=witt)
+        r2 = c.recv_until(R2T, itt=witt)[0]
+        c.answer_r2t(r2, old)
+        fin = c.recv_until(SCSI_RSP, itt=witt)[0]
+        st, got, _ = c.scsi(cdb_read10(900, 16), edtl=8192, read=True)
+        check("continuation by a new CID: the write reassigned and read back",
+              resp == 0 and fin.bhs[3] == 0 and st == 0 and got == old, (resp, fin.bhs[3], st))
+        rsp = c.logout(0)
+        check("continued session logs out", rsp.opcode == LOGOUT_RSP and rsp.bhs[2] == 0)
+    c.close()
+    log = t.stop()
+    check("target log: retained, then continued by reinstating the CID",
+          "session retained for 20 s with 2 tasks" in log and
+          "continued by CID 0 (connection reinstatement)" in log, log[-1500:])
+    check("target log: continued by a new CID", "continued by CID 4 (a new CID)" in log)
+
+
+def test_erl2_retention_end():
+    """Retention ends: DefaultTime2Retain over (0x020a), a session
+    reinstatement while retained (the old TSIH is gone), and below ERL 2
+    (no retention at all)."""
+    t = Target("--erl", "2", "--time2wait", "0", "--time2retain", "2", "--initial-r2t", "yes")
+    a = t.conn()
+    a.login(INI, IQN, keys=ERL2_KEYS)
+    check("retention: Time2Retain negotiated to the target's 2",
+          a.params.get("DefaultTime2Retain") == "2", a.params)
+    cut_with_write(a, 100)
+    time.sleep(2.6)
+    b = t.conn()
+    st = login_status(lambda: b.login(INI, IQN, isid=a.isid, tsih=a.tsih, cid=0))
+    check("after Time2Retain: continuation refused 0x020a", st == 0x020a, hex(st))
+    b.close()
+    # Reinstated while retained: the new session replaces it.
+    c = t.conn()
+    c.login(INI, IQN, keys=ERL2_KEYS)
+    cut_with_write(c, 100)
+    time.sleep(0.2)
+    d = t.conn()
+    d.login(INI, IQN, isid=c.isid, keys=ERL2_KEYS)
+    check("reinstatement of a retained session: new TSIH", d.tsih not in (0, c.tsih),
+          (d.tsih, c.tsih))
+    e = t.conn()
+    st = login_status(lambda: e.login(INI, IQN, isid=c.isid, tsih=c.tsih, cid=0))
+    check("the reinstated session's old TSIH: 0x020a", st == 0x020a, hex(st))
+    e.close()
+    st, _, _ = d.scsi(cdb_tur())
+    check("the reinstating session works", st == 0)
+    d.close()
+    # ERL 1: the session ends with its last connection, as before.
+    f = t.conn()
+    k1 = dict(ERL2_KEYS, ErrorRecoveryLevel="1")
+    f.login(INI, IQN, keys=k1)
+    cut_with_write(f, 100)
+    time.sleep(0.3)
+    g = t.conn()
+    st = login_status(lambda: g.login(INI, IQN, isid=f.isid, tsih=f.tsih, cid=0))
+    check("ERL 1: no retention, continuation refused 0x020a", st == 0x020a, hex(st))
+    g.close()
+    # Leave one retained (d's, cut above) to the exit: freed there (the
+    # sanitizer build checks).
+    log = t.stop()
+    check("target log: retention ended by Time2Retain and by reinstatement",
+          "retention ends (DefaultTime2Retain is over)" in log and
+          "retention ends (session reinstated)" in log, log[-1500:])
+
+
 def test_redirect():
     t = Target(portals=("127.0.0.1:0", "127.0.0.1:0,2"))
     dest = "127.0.0.1:%d" % t.ports[1]
@@ -553,7 +724,8 @@ def test_ipv6_discovery():
     t.stop()
 
 
-for test in (test_chap, test_mcs, test_erl1, test_erl2, test_redirect, test_luns,
+for test in (test_chap, test_mcs, test_erl1, test_erl2, test_erl2_continuation,
+             test_erl2_retention_end, test_redirect, test_luns,
              test_faults, test_nop_interval, test_hostile_input, test_ipv6_discovery):
     try:
         test()

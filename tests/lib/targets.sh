@@ -20,7 +20,13 @@
 #                                   the answer
 #   proxy_start PORT                tests/interop/tcpcut.py in front of
 #                                   127.0.0.1:PORT → CUT_PORT CUT_SOCK
-#   cutctl ARGS...                  one tcpcut control command (cut, flip, ...)
+#   cutctl ARGS...                  one tcpcut control command (cut, flip, ...);
+#                                   status 0 for an "ok"/"accepted" answer
+#   pduflip_start PORT [--hd] [--dd]  tests/interop/pduflip.py in front of
+#                                   127.0.0.1:PORT → PX_PORT PX_SOCK
+#   pxctl ARGS...                   one pduflip control command (flip, stats, ...)
+#   ctl_line SOCKET WORDS...        one line to a unix control socket (socat;
+#                                   tt_ctl, cutctl and pxctl use it)
 #   need_target MSG                 fail in CI (CI=true), skip (77) elsewhere
 
 : "${MCSI_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -281,31 +287,69 @@ tt_start() {
 	TT_URL="iscsi://127.0.0.1:$TT_PORT/$TT_IQN/0"
 }
 
-tt_ctl() {
-	python3 - "$TT_SOCK" "$*" <<-'EOF'
-	import socket, sys
-	s = socket.socket(socket.AF_UNIX)
-	s.connect(sys.argv[1])
-	s.sendall(sys.argv[2].encode() + b"\n")
-	print(s.recv(4096).decode().strip())
-	EOF
+tt_ctl() { ctl_line "$TT_SOCK" "$*"; }
+
+# ctl_line SOCKET WORDS...: one command line to a unix control socket (the
+# test target's, tcpcut.py's, pduflip.py's: each answers and closes);
+# prints the answer, status 1 when the socket does not answer. Through
+# socat: a python process per command took seconds to start on a loaded
+# machine (2 cores, ASan) and made the fault timing of the recovery tests
+# drift. -t: how long to wait for the answer after our half-close.
+ctl_line() {
+	local sock=$1 ans
+	shift
+	if [[ -n $_ctl_socat ]]; then
+		ans=$(printf '%s\n' "$*" | socat -t 30 - "UNIX-CONNECT:$sock") || return 1
+	else
+		ans=$(python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+s.shutdown(socket.SHUT_WR)
+print(b"".join(iter(lambda: s.recv(4096), b"")).decode().strip())' "$sock" "$*") || return 1
+	fi
+	printf '%s\n' "$ans"
 }
+_ctl_socat=$(command -v socat || true)
 
-# ---- tcpcut: a forwarding proxy that cuts connections and flips bits --------
+# ---- the test proxies: tcpcut.py (cuts connections, flips a byte) and ------
+# ---- pduflip.py (flips a bit in chosen PDUs) ----------------------------------
 
+# _proxy_run SCRIPT NAME ARGS...: tests/interop/SCRIPT serve ARGS with a
+# control socket in TEST_TMP, once it listens → _PROXY_PORT _PROXY_SOCK.
 _px=0
-proxy_start() {
+_proxy_run() {
+	local script=$1 name=$2
+	shift 2
 	_px=$((_px + 1))
-	CUT_SOCK=$TEST_TMP/cut.$_px.sock
-	local out=$TEST_TMP/cut.$_px.out
-	python3 "$MCSI_SRC/tests/interop/tcpcut.py" serve --to "127.0.0.1:$1" \
-		--ctl "$CUT_SOCK" >"$out" 2>&1 &
+	_PROXY_SOCK=$TEST_TMP/$name.$_px.sock
+	local out=$TEST_TMP/$name.$_px.out
+	python3 "$MCSI_SRC/tests/interop/$script" serve "$@" --ctl "$_PROXY_SOCK" >"$out" 2>&1 &
 	_target_pids+=($!)
 	for _ in $(seq 100); do
-		grep -q '^port' "$out" 2>/dev/null && [[ -S $CUT_SOCK ]] && break
+		grep -q '^port' "$out" 2>/dev/null && [[ -S $_PROXY_SOCK ]] && break
 		sleep 0.05
 	done
-	CUT_PORT=$(awk '/^port/ { print $2 }' "$out")
-	[[ -n $CUT_PORT ]] || { echo "tcpcut did not start: $(cat "$out")"; exit 1; }
+	_PROXY_PORT=$(awk '/^port/ { print $2 }' "$out")
+	[[ -n $_PROXY_PORT ]] || { echo "$script did not start: $(cat "$out")"; exit 1; }
 }
-cutctl() { python3 "$MCSI_SRC/tests/interop/tcpcut.py" ctl "$CUT_SOCK" "$@"; }
+
+proxy_start() {
+	_proxy_run tcpcut.py cut --to "127.0.0.1:$1"
+	CUT_PORT=$_PROXY_PORT CUT_SOCK=$_PROXY_SOCK
+}
+# Status 0 when tcpcut answered "ok..." or "accepted..." (as tcpcut.py ctl).
+cutctl() {
+	local ans
+	ans=$(ctl_line "$CUT_SOCK" "$@") || return 1
+	printf '%s\n' "$ans"
+	[[ $ans == ok* || $ans == accepted* ]]
+}
+
+pduflip_start() {
+	local port=$1
+	shift
+	_proxy_run pduflip.py px --to "127.0.0.1:$port" "$@"
+	PX_PORT=$_PROXY_PORT PX_SOCK=$_PROXY_SOCK
+}
+pxctl() { ctl_line "$PX_SOCK" "$@"; }

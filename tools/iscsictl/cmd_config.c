@@ -36,6 +36,7 @@ static const struct opt_map opt_map[] = {
 	{ "-Scheduling", "scheduling", S_T },
 	{ "-ErrorRecoveryLevel", "error-recovery-level", S_T },
 	{ "-ReplacementTimeout", "replacement-timeout", S_T },
+	{ "-Quirks", "quirks", S_I | S_T },
 	{ "-HeaderDigest", "header-digest", S_T },
 	{ "-DataDigest", "data-digest", S_T },
 	{ "-alias", "alias", S_T },

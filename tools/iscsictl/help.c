@@ -33,12 +33,12 @@ static const char overview[] =
 "  remove discovery-isns <host[:port]>\n"
 "                                    remove an iSNS server\n"
 "  modify initiator-config ...       -node-name, -node-alias, -authentication,\n"
-"                                    -CHAP-name, -CHAP-secret\n"
+"                                    -CHAP-name, -CHAP-secret, -Quirks\n"
 "  modify target-config <iqn> ...    -auto-login, -persistent, -auto-mount,\n"
 "                                    -MaxConnections, -ErrorRecoveryLevel,\n"
 "                                    -ReplacementTimeout, -HeaderDigest,\n"
 "                                    -DataDigest, -authentication, -CHAP-name,\n"
-"                                    -CHAP-secret\n"
+"                                    -CHAP-secret, -Quirks\n"
 "  modify discovery-config ...       -SendTargets, -iSNS, -interval\n"
 "  help [verb]                       this text, or one verb's page\n"
 "\n"
@@ -184,14 +184,14 @@ static const struct verb_help pages[] = {
 { "modify",
 "usage: iscsictl modify initiator-config [-node-name IQN] [-node-alias NAME]\n"
 "                      [-authentication None|CHAP] [-CHAP-name NAME]\n"
-"                      [-CHAP-secret]\n"
+"                      [-CHAP-secret] [-Quirks on|off]\n"
 "       iscsictl modify target-config <iqn> [-auto-login enable|disable]\n"
 "                      [-persistent enable|disable] [-auto-mount enable|disable]\n"
 "                      [-MaxConnections N]\n"
 "                      [-ErrorRecoveryLevel 0|1|2] [-ReplacementTimeout SECONDS]\n"
 "                      [-HeaderDigest None|CRC32C|CRC32C,None|None,CRC32C]\n"
 "                      [-DataDigest ...] [-authentication None|CHAP]\n"
-"                      [-CHAP-name NAME] [-CHAP-secret]\n"
+"                      [-CHAP-name NAME] [-CHAP-secret] [-Quirks on|off]\n"
 "       iscsictl modify discovery-config [-SendTargets enable|disable]\n"
 "                      [-iSNS enable|disable]\n"
 "                      [-interval SECONDS] [-authentication None|CHAP]\n"
@@ -220,7 +220,12 @@ static const struct verb_help pages[] = {
 "default: as many connections as measurably pay, from one up; the others\n"
 "stay logged in for failover; 'list sessions --json' marks the ones in\n"
 "use \"active\"), least-queue-depth (all of them), round-robin,\n"
-"failover-only or weighted-paths.\n" },
+"failover-only or weighted-paths.\n"
+"-Quirks on|off (default on): work around known target defects (a LIO\n"
+"target is offered ErrorRecoveryLevel 1 at most, and DefaultTime2Wait 5\n"
+"with more than one connection); off offers exactly what is configured.\n"
+"For the initiator it is the default of every target that does not set\n"
+"it; an empty value (-Quirks \"\") takes a target back to that default.\n" },
 };
 
 void help_print(FILE *f, const char *verb)

@@ -18,7 +18,7 @@
 # there.
 #
 #   tools/perf/compare.sh [-t SECONDS] [-r REPEATS] [-o FILE] [-q] [-d|-D] [WORKLOAD...]
-#   tools/perf/compare.sh -c 1,2,4 [-P POLICIES] [-t S] [-r R] [-o FILE] [WORKLOAD...]
+#   tools/perf/compare.sh -c 1,2,4 [-P POLICIES] [-T TARGETS] [-t S] [-r R] [-o FILE] [WORKLOAD...]
 #
 # With -c LIST, the MC/S table instead: mcsi-perf alone with each number
 # of connections in LIST (queues: as many as connections, at most the
@@ -27,13 +27,15 @@
 # (MaxConnections 4) and an istgt RAM LUN (MaxConnections 4); workloads
 # default to rand4k-qd32 and seq128k-qd8. Each repetition runs every
 # configuration once, in a rotating order; the table gives medians, the
-# connections in use at the end of each run and every run's IOPS.
+# mean number of connections in use in each run (mcsi-perf samples it
+# once a second) and every run's IOPS.
 #
 #   -t  seconds per run (default 6)      -r  repetitions (default 3)
 #   -o  also write the tables to FILE    -q  quick: -t 3 -r 1
 #   -d  digest table (default with "all")  -D  no digest table
 #   -c  MC/S: comma-separated connection counts
 #   -P  MC/S: comma-separated scheduling policies for more than 1
+#   -T  MC/S: comma-separated targets, tgt and/or istgt (default both)
 #   WORKLOAD: name[@lun] with name one of rand4k-qd1 rand4k-qd8 rand4k-qd32
 #   rand4k-qd128 seq128k-qd8 seq1m-qd4 and lun null (default) or ram;
 #   "all" (the default) is every name on both.
@@ -53,7 +55,8 @@ out=""
 digests=""
 conns=""
 policies="least-queue-depth,adaptive"
-while getopts "t:r:o:qdDc:P:h" opt; do
+mtargets="tgt,istgt"
+while getopts "t:r:o:qdDc:P:T:h" opt; do
 	case $opt in
 	t) secs=$OPTARG ;;
 	r) reps=$OPTARG ;;
@@ -63,7 +66,8 @@ while getopts "t:r:o:qdDc:P:h" opt; do
 	D) digests=0 ;;
 	c) conns=$OPTARG ;;
 	P) policies=$OPTARG ;;
-	*) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 1 ;;
+	T) mtargets=$OPTARG ;;
+	*) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -185,12 +189,18 @@ one_run() {
 
 # ---- MC/S: 1, 2, 4 ... connections, mcsi-perf alone ------------------------
 if [[ -n $conns ]]; then
-	ISTGT_MAXCONN=4 istgt_start compare 1G
-	url[istgt]="iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
-	"$perf_bin" -Q -m write -b 1m -q 8 -t 2 -s 1G "${url[istgt]}" >/dev/null 2>&1 || true
+	if [[ ,$mtargets, == *,istgt,* ]]; then
+		ISTGT_MAXCONN=4 istgt_start compare 1G
+		url[istgt]="iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
+		"$perf_bin" -Q -m write -b 1m -q 8 -t 2 -s 1G "${url[istgt]}" >/dev/null 2>&1 || true
+	fi
 	ncpu=$(nproc)
 	mrows=()
-	for lun in null istgt; do
+	mluns=()
+	[[ ,$mtargets, == *,tgt,* ]] && mluns+=(null)
+	[[ ,$mtargets, == *,istgt,* ]] && mluns+=(istgt)
+	((${#mluns[@]})) || { echo "compare: -T names tgt and/or istgt" >&2; exit 1; }
+	for lun in "${mluns[@]}"; do
 		for wl in "${workloads[@]}"; do
 			name=${wl%@*}
 			read -r mode bs qd < <(spec "$name") || { echo "compare: unknown workload '$name'" >&2; exit 1; }
@@ -213,8 +223,9 @@ if [[ -n $conns ]]; then
 					read -r iops cpu_io < <(one_run mcsi "$mode" "$bs" "$qd" "$lun" -c "$n" \
 						--queues "$q" "${popt[@]}")
 					c_i[$cfg]+="$iops "; c_c[$cfg]+="$cpu_io "
-					# Connections in use at the end of the run.
-					c_a[$cfg]+="$(grep -c '^conn .* active' "$TEST_TMP/mcsi.out") "
+					# Mean connections in use over the run.
+					c_a[$cfg]+="$(sed -n 's/^in use .* mean \([0-9.]*\)$/\1/p' \
+						"$TEST_TMP/mcsi.out" | grep . || echo 1) "
 				done
 			done
 			for cfg in "${cfgs[@]}"; do
@@ -236,7 +247,7 @@ if [[ -n $conns ]]; then
 		done
 	done
 	mtable=$(
-		echo "| target | workload | connections | policy | queues | IOPS | MiB/s | CPU µs/IO | in use at end | IOPS of each run |"
+		echo "| target | workload | connections | policy | queues | IOPS | MiB/s | CPU µs/IO | mean in use per run | IOPS of each run |"
 		echo "|---|---|---:|---|---:|---:|---:|---:|---|---|"
 		printf '%s\n' "${mrows[@]}"
 	)

@@ -489,6 +489,23 @@ static void print_conns(struct perf *p)
 				       : 0.0, cs[i].portal, cs[i].active ? " active" : "");
 }
 
+/* MC/S: the seconds at each number of connections in use (sampled once
+ * a second) and their mean, e.g. "in use 1:37 2:2 3:1 mean 1.10". */
+static void print_in_use(const uint64_t in_use[17])
+{
+	uint64_t n = 0, sum = 0;
+
+	printf("in use");
+	for (unsigned k = 0; k <= 16; k++) {
+		if (!in_use[k])
+			continue;
+		printf(" %u:%llu", k, (unsigned long long)in_use[k]);
+		n += in_use[k];
+		sum += k * in_use[k];
+	}
+	printf(" mean %.2f\n", n ? (double)sum / (double)n : 0.0);
+}
+
 /* MC/S: removes the connection with the highest CID (never the last). */
 static void remove_newest(struct perf *p)
 {
@@ -702,13 +719,18 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
+	/* MC/S: the seconds spent at each number of connections in use. */
+	uint64_t in_use[17] = { 0 };
+	unsigned all_max = 0;
 	for (uint64_t sec = 1; sec <= secs && !atomic_load(&p->stop); sec++) {
 		uint64_t until = t0 + sec * 1000000000ull;
 		while (now_ns() < until && !atomic_load(&p->stop))
 			usleep(100000);
 		uint64_t ios = atomic_load(&p->ios);
+		unsigned act, all = conns_active(p, &act);
+		in_use[act < 16 ? act : 16]++;
+		all_max = all > all_max ? all : all_max;
 		if (!p->quiet) {
-			unsigned act, all = conns_active(p, &act);
 			printf("[%3llus] %9llu IOPS %9.1f MiB/s", (unsigned long long)sec,
 			       (unsigned long long)(ios - last_ios),
 			       (double)(ios - last_ios) * (double)bs / 1048576.0);
@@ -746,6 +768,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.syscalls_send, (unsigned long long)st.syscalls_recv,
 	       (unsigned long long)st.pdus_in, (unsigned long long)st.pdus_out);
 	print_conns(p);
+	if (all_max > 1)
+		print_in_use(in_use);
 	if (reset_at)
 		printf("reset: %llu commands ended by the reset, issued again\n",
 		       (unsigned long long)atomic_load(&p->reset_ended));

@@ -342,7 +342,7 @@ static void conn_destroy(struct tt_conn *c)
 	struct tt_server *srv = c->srv;
 	/* A failed connection (not a logout, unless reason 2) of a live
 	 * ERL 2 session leaves its tasks for TASK REASSIGN. */
-	bool keep = c->sess && !c->sess->discovery && !c->sess->dead &&
+	bool keep = c->sess && !c->sess->discovery && c->sess->state == TT_SESS_LIVE &&
 		    (c->state == CONN_FFP || c->keep_tasks) &&
 		    !atomic_load(&c->drop_tasks);
 	erl_fini(c, keep);
@@ -351,7 +351,7 @@ static void conn_destroy(struct tt_conn *c)
 	uring_fini(c);
 	sess_drop_pending(c);
 	login_end(c);
-	sess_detach(c);
+	sess_detach(c, keep);
 	/* The main thread may shutdown() listed connections at exit: never
 	 * let it see a closed (and perhaps reused) descriptor. */
 	pthread_mutex_lock(&srv->lock);

@@ -19,6 +19,7 @@
 #include "faults.h"
 #include "net.h"
 #include "proto/pdu.h"
+#include "retain.h"
 #include "target.h"
 
 #define MAX_CTL_CLIENTS 8
@@ -90,7 +91,8 @@ static void serve(struct tt_server *srv, int sfd, int ctl)
 			pfd[n++] = (struct pollfd){ .fd = ctl, .events = POLLIN };
 		for (unsigned i = 0; i < nclients; i++)
 			pfd[n++] = (struct pollfd){ .fd = clients[i], .events = POLLIN };
-		if (poll(pfd, n, -1) < 0) {
+		/* Also the clock of sessions retained at ERL 2. */
+		if (poll(pfd, n, retain_expire(srv)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
@@ -192,6 +194,7 @@ int main(int argc, char **argv)
 	atomic_store(&srv.stopping, true);
 	net_close_all(cfg);
 	stop_all(&srv);
+	retain_shutdown(&srv);
 	if (ctl >= 0) {
 		close(ctl);
 		unlink(cfg->ctl_path);

@@ -10,6 +10,7 @@
 #include "login.h"
 #include "proto/pdu.h"
 #include "proto/serial.h"
+#include "retain.h"
 
 static void sess_kill_conn(struct tt_conn *c)
 {
@@ -32,23 +33,27 @@ void sess_put(struct tt_session *s)
 			*pp = s->next;
 	}
 	pthread_mutex_unlock(&srv->lock);
-	if (last) {
-		while (s->orphans) {           /* Time2Retain never came */
-			struct tt_task *t = s->orphans;
-			s->orphans = t->dnext;
-			free(t->heap);
-			free(t);
-		}
-		pthread_mutex_destroy(&s->lock);
-		free(s->initiator);
-		free(s);
+	if (last)
+		sess_free(s);
+}
+
+void sess_free(struct tt_session *s)
+{
+	while (s->orphans) {                   /* never reassigned */
+		struct tt_task *t = s->orphans;
+		s->orphans = t->dnext;
+		free(t->heap);
+		free(t);
 	}
+	pthread_mutex_destroy(&s->lock);
+	free(s->initiator);
+	free(s);
 }
 
 static struct tt_session *sess_find_tsih(struct tt_server *srv, uint16_t tsih)
 {
 	for (struct tt_session *s = srv->sessions; s; s = s->next)
-		if (s->tsih == tsih && !s->dead)
+		if (s->tsih == tsih && s->state != TT_SESS_GONE)
 			return s;
 	return NULL;
 }
@@ -58,6 +63,7 @@ unsigned sess_check_join(struct tt_conn *c, struct tt_login *l, const char **why
 	struct tt_server *srv = c->srv;
 	unsigned st = 0;
 
+	retain_expire(srv);                    /* 0x020a once Time2Retain is over */
 	pthread_mutex_lock(&srv->lock);
 	struct tt_session *s = sess_find_tsih(srv, l->tsih);
 	if (!s || memcmp(s->isid, l->isid, 6) || strcmp(s->initiator, l->initiator) ||
@@ -79,6 +85,8 @@ unsigned sess_check_join(struct tt_conn *c, struct tt_login *l, const char **why
 		if (n >= s->p.max_connections || n >= TT_MAX_CONNS) {
 			*why = "too many connections";
 			st = 0x0206;
+		} else {
+			retain_join(s, c, l->cid);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -107,9 +115,11 @@ unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 
 	if (l->join) {
 		struct tt_session *s = l->join;
+		pthread_mutex_lock(&srv->lock);        /* for a retained one's refs */
 		pthread_mutex_lock(&s->lock);
-		if (s->dead) {
+		if (s->state == TT_SESS_GONE) {
 			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_unlock(&srv->lock);
 			*why = "session went away";
 			return 0x020a;
 		}
@@ -124,11 +134,14 @@ unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 		}
 		if (s->nconns >= s->p.max_connections || s->nconns >= TT_MAX_CONNS) {
 			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_unlock(&srv->lock);
 			*why = "too many connections";
 			return 0x0206;
 		}
 		s->conns[s->nconns++] = c;
+		retain_continue(s, c);
 		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&srv->lock);
 		l->join = NULL;                /* the reference is the conn's now */
 		c->sess = s;
 		sess_conn_params(c, &s->p, &l->p);
@@ -156,16 +169,22 @@ unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 	s->nconns = 1;
 	s->refs = 1;
 
+	struct tt_session *doomed = NULL;
 	pthread_mutex_lock(&srv->lock);
 	/* Session reinstatement: same initiator, ISID and target. */
-	for (struct tt_session *o = srv->sessions; o; o = o->next) {
-		if (o->dead || memcmp(o->isid, s->isid, 6) ||
+	for (struct tt_session *o = srv->sessions, *nx; o; o = nx) {
+		nx = o->next;
+		if (o->state == TT_SESS_GONE || memcmp(o->isid, s->isid, 6) ||
 		    strcmp(o->initiator, s->initiator) || o->tgt != s->tgt ||
 		    o->discovery != s->discovery)
 			continue;
 		conn_log(c, 1, "reinstating session TSIH %u", o->tsih);
+		if (o->state == TT_SESS_RETAINED) {
+			retain_end(srv, o, &doomed);   /* no connection to end */
+			continue;
+		}
 		pthread_mutex_lock(&o->lock);
-		o->dead = true;
+		o->state = TT_SESS_GONE;
 		for (unsigned i = 0; i < o->nconns; i++)
 			sess_kill_conn(o->conns[i]);
 		pthread_mutex_unlock(&o->lock);
@@ -176,6 +195,11 @@ unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 	s->next = srv->sessions;
 	srv->sessions = s;
 	pthread_mutex_unlock(&srv->lock);
+	while (doomed) {
+		struct tt_session *o = doomed;
+		doomed = o->next;
+		sess_free(o);
+	}
 
 	c->sess = s;
 	sess_conn_params(c, &s->p, &l->p);
@@ -183,11 +207,12 @@ unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 	return 0;
 }
 
-void sess_detach(struct tt_conn *c)
+void sess_detach(struct tt_conn *c, bool failed)
 {
 	struct tt_session *s = c->sess;
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->srv->lock);
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < s->nconns; i++) {
 		if (s->conns[i] == c) {
@@ -195,15 +220,18 @@ void sess_detach(struct tt_conn *c)
 			break;
 		}
 	}
+	bool retained = retain_last_conn(s, c, failed);
 	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->srv->lock);
 	c->sess = NULL;
-	sess_put(s);
+	if (!retained)
+		sess_put(s);
 }
 
 void sess_close_all(struct tt_session *s, struct tt_conn *keep)
 {
 	pthread_mutex_lock(&s->lock);
-	s->dead = true;
+	s->state = TT_SESS_GONE;
 	for (unsigned i = 0; i < s->nconns; i++)
 		if (s->conns[i] != keep)
 			sess_kill_conn(s->conns[i]);
@@ -402,7 +430,7 @@ void sess_raise_ua(struct tt_server *srv, const struct tt_target *t,
 {
 	pthread_mutex_lock(&srv->lock);
 	for (struct tt_session *s = srv->sessions; s; s = s->next) {
-		if (s->tgt != t || s->dead)
+		if (s->tgt != t || s->state == TT_SESS_GONE)
 			continue;
 		pthread_mutex_lock(&s->lock);
 		for (uint32_t i = 0; i < TT_MAX_LUNS; i++)

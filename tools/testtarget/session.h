@@ -24,9 +24,16 @@ unsigned sess_check_join(struct tt_conn *c, struct tt_login *l, const char **why
 unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 		     const char **why);
 
-/* Removes the connection from its session (thread exit). */
-void sess_detach(struct tt_conn *c);
+/* Removes the connection from its session (thread exit). failed: it ended
+ * without a logout that closes it, and its tasks were kept for TASK
+ * REASSIGN; the last such connection of an ERL 2 session leaves the
+ * session retained for continuation (retain.h) instead of ending it. */
+void sess_detach(struct tt_conn *c, bool failed);
+/* Drops a reference (a connection's, a pending login's, a retention's);
+ * the last one unlinks and frees the session. */
 void sess_put(struct tt_session *s);
+/* Frees an unlinked session with no reference left, and the tasks it kept. */
+void sess_free(struct tt_session *s);
 
 /* CmdSN gate for a command PDU: returns 1 when it must be delivered now,
  * 0 when it was held for later (out of order, in the window) or dropped

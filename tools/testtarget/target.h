@@ -32,6 +32,15 @@ enum tt_ua {
 	TT_UA_LUN_RESET = 1u << 3,
 };
 
+/* A session's life (retain.h has the transitions). */
+enum tt_sess_state {
+	TT_SESS_LIVE = 0,             /* connections, or a login creating it */
+	TT_SESS_RETAINED,             /* ERL 2: its last connection failed; kept
+				       * for continuation until retain_until */
+	TT_SESS_GONE,                 /* closed, reinstated or expired: no
+				       * login joins it any more */
+};
+
 struct tt_session {
 	struct tt_session *next;
 	struct tt_server *srv;
@@ -48,9 +57,17 @@ struct tt_session {
 	unsigned nconns;
 	unsigned refs;                /* connections + pending logins */
 	uint8_t ua[TT_MAX_LUNS];      /* enum tt_ua bits */
-	bool dead;                    /* reinstated or closed */
+	/* Written under lock, and under srv->lock too when RETAINED is
+	 * entered or left (retain.c); read under either. */
+	enum tt_sess_state state;
 	struct tt_task *orphans;      /* ERL 2: tasks of failed connections,
 				       * heap copies awaiting TASK REASSIGN */
+	/* TT_SESS_RETAINED: the end of DefaultTime2Retain, and the last
+	 * connection's CID and next StatSN (a continuation with that CID
+	 * goes on counting from there). */
+	uint64_t retained_at, retain_until;
+	uint16_t retain_cid;
+	uint32_t retain_statsn;
 };
 
 /* A command PDU held until its CmdSN comes up (MC/S reordering), with the

@@ -23,6 +23,7 @@
 #include "mcs/conn_erl2.h"
 #include "mcs/sess_erl2.h"
 #include "mcs/sess_mcs.h"
+#include "mcs/sess_sm.h"
 
 #define LEN 16384u
 
@@ -69,6 +70,21 @@ static void r2t_on(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t r2tsn,
 {
 	ft_on(&F, c);
 	ft_r2t(&F, itt, ttt, r2tsn, off, len);
+}
+
+/* A Logout Response on c with its Time2Wait and Time2Retain fields. */
+static void logout_rsp_on(struct conn *c, uint32_t itt, uint8_t response, uint16_t t2w,
+			  uint16_t t2r)
+{
+	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_LOGOUT_RSP, 0x80, response };
+	struct bhs_logout_rsp *lr = (void *)h;
+
+	pdu_put32(&lr->lgor_itt, itt);
+	ft_stamp(&F, h, true);
+	pdu_put16(&lr->lgor_time2wait, t2w);
+	pdu_put16(&lr->lgor_time2retain, t2r);
+	ft_on(&F, c);
+	ft_inject(&F, h, NULL, 0);
 }
 
 /* ---- sessions ------------------------------------------------------------------ */
@@ -431,15 +447,8 @@ static void test_logout_response_times(void **state)
 	assert_true(ft_recv_on(&F, c2, &p));
 	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
 	F.expcmdsn = 14;                 /* all four reached the target */
-	uint8_t h[48] __attribute__((aligned(8))) = { PDU_OP_LOGOUT_RSP, 0x80, LOGOUT_RSP_OK };
-	struct bhs_logout_rsp *lr = (void *)h;
-	pdu_put32(&lr->lgor_itt, pdu_itt(p.bhs));
-	ft_stamp(&F, h, true);
-	pdu_put16(&lr->lgor_time2wait, 1);
-	pdu_put16(&lr->lgor_time2retain, 7);
-	ft_on(&F, c2);
 	uint64_t t0 = sess_now_ns();
-	ft_inject(&F, h, NULL, 0);
+	logout_rsp_on(c2, pdu_itt(p.bhs), LOGOUT_RSP_OK, 1, 7);
 	struct erl2_ep *ep = NULL;
 	for (unsigned i = 0; i < ERL2_EPS; i++)
 		if (E->ep[i].cid == 1 && E->ep[i].c)
@@ -480,6 +489,94 @@ static void test_logout_response_times(void **state)
 	ft_close(&F);
 }
 
+/* Whether the recovery asks the login thread for a login (not answered). */
+static bool login_wanted(void)
+{
+	bool want = false;
+
+	ft_turn(&F);
+	pthread_mutex_lock(&E->m);
+	for (unsigned i = 0; i < ERL2_EPS; i++)
+		want |= E->ep[i].login_want;
+	pthread_mutex_unlock(&E->m);
+	return want;
+}
+
+/* The Logout (reason 2) of the dead CID is refused with response rsp and
+ * Time2Wait t2w (RFC 7143 11.15.2: the minimum wait before the next
+ * Logout or login, 0: none): the reinstatement login is asked for no
+ * sooner than Time2Wait after the response, yet within the back-off
+ * after it; then the tasks are reassigned on the new connection. */
+static void refused_logout_waits(uint8_t rsp, uint16_t t2w)
+{
+	struct ft_cmd fc[4];
+	uint32_t itt[4], sn[4], itt2[4], sn2[4];
+	struct ft_pdu p;
+	const uint64_t s_ns = 1000000000ull, backoff_ns = ERL2_RETRY_MIN_MS * 1000000ull;
+
+	open_erl2(true, true, 20);
+	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
+	for (unsigned i = 0; i < 4; i++)
+		ft_submit_read(&F, &fc[i], rbuf[i], LEN, i);
+	unsigned n1 = cmds_on(c1, itt, sn, 4);
+	unsigned n2 = cmds_on(c2, itt2, sn2, 4);
+	assert_true(n1 >= 1);
+	assert_int_equal(n1 + n2, 4);
+	cut(c1);
+	assert_true(ft_recv_on(&F, c2, &p));
+	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
+	F.expcmdsn = 14;                 /* all four reached the target */
+	uint64_t t0 = sess_now_ns();
+	logout_rsp_on(c2, pdu_itt(p.bhs), rsp, t2w, 0);
+	assert_true(conn_usable(c2));
+	/* No login and no Logout within Time2Wait (less a margin for the
+	 * test's turns)... */
+	uint64_t quiet = t0 + t2w * s_ns - (t2w ? 200000000ull : 0);
+	while (sess_now_ns() < quiet) {
+		assert_false(login_wanted());
+		assert_false(ft_recv_on(&F, c2, &p));
+		usleep(20000);
+	}
+	/* ...then one, once the longer of Time2Wait and the back-off is over. */
+	uint64_t until = t0 + (t2w * s_ns > backoff_ns ? t2w * s_ns : backoff_ns) + 700000000ull;
+	bool want = false;
+	while (!(want = login_wanted()) && sess_now_ns() < until)
+		usleep(10000);
+	assert_true(want);
+	assert_true(sess_now_ns() >= t0 + t2w * s_ns);
+	assert_false(ft_recv_on(&F, c2, &p));        /* nothing for c1 meanwhile */
+	struct conn *n = reinstated(1, 14);
+	unsigned tmfs = 0;
+	while (ft_recv_on(&F, n, &p)) {
+		assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
+		simple_rsp_on(n, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
+		tmfs++;
+	}
+	assert_int_equal(tmfs, n1);
+	for (unsigned i = 0; i < n1; i++)
+		read_done_on(n, itt[i]);
+	for (unsigned i = 0; i < n2; i++)
+		read_done_on(c2, itt2[i]);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(fc[i].done, 1);
+		assert_int_equal(fc[i].c.res.err, 0);
+		assert_memory_equal(rbuf[i], pat, LEN);
+	}
+	ft_close(&F);
+}
+
+static void test_refused_logout_time2wait(void **state)
+{
+	(void)state;
+	refused_logout_waits(LOGOUT_RSP_RECOVERY_UNSUPPORTED, 1);
+}
+
+static void test_refused_logout_time2wait_zero(void **state)
+{
+	(void)state;
+	refused_logout_waits(LOGOUT_RSP_CLEANUP_FAILED, 0);
+}
+
 /* No reinstatement works within DefaultTime2Retain (1 s): the session is
  * reinstated instead (ERL 0 path); the command is held, never failed. */
 static void test_time2retain_falls_back_to_session(void **state)
@@ -511,6 +608,83 @@ static void test_time2retain_falls_back_to_session(void **state)
 	assert_int_equal(fc.c.res.err, -ECANCELED);
 }
 
+/* Session continuation (RFC 7143 8.3): the only connection dies, so the
+ * session has none left: N3, FAILED (it was left LOGGED_IN). The CID
+ * logged in again with the session's TSIH continues it: N5, LOGGED_IN,
+ * and the read completes by TASK REASSIGN. */
+static void test_continuation_session_states(void **state)
+{
+	(void)state;
+	struct ft_cmd fc;
+	uint32_t itt, sn;
+	struct ft_pdu p;
+
+	open_erl2(false, false, 20);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q3_LOGGED_IN);
+	ft_submit_read(&F, &fc, rbuf[0], LEN, 0);
+	assert_int_equal(cmds_on(conn_of_cid(1), &itt, &sn, 1), 1);
+	cut(conn_of_cid(1));
+	assert_int_equal(sess_sm_state(F.s), ERL_Q4_FAILED);          /* N3 */
+	struct conn *n = reinstated(1, sn + 1);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q3_LOGGED_IN);       /* N5 */
+	assert_true(ft_recv_on(&F, n, &p));
+	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_TMF_REQ);
+	simple_rsp_on(n, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
+	read_done_on(n, itt);
+	assert_int_equal(fc.done, 1);
+	assert_int_equal(fc.c.res.err, 0);
+	assert_memory_equal(rbuf[0], pat, LEN);
+	assert_int_equal(atomic_load(&F.s->rfc_illegal), 0);
+	ft_close(&F);
+}
+
+/* Both connections die: the first loss leaves one (Q3), the second is
+ * N3; the first CID back continues the session (N5), the second joins
+ * it; the continuation refused instead (0x020a: the target ended the
+ * session) leads to session reinstatement without an event the RFC
+ * machine refuses (N3 is not taken twice). */
+static void test_continuation_two_and_refused(void **state)
+{
+	(void)state;
+	struct ft_cmd fc[2];
+	uint32_t itt[2], sn[2];
+
+	open_erl2(true, false, 20);
+	ft_submit_read(&F, &fc[0], rbuf[0], LEN, 0);
+	ft_submit_read(&F, &fc[1], rbuf[1], LEN, 1);
+	cmds_on(conn_of_cid(1), itt, sn, 2);
+	cmds_on(conn_of_cid(2), itt, sn, 2);
+	cut(conn_of_cid(1));
+	assert_int_equal(sess_sm_state(F.s), ERL_Q3_LOGGED_IN);
+	cut(conn_of_cid(2));
+	assert_int_equal(sess_sm_state(F.s), ERL_Q4_FAILED);
+	uint32_t exp = F.expcmdsn + 2;
+	reinstated(1, exp);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q3_LOGGED_IN);
+	reinstated(2, exp);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q3_LOGGED_IN);
+	assert_int_equal(atomic_load(&F.s->rfc_illegal), 0);
+	ft_close(&F);
+
+	open_erl2(false, false, 20);
+	ft_attach_rec(&F);               /* no thread: nobody logs in */
+	ft_submit_read(&F, &fc[0], rbuf[0], LEN, 0);
+	assert_int_equal(cmds_on(conn_of_cid(1), itt, sn, 1), 1);
+	cut(conn_of_cid(1));
+	unsigned refused = 0;
+	uint64_t until = sess_now_ns() + 4000000000ull;
+	while (atomic_load(&F.s->state) == SESS_LIVE && sess_now_ns() < until) {
+		if (login_answer(1, -ENOENT))
+			refused++;
+		usleep(20000);
+	}
+	assert_int_equal(refused, 1);    /* refused: not asked again */
+	assert_int_equal(atomic_load(&F.s->state), SESS_RECOVERING);
+	assert_int_equal(sess_sm_state(F.s), ERL_Q4_FAILED);
+	assert_int_equal(atomic_load(&F.s->rfc_illegal), 0);
+	ft_close(&F);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,7 +694,11 @@ int main(void)
 		cmocka_unit_test(test_cmdsn_hole_retried),
 		cmocka_unit_test(test_logout_from_survivor),
 		cmocka_unit_test(test_logout_response_times),
+		cmocka_unit_test(test_refused_logout_time2wait),
+		cmocka_unit_test(test_refused_logout_time2wait_zero),
 		cmocka_unit_test(test_time2retain_falls_back_to_session),
+		cmocka_unit_test(test_continuation_session_states),
+		cmocka_unit_test(test_continuation_two_and_refused),
 	};
 	return ft_run_both(tests);
 }

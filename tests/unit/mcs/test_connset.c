@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "mcs/connset.h"
+#include "mcs/sched.h"
 #include "mcs/sess.h"
 
 static struct connset CS;
@@ -270,6 +271,83 @@ static void *reserve_racer(void *arg)
 	return NULL;
 }
 
+/* The snapshot's active_end (what the adaptive scheduler may use: up to
+ * the active-th UP entry) is stored when the snapshot is taken, and
+ * follows cset_set_active() and every state change, each of which also
+ * moves the generation that makes a reactor re-read its view. */
+static void snap_end(unsigned want)
+{
+	struct cset_snap s, v;
+	struct sched_cfg cfg = { SCHED_ADAPTIVE, 0 };
+	struct sched_cursor cur;
+
+	cset_snapshot(&CS, &s);
+	cset_view(&CS, &v);
+	assert_int_equal(s.active_end, want);
+	assert_int_equal(v.active_end, want);
+	cset_refresh_depths(&CS, &v);
+	assert_int_equal(v.active_end, want);
+	for (unsigned i = 0; i < s.n; i++)
+		assert_true(sched_in_active_set(&s, i) ==
+			    (i < want && s.conn[i].state == CSET_UP));
+	/* Least depth never leaves [0, active_end), however deep it gets. */
+	sched_cursor_init(&cur, 0);
+	for (unsigned k = 0; k < 3 * s.n; k++) {
+		int slot = sched_pick(&cfg, &v, SCHED_NO_QUEUE, &cur);
+		unsigned i = 0;
+		while (i < v.n && v.conn[i].slot != slot)
+			i++;
+		assert_true(i < want);
+		v.conn[i].depth += 10;
+	}
+}
+
+static void test_active_end_follows_set_and_states(void **state)
+{
+	(void)state;
+	struct cset_ticket tk;
+	int slot[5];
+
+	assert_int_equal(cset_init(&CS, 8, 2), 0);
+	slot[0] = cset_add_lead(&CS, 0, 0);
+	for (unsigned i = 1; i < 5; i++) {
+		assert_int_equal(cset_reserve(&CS, -1, &tk), 0);
+		assert_int_equal(cset_publish(&CS, tk.slot), 0);
+		slot[i] = tk.slot;
+		assert_int_equal(slot[i], (int)i);      /* entries i = slots i */
+	}
+	snap_end(5);                                 /* 0: all of them */
+	uint32_t g = cset_gen(&CS);
+	cset_set_active(&CS, 2);
+	assert_int_not_equal(cset_gen(&CS), g);
+	snap_end(2);
+	/* Slot 1 fails: the first two UP ones are now 0 and 2. */
+	g = cset_gen(&CS);
+	assert_int_equal(cset_fail(&CS, slot[1]), CSET_UP);
+	assert_int_not_equal(cset_gen(&CS), g);
+	snap_end(3);
+	/* Its slot logs in again: LOGIN does not count... */
+	assert_int_equal(cset_release(&CS, slot[1]), 0);
+	assert_int_equal(cset_reserve(&CS, -1, &tk), 0);
+	assert_int_equal(tk.slot, slot[1]);
+	snap_end(3);
+	/* ...UP does. */
+	g = cset_gen(&CS);
+	assert_int_equal(cset_publish(&CS, tk.slot), 0);
+	assert_int_not_equal(cset_gen(&CS), g);
+	snap_end(2);
+	/* The lead leaves (Logout reason 1): slots 1 and 2. */
+	assert_int_equal(cset_leave(&CS, slot[0]), 0);
+	snap_end(3);
+	cset_set_active(&CS, 3);
+	snap_end(4);
+	/* More than are UP: all entries. */
+	cset_set_active(&CS, 9);
+	snap_end(5);
+	cset_set_active(&CS, 0);
+	snap_end(5);
+}
+
 static void test_concurrent_adds_never_exceed_the_limit(void **state)
 {
 	(void)state;
@@ -508,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_cids_wrap_and_skip_held_ones),
 		cmocka_unit_test(test_learned_limit),
 		cmocka_unit_test(test_counters_and_weights),
+		cmocka_unit_test(test_active_end_follows_set_and_states),
 		cmocka_unit_test(test_concurrent_adds_never_exceed_the_limit),
 		cmocka_unit_test(test_snapshots_consistent_during_churn),
 		cmocka_unit_test(test_cmdsn_window_shared_by_connections),

@@ -122,6 +122,55 @@ static void test_keepalive_ping_and_dead_peer(void **state)
 	ft_close(&F);
 }
 
+/* MC/S keepalive: while a command is in flight on one connection, no
+ * connection of the session is pinged, however long it has been idle
+ * (istgt drops an immediate NOP-Out whose CmdSN is not its ExpCmdSN); once
+ * the session is idle, scans ping every connection again. */
+static void test_mcs_keepalive_waits_for_idle_session(void **state)
+{
+	(void)state;
+	struct iscsi_params p;
+	struct ft_pdu pdu;
+	struct ft_cmd fc;
+
+	ft_default_params(&p);
+	p.max_connections = 4;
+	ft_open_cfg(&F, &p, 0, 50, 5000);      /* ping after 50 ms idle */
+	ft_add_conn(&F, &p, 2, 41);
+	struct conn *a = ft_conn_cid(&F, 1, true), *b = ft_conn_cid(&F, 2, true);
+	assert_non_null(a);
+	assert_non_null(b);
+	ft_submit_read(&F, &fc, buf, 4096, 0);
+	struct conn *busy = ft_recv_on(&F, a, &pdu) ? a : ft_recv_on(&F, b, &pdu) ? b : NULL;
+	assert_non_null(busy);
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_SCSI_CMD);
+	uint32_t itt = pdu_itt(pdu.bhs);
+	struct conn *other = busy == a ? b : a;
+	for (int i = 0; i < 3; i++) {                /* scans every 100 ms */
+		sleep_ms(110);
+		assert_false(ft_recv_on(&F, other, &pdu));
+		assert_false(ft_recv_on(&F, busy, &pdu));
+	}
+	assert_null(other->ping);
+	assert_null(busy->ping);
+	ft_on(&F, busy);
+	ft_data_in(&F, itt, 0, 0, buf, 4096, 0x81, 0, 0);
+	assert_int_equal(fc.done, 1);
+	sleep_ms(110);
+	struct conn *both[2] = { other, busy };
+	for (int i = 0; i < 2; i++) {
+		assert_true(ft_recv_on(&F, both[i], &pdu));
+		assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_NOP_OUT);
+		assert_int_not_equal(pdu_itt(pdu.bhs), PDU_RESERVED_TAG);
+		assert_non_null(both[i]->ping);
+		ft_on(&F, both[i]);
+		ft_nop_in(&F, pdu_itt(pdu.bhs), PDU_RESERVED_TAG, 0);
+		assert_null(both[i]->ping);
+	}
+	ft_on(&F, NULL);
+	ft_close(&F);
+}
+
 static void test_async_events(void **state)
 {
 	(void)state;
@@ -370,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_window_reopened_by_response),
 		cmocka_unit_test(test_target_nop_answered),
 		cmocka_unit_test(test_keepalive_ping_and_dead_peer),
+		cmocka_unit_test(test_mcs_keepalive_waits_for_idle_session),
 		cmocka_unit_test(test_async_events),
 		cmocka_unit_test(test_async_logout_requested),
 		cmocka_unit_test(test_async_logout_deadline),

@@ -150,15 +150,16 @@ static void test_istgt_climbs_on_schedule(void **state)
 	assert_int_equal(first3, 12);        /* 1.2 s */
 	assert_int_equal(first4, 20);        /* 2.0 s */
 	/* 4 is kept at 2.8 s; the only probe left, 3, runs from 3.2 s and
-	 * is refused at 4.0 s. */
+	 * is refused at 3.6 s, cut short after two pairs. */
 	assert_int_equal(s.k, 4);
 	assert_false(s.a.probing);
 	/* 35 k against 50 k, the epoch after each switch 2 % the other's:
-	 * pairs 710 (P B, both after a switch), 706 (B P), 704 (P B), 706
-	 * (B P); the median is 706 (0.700 without the drain). */
-	assert_int_equal(s.a.last_r_done, 706);
+	 * pairs 710 (P B, both after a switch) and 706 (B P), both below
+	 * 920: the median of the two is 708 (0.700 without the drain). */
+	assert_int_equal(s.a.last_r_done, 708);
 	assert_int_equal(s.a.probes, 4);
 	assert_int_equal(s.a.kept, 3);
+	assert_int_equal(s.a.cut_short, 1);
 	assert_int_equal(s.a.hold, 8);
 }
 
@@ -185,6 +186,44 @@ static void test_tgt_stays_at_one(void **state)
 	assert_true(s.a.probes <= 16);
 	assert_int_equal(s.a.kept, 0);
 	assert_true(s.total >= 0.97 * fixed(&m, 1, ticks));
+}
+
+/* A second connection that slows the target down by 30 % (tgt with
+ * four connections in session 3): every probe of 2 ends after two of its
+ * four pairs, two epochs at 2 each time, and nothing is lost beyond the
+ * margin. */
+static void test_worse_probe_cut_short(void **state)
+{
+	(void)state;
+	struct sim s;
+	struct model m = { { 0, 50000, 35000, 30000, 25000 }, { 0 }, 0.04, false, false };
+	const unsigned ticks = 600;
+
+	sim_init(&s, 4);
+	sim_run(&s, &m, ticks);
+	assert_int_equal(settled(&s), 1);
+	assert_int_equal(s.a.kept, 0);
+	assert_true(s.a.probes >= 5);
+	assert_int_equal(s.a.cut_short, s.a.probes);
+	assert_true(s.ticks_at[2] <= 2 * s.a.probes);
+	assert_int_equal(s.ticks_at[3] + s.ticks_at[4], 0);
+	assert_true(s.total >= 0.98 * s.total1);
+	/* Noise that lets one pair of the first half go the probe's way
+	 * keeps it to its four pairs: only a unanimous first half ends it. */
+	struct sched_adapt a;
+	/* Four epochs at 1, then the probe: P 700, B 1000, B 1000, P 950. */
+	static const uint64_t per_epoch[] = { 1000, 1000, 1000, 1000, 700, 1000, 1000, 950 };
+	uint64_t t = 0, d = 0;
+	sched_adapt_init(&a, NULL, t);
+	sched_adapt_step(&a, t, 2, d, 0);
+	for (unsigned i = 0; i < sizeof(per_epoch) / sizeof(per_epoch[0]); i++) {
+		t += TICK_NS;
+		d += per_epoch[i];
+		sched_adapt_step(&a, t, 2, d, d * 1000);
+	}
+	assert_true(a.probing);
+	assert_int_equal(a.npairs, 2);
+	assert_int_equal(a.cut_short, 0);
 }
 
 static void test_istgt_uses_four(void **state)
@@ -344,7 +383,7 @@ static void test_usable_changes(void **state)
 
 	sim_init(&s, 4);
 	sim_run(&s, &istgt, 100);
-	assert_int_equal(s.k, 4);
+	assert_int_equal(settled(&s), 4);   /* at 10 s a probe of 3 is on */
 	s.usable = 2;
 	sim_tick(&s, &istgt);
 	assert_int_equal(s.k, 2);
@@ -400,6 +439,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_istgt_climbs_on_schedule),
 		cmocka_unit_test(test_tgt_stays_at_one),
+		cmocka_unit_test(test_worse_probe_cut_short),
 		cmocka_unit_test(test_istgt_uses_four),
 		cmocka_unit_test(test_load_swings),
 		cmocka_unit_test(test_plateau_is_crossed),

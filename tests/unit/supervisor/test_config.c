@@ -222,6 +222,8 @@ static void test_set_errors(void **state)
 		{ CFG_SECT_TARGET, "default-time2wait", "3601", "0..3600", -EINVAL },
 		{ CFG_SECT_TARGET, "default-time2retain", "x", "0..3600", -EINVAL },
 		{ CFG_SECT_TARGET, "auto-login", "maybe", "no or yes", -EINVAL },
+		{ CFG_SECT_TARGET, "quirks", "auto", "expected on or off", -EINVAL },
+		{ CFG_SECT_INITIATOR, "quirks", "no", "expected on or off", -EINVAL },
 		{ CFG_SECT_TARGET, "data-digest", "crc32",
 		  "None, CRC32C, prefer-CRC32C or prefer-None", -EINVAL },
 		{ CFG_SECT_TARGET, "authentication", "KRB5", "None or CHAP", -EINVAL },
@@ -355,12 +357,13 @@ static void test_key_names(void **state)
 {
 	(void)state;
 	assert_string_equal(cfg_key_name(CFG_SECT_INITIATOR, 0), "node-name");
-	assert_null(cfg_key_name(CFG_SECT_INITIATOR, 4));
+	assert_string_equal(cfg_key_name(CFG_SECT_INITIATOR, 4), "quirks");
+	assert_null(cfg_key_name(CFG_SECT_INITIATOR, 5));
 	assert_null(cfg_key_name(CFG_SECT_INITIATOR, 400));
 	size_t n = 0;
 	while (cfg_key_name(CFG_SECT_TARGET, n))
 		n++;
-	assert_int_equal(n, 16);
+	assert_int_equal(n, 17);
 	assert_null(cfg_key_name((enum cfg_section)7, 0));
 	/* MC/S scheduling: the session library's policy names. */
 	assert_string_equal(cfg_sched_name(CFG_SCHED_ADAPTIVE), "adaptive");
@@ -379,13 +382,74 @@ static void test_key_names(void **state)
 			    "None,CRC32C");
 }
 
+/* quirks: per target, defaulting to [initiator]'s, defaulting to on;
+ * only what is set is written, and it reads back. */
+static void test_quirks(void **state)
+{
+	struct cfg *c = *state;
+	struct cfg_target *t, *u;
+	struct cfg_error err;
+
+	assert_int_equal(cfg_target_add(c, T1, &t, &err), 0);
+	assert_int_equal(t->quirks, CFG_QUIRKS_UNSET);
+	assert_false(cfg_quirks_off(c, t));
+	assert_false(cfg_quirks_off(c, NULL));
+	get_eq(c, CFG_SECT_TARGET, T1, "quirks", "");
+	get_eq(c, CFG_SECT_INITIATOR, NULL, "quirks", "");
+	assert_int_equal(cfg_set(c, CFG_SECT_TARGET, T1, "quirks", "OFF", &err), 0);
+	assert_true(cfg_quirks_off(c, t));
+	get_eq(c, CFG_SECT_TARGET, T1, "quirks", "off");
+	/* The global default: off for every target that does not say. */
+	assert_int_equal(cfg_target_add(c, "iqn.2001-04.com.example:disk2", &u, &err), 0);
+	assert_false(cfg_quirks_off(c, u));
+	assert_int_equal(cfg_set(c, CFG_SECT_INITIATOR, NULL, "quirks", "off", &err), 0);
+	assert_true(cfg_quirks_off(c, u));
+	assert_true(cfg_quirks_off(c, NULL));
+	/* A target's own on wins; an empty value goes back to the default. */
+	assert_int_equal(cfg_set(c, CFG_SECT_TARGET, T1, "quirks", "on", &err), 0);
+	assert_false(cfg_quirks_off(c, t));
+	assert_int_equal(cfg_set(c, CFG_SECT_TARGET, T1, "quirks", "", &err), 0);
+	assert_int_equal(t->quirks, CFG_QUIRKS_UNSET);
+	assert_true(cfg_quirks_off(c, t));
+	assert_int_equal(cfg_set(c, CFG_SECT_INITIATOR, NULL, "quirks", "on", &err), 0);
+	assert_false(cfg_quirks_off(c, t));
+
+	static const char text[] =
+		"[initiator]\nnode-name = iqn.2026-11.org.mcsi:h\nquirks = off\n"
+		"[target \"iqn.2026-11.org.example:a\"]\nquirks = On\n"
+		"[target \"iqn.2026-11.org.example:b\"]\nalias = b\n";
+	struct cfg *f = NULL, *back = NULL;
+	assert_int_equal(cfg_parse(text, sizeof(text) - 1, "t", &f, &err), 0);
+	assert_false(cfg_quirks_off(f, &f->targets[0]));
+	assert_true(cfg_quirks_off(f, &f->targets[1]));
+	char *out;
+	size_t len;
+	assert_int_equal(cfg_format(f, &out, &len), 0);
+	const char *a = strstr(out, "quirks = off\n"), *b = strstr(out, "quirks = on\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < strstr(out, "[discovery]"));   /* in [initiator] */
+	assert_true(b > strstr(out, "example:a"));
+	assert_null(strstr(b + 1, "quirks"));            /* target b: unset, left out */
+	assert_int_equal(cfg_parse(out, len, "t", &back, &err), 0);
+	assert_int_equal(back->initiator.quirks, CFG_QUIRKS_OFF);
+	assert_int_equal(back->targets[0].quirks, CFG_QUIRKS_ON);
+	assert_int_equal(back->targets[1].quirks, CFG_QUIRKS_UNSET);
+	free(out);
+	cfg_destroy(back);
+	cfg_destroy(f);
+	static const char bad[] = "[target \"iqn.2026-11.org.example:t\"]\nquirks = yes\n";
+	assert_int_equal(cfg_parse(bad, sizeof(bad) - 1, "t", &f, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "on or off"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_defaults), T(test_targets), T(test_portals),
 		T(test_set_get), T(test_set_errors), T(test_validate),
-		T(test_key_names), T(test_isns),
+		T(test_key_names), T(test_isns), T(test_quirks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,7 +172,7 @@ static void test_errors_have_lines(void **state)
 		{ "node-name = iqn.2001-04.com.x\n", 1, "outside of any section" },
 		{ "[initiator]\n\n# c\nnode-nam = x\n", 4,
 		  "unknown key 'node-nam' in [initiator] (known: node-name, "
-		  "node-alias, authentication, chap-name)" },
+		  "node-alias, authentication, chap-name, quirks)" },
 		{ "[initiator]\n[iniator]\n", 2, "unknown section [iniator]" },
 		{ "[initiator \"x\"]\n", 1, "takes no name" },
 		{ "[target]\n", 1, "needs the target name" },

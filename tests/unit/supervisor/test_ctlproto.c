@@ -253,6 +253,22 @@ static void test_launch(void **state)
 	assert_int_equal(cp_launch_decode(t2w, strlen(t2w), &d, &s2, &why), -EPROTO);
 	l.time2wait = l.time2retain = 0;
 
+	/* Target quirks off travels as "no-quirks": true; absent (an older
+	 * mcsid too) means on; anything but a flag is refused. */
+	len = cp_launch_encode(&l, &s, buf, sizeof(buf));
+	assert_null(strstr(buf, "quirks"));
+	assert_int_equal(cp_launch_decode(buf, (size_t)len, &d, &s2, &why), 0);
+	assert_false(d.no_quirks);
+	l.no_quirks = true;
+	len = cp_launch_encode(&l, &s, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"no-quirks\":true"));
+	assert_int_equal(cp_launch_decode(buf, (size_t)len, &d, &s2, &why), 0);
+	assert_true(d.no_quirks);
+	const char *nq = "{\"target\":\"iqn.2001-04.a:b\",\"portal\":\"h\","
+			 "\"initiator\":\"iqn.2001-04.a:b\",\"no-quirks\":\"yes\"}";
+	assert_int_equal(cp_launch_decode(nq, strlen(nq), &d, &s2, &why), -EPROTO);
+	l.no_quirks = false;
+
 	/* MC/S: the other configured portals travel as one list; absent
 	 * when empty (the golden above has none); a bad item is refused. */
 	strcpy(l.portals, "10.0.0.2:3260,[fe80::1]:3261");
