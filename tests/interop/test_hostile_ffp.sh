@@ -8,13 +8,8 @@
 # disturbance of the healthy session; one case runs a verified mcsi-perf
 # on another target while the evil one is attacked.
 # ctest-cost: 40
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-source "$MCSI_SRC/tests/hostile/lib.sh"
-targets_init
-hostile_need
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init hostile
 PERF=$MCSI_BUILD/tools/perf/mcsi-perf
 [[ -x $PERF ]] || { echo "missing $PERF"; exit 1; }
 

@@ -7,13 +7,8 @@
 # target's) through the public API, in one process whose resident memory,
 # open file descriptors and threads must stay bounded.
 # ctest-cost: 70
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-source "$MCSI_SRC/tests/hostile/lib.sh"
-targets_init
-hostile_need
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init hostile
 LEAK=$MCSI_BUILD/tests/hostile/mcsi-leak-cycles
 [[ -x $LEAK ]] || { echo "missing $LEAK"; exit 1; }
 

@@ -3,13 +3,8 @@
 # iscsictl against tests/hostile/evil_target.py. Each case must end with a
 # clear error that names the peer and the reason, within its timeout, with
 # no crash (no signal, no sanitizer report).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-source "$MCSI_SRC/tests/hostile/lib.sh"
-targets_init
-hostile_need
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init hostile
 
 export MCSI_CONFIG="$TEST_TMP/mcsi.conf" MCSI_SECRETS="$TEST_TMP/secrets"
 c=("$ISCSICTL" --timeout 2000)

@@ -5,13 +5,8 @@
 # login refusals) against the fast path and iscsictl, while a second test
 # target serves a healthy, verified session in the same client process.
 # ctest-cost: 65
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-source "$MCSI_SRC/tests/hostile/lib.sh"
-targets_init
-hostile_need
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init hostile
 
 tt_start
 HEALTHY=(--healthy "$TT_URL" --hold 400)

@@ -31,9 +31,15 @@ verified() {
 	shift 3
 	local out=$TEST_TMP/perf.out
 	timeout $((SECS + 60)) "$PERF" --verify -Q -t "$SECS" -s 16m "$@" "$url" >"$out" 2>&1 &
-	local pid=$! fpid=
+	local pid=$! fpid= nf
+	# Faults every PERIOD s up to 1 s before the run's end: a loss after
+	# its last command (while it logs out) is never reinstated. With a
+	# fast control client (ctl_line) the last cut of a 10 s run would
+	# otherwise land at 9 s, right there.
+	nf=$(awk -v s="$SECS" -v p="$PERIOD" 'BEGIN { n = 0; while ((n + 1) * p < s - 1) n++; print n }')
 	if ((${#FAULT[@]})); then
-		( while sleep "$PERIOD" && kill -0 "$pid" 2>/dev/null; do
+		( for ((k = 0; k < nf; k++)); do
+			sleep "$PERIOD" && kill -0 "$pid" 2>/dev/null || break
 			echo "$(date +%T.%N) ${FAULT[*]}: $("${FAULT[@]}")"
 		  done >>"$TEST_TMP/faults.log" 2>&1 ) &
 		fpid=$!

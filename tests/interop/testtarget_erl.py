@@ -431,8 +431,30 @@ def test_erl2_continuation():
         st, got, _ = c.scsi(cdb_read10(900, 16), edtl=8192, read=True)
         check("continuation by a new CID: the write reassigned and read back",
               resp == 0 and fin.bhs[3] == 0 and st == 0 and got == old, (resp, fin.bhs[3], st))
-        rsp = c.logout(0)
+        # The path to CID 4 fails without a reset: the target still has
+        # the connection when CID 4 logs in again. TASK REASSIGN right
+        # after that login finds the write (the old connection handed its
+        # tasks over before the login completed).
+        bhs, witt = c.cmd_bhs(cdb_write10(1000, 16), edtl=8192, write=True)
+        c.send(bhs)
+        c.recv_until(R2T, itt=witt)
+        d = t.conn()
+        d.itt = c.itt + 0x100
+        d.login(INI, IQN, isid=a.isid, tsih=a.tsih, cid=4, cmdsn=c.cmdsn,
+                keys={"MaxRecvDataSegmentLength": "8192"})
+        resp = d.tmf(8, ref_itt=witt)
+        check("reinstating a CID still up: TASK REASSIGN at once finds its write", resp == 0,
+              resp)
+        if resp == 0:
+            r2 = d.recv_until(R2T, itt=witt)[0]
+            d.answer_r2t(r2, new)
+            fin = d.recv_until(SCSI_RSP, itt=witt)[0]
+            st, got, _ = d.scsi(cdb_read10(1000, 16), edtl=8192, read=True)
+            check("reinstating a CID still up: the write completes and reads back",
+                  fin.bhs[3] == 0 and st == 0 and got == new, (fin.bhs[3], st))
+        rsp = d.logout(0)
         check("continued session logs out", rsp.opcode == LOGOUT_RSP and rsp.bhs[2] == 0)
+        d.close()
     c.close()
     log = t.stop()
     check("target log: retained, then continued by reinstating the CID",

@@ -10,6 +10,7 @@
 #   perf         tools/perf/mcsi-perf → PERF (exit 1: not built)
 #   testtarget   tools/testtarget/mcsi-testtarget → TTBIN (exit 1)
 #   python3      skip (77), or fail in CI, when python3 is missing
+#   hostile      tests/hostile/lib.sh and what it needs (hostile_need)
 
 set -uo pipefail
 # shellcheck disable=SC2034 # for the script that sources this file
@@ -32,6 +33,10 @@ interop_init() {
 			[[ -x $TTBIN ]] || { echo "no mcsi-testtarget in $MCSI_BUILD"; exit 1; } ;;
 		python3)
 			command -v python3 >/dev/null || need_target "python3 is not installed" ;;
+		hostile)
+			# shellcheck source=../hostile/lib.sh
+			source "$MCSI_SRC/tests/hostile/lib.sh"
+			hostile_need ;;
 		*)
 			echo "interop_init: unknown need '$need'"
 			exit 1 ;;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "conn.h"
 #include "login.h"
@@ -108,6 +109,40 @@ static void sess_conn_params(struct tt_conn *c, const struct tt_params *sessp,
 	c->p.recv_dsl = mine->recv_dsl;
 }
 
+static bool sess_conn_listed(struct tt_server *srv, const struct tt_conn *c)
+{
+	for (const struct tt_conn *x = srv->conns; x; x = x->next)
+		if (x == c)
+			return true;
+	return false;
+}
+
+/* Connection reinstatement of a connection that is still up here (its
+ * path failed without a reset): it is ended, and its thread hands its
+ * unfinished tasks to the session as it goes (erl_fini()); waits (up to
+ * 2 s) for that, so that a TASK REASSIGN right after this login finds
+ * them. */
+static void sess_end_old_cid(struct tt_server *srv, struct tt_session *s, uint16_t cid)
+{
+	struct tt_conn *old = NULL;
+	struct timespec until;
+
+	pthread_mutex_lock(&srv->lock);
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->nconns && !old; i++)
+		if (s->conns[i]->cid == cid)
+			old = s->conns[i];
+	if (old)
+		sess_kill_conn(old);
+	pthread_mutex_unlock(&s->lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	while (old && sess_conn_listed(srv, old))
+		if (pthread_cond_timedwait(&srv->conns_gone, &srv->lock, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&srv->lock);
+}
+
 unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 		     const char **why)
 {
@@ -115,6 +150,7 @@ unsigned sess_attach(struct tt_conn *c, struct tt_login *l, uint16_t *tsih,
 
 	if (l->join) {
 		struct tt_session *s = l->join;
+		sess_end_old_cid(srv, s, l->cid);
 		pthread_mutex_lock(&srv->lock);        /* for a retained one's refs */
 		pthread_mutex_lock(&s->lock);
 		if (s->state == TT_SESS_GONE) {

@@ -425,30 +425,65 @@ static void test_logout_from_survivor(void **state)
 	ft_close(&F);
 }
 
+/* Four reads over CIDs 1 and 2 (reason-2 Logouts preferred), CID 1 cut:
+ * the Logout of CID 1 arrives on CID 2. */
+struct logout_case {
+	struct ft_cmd fc[4];
+	uint32_t itt[4], sn[4], itt2[4], sn2[4];
+	unsigned n1, n2;                 /* reads on CID 1, on CID 2 */
+	struct conn *c2;
+	uint32_t logout_itt;
+};
+
+static void reads_then_logout(struct logout_case *x)
+{
+	struct ft_pdu p;
+
+	open_erl2(true, true, 20);
+	struct conn *c1 = conn_of_cid(1);
+	x->c2 = conn_of_cid(2);
+	for (unsigned i = 0; i < 4; i++)
+		ft_submit_read(&F, &x->fc[i], rbuf[i], LEN, i);
+	x->n1 = cmds_on(c1, x->itt, x->sn, 4);
+	x->n2 = cmds_on(x->c2, x->itt2, x->sn2, 4);
+	assert_true(x->n1 >= 1);
+	assert_int_equal(x->n1 + x->n2, 4);
+	cut(c1);
+	assert_true(ft_recv_on(&F, x->c2, &p));
+	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
+	x->logout_itt = pdu_itt(p.bhs);
+	F.expcmdsn = 14;                 /* all four reached the target */
+}
+
+/* The target sends the four reads' data (CID 1's on n): each completes
+ * once with the right bytes. */
+static void reads_finish(struct logout_case *x, struct conn *n)
+{
+	for (unsigned i = 0; i < x->n1; i++)
+		read_done_on(n, x->itt[i]);
+	for (unsigned i = 0; i < x->n2; i++)
+		read_done_on(x->c2, x->itt2[i]);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(x->fc[i].done, 1);
+		assert_int_equal(x->fc[i].c.res.err, 0);
+		assert_memory_equal(rbuf[i], pat, LEN);
+	}
+	ft_close(&F);
+}
+
 /* The Logout Response's Time2Wait (1 s) and Time2Retain (7 s) replace the
  * negotiated ones (0 and 20): no TASK REASSIGN before Time2Wait from the
  * response, the tasks counted as kept until Time2Retain after it. */
 static void test_logout_response_times(void **state)
 {
 	(void)state;
-	struct ft_cmd fc[4];
-	uint32_t itt[4], sn[4], itt2[4], sn2[4];
+	struct logout_case x;
 	struct ft_pdu p;
 
-	open_erl2(true, true, 20);
-	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
-	for (unsigned i = 0; i < 4; i++)
-		ft_submit_read(&F, &fc[i], rbuf[i], LEN, i);
-	unsigned n1 = cmds_on(c1, itt, sn, 4);
-	unsigned n2 = cmds_on(c2, itt2, sn2, 4);
-	assert_true(n1 >= 1);
-	assert_int_equal(n1 + n2, 4);
-	cut(c1);
-	assert_true(ft_recv_on(&F, c2, &p));
-	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
-	F.expcmdsn = 14;                 /* all four reached the target */
+	reads_then_logout(&x);
+	struct conn *c2 = x.c2;
 	uint64_t t0 = sess_now_ns();
-	logout_rsp_on(c2, pdu_itt(p.bhs), LOGOUT_RSP_OK, 1, 7);
+	logout_rsp_on(c2, x.logout_itt, LOGOUT_RSP_OK, 1, 7);
 	struct erl2_ep *ep = NULL;
 	for (unsigned i = 0; i < ERL2_EPS; i++)
 		if (E->ep[i].cid == 1 && E->ep[i].c)
@@ -477,16 +512,8 @@ static void test_logout_response_times(void **state)
 		simple_rsp_on(c2, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
 		tmfs++;
 	} while (ft_recv_on(&F, c2, &p));
-	assert_int_equal(tmfs, n1);
-	for (unsigned i = 0; i < n1; i++)
-		read_done_on(c2, itt[i]);
-	for (unsigned i = 0; i < n2; i++)
-		read_done_on(c2, itt2[i]);
-	for (unsigned i = 0; i < 4; i++) {
-		assert_int_equal(fc[i].done, 1);
-		assert_memory_equal(rbuf[i], pat, LEN);
-	}
-	ft_close(&F);
+	assert_int_equal(tmfs, x.n1);
+	reads_finish(&x, c2);
 }
 
 /* Whether the recovery asks the login thread for a login (not answered). */
@@ -509,25 +536,14 @@ static bool login_wanted(void)
  * after it; then the tasks are reassigned on the new connection. */
 static void refused_logout_waits(uint8_t rsp, uint16_t t2w)
 {
-	struct ft_cmd fc[4];
-	uint32_t itt[4], sn[4], itt2[4], sn2[4];
+	struct logout_case x;
 	struct ft_pdu p;
 	const uint64_t s_ns = 1000000000ull, backoff_ns = ERL2_RETRY_MIN_MS * 1000000ull;
 
-	open_erl2(true, true, 20);
-	struct conn *c1 = conn_of_cid(1), *c2 = conn_of_cid(2);
-	for (unsigned i = 0; i < 4; i++)
-		ft_submit_read(&F, &fc[i], rbuf[i], LEN, i);
-	unsigned n1 = cmds_on(c1, itt, sn, 4);
-	unsigned n2 = cmds_on(c2, itt2, sn2, 4);
-	assert_true(n1 >= 1);
-	assert_int_equal(n1 + n2, 4);
-	cut(c1);
-	assert_true(ft_recv_on(&F, c2, &p));
-	assert_int_equal(pdu_opcode(p.bhs), PDU_OP_LOGOUT_REQ);
-	F.expcmdsn = 14;                 /* all four reached the target */
+	reads_then_logout(&x);
+	struct conn *c2 = x.c2;
 	uint64_t t0 = sess_now_ns();
-	logout_rsp_on(c2, pdu_itt(p.bhs), rsp, t2w, 0);
+	logout_rsp_on(c2, x.logout_itt, rsp, t2w, 0);
 	assert_true(conn_usable(c2));
 	/* No login and no Logout within Time2Wait (less a margin for the
 	 * test's turns)... */
@@ -552,17 +568,8 @@ static void refused_logout_waits(uint8_t rsp, uint16_t t2w)
 		simple_rsp_on(n, PDU_OP_TMF_RSP, pdu_itt(p.bhs), TMF_RSP_COMPLETE);
 		tmfs++;
 	}
-	assert_int_equal(tmfs, n1);
-	for (unsigned i = 0; i < n1; i++)
-		read_done_on(n, itt[i]);
-	for (unsigned i = 0; i < n2; i++)
-		read_done_on(c2, itt2[i]);
-	for (unsigned i = 0; i < 4; i++) {
-		assert_int_equal(fc[i].done, 1);
-		assert_int_equal(fc[i].c.res.err, 0);
-		assert_memory_equal(rbuf[i], pat, LEN);
-	}
-	ft_close(&F);
+	assert_int_equal(tmfs, x.n1);
+	reads_finish(&x, n);
 }
 
 static void test_refused_logout_time2wait(void **state)
