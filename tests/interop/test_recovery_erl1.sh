@@ -132,8 +132,9 @@ else
 	# reference on the command that it does not own, and then recovers the
 	# same command with a recovery R2T. The command is freed one reference
 	# early: mostly harmless, but one CI run in about ten hit a kernel BUG
-	# in iscsit_release_cmd (and sent a SCSI Response with a StatSN read
-	# from freed memory, which mcsi rightly refused). recovery.md section 9.
+	# in iscsit_release_cmd (mcsi had just refused a PDU whose StatSN was
+	# far out of its window, most likely read from the freed command).
+	# docs/design/recovery.md section 9.
 	# The test target's row above covers mcsi's side of this recovery.
 	[[ ${MCSI_LIO_DATAOUT_DIGEST:-} == 1 ]] && cases+=("out data data-out:256k:reject:4m")
 	for f in "${cases[@]}"; do
