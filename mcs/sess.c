@@ -281,6 +281,8 @@ int sess_logout(struct mcsi_session *s)
 
 	/* Commands held for a reinstatement finish first (or fail). */
 	sess_rec_settle(s);
+	/* MC/S: the other connections log out first, one at a time. */
+	sess_mcs_logout_others(s);
 	if (!atomic_compare_exchange_strong(&s->state, &live, SESS_CLOSING))
 		return live == SESS_FAILED || live == SESS_RECOVERING ? -ENOTCONN : -EALREADY;
 	/* Let what is in flight finish (bounded by the command timeouts). */

@@ -413,6 +413,29 @@ bool sess_mcs_logging_out(const struct mcsi_session *s)
 	return s->mcs && atomic_load(&s->mcs->session_logout);
 }
 
+void sess_mcs_logout_others(struct mcsi_session *s)
+{
+	if (!s->mcs)
+		return;
+	/* One at a time, the newest first (the leading connection, on
+	 * queue 0, carries the session Logout); a removal that fails leaves
+	 * the rest to the session Logout, as before. */
+	for (unsigned n = 0; n < CSET_MAX && atomic_load(&s->cs.nup) > 1; n++) {
+		struct cset_snap v;
+		int best = -1;
+		cset_view(&s->cs, &v);
+		for (unsigned i = 0; i < v.n; i++)
+			if (v.conn[i].state == CSET_UP &&
+			    (best < 0 || v.conn[i].cid > v.conn[best].cid))
+				best = (int)i;
+		if (best < 0)
+			return;
+		int rc = sess_remove_conn(s, v.conn[best].cid);
+		if (rc < 0 && rc != -ENOENT && rc != -ENOTCONN)
+			return;
+	}
+}
+
 void sess_mcs_logout_gap(struct mcsi_session *s)
 {
 	if (!s->mcs)

@@ -105,6 +105,16 @@ int sess_remove_conn(struct mcsi_session *s, uint16_t cid);
  */
 bool sess_conn_lost(struct conn *c, int err, const char *reason);
 
+/* Before a session logout, while the session is LIVE: logs every other
+ * connection out (reason 1, sess_remove_conn()), one at a time, so that
+ * the session Logout goes out on a session of one connection. LIO 6.1
+ * crashes when its session close (iscsit_stop_session) walks connections
+ * that close on their own at the same time (docs/design/recovery.md
+ * section 9); any target takes this order, at a round trip and the
+ * target's close per connection. Stops at the first removal that fails
+ * (the session Logout then closes the rest, as before). */
+void sess_mcs_logout_others(struct mcsi_session *s);
+
 /* Before a session logout: waits until SESS_MCS_LOGOUT_GAP_MS have passed
  * since the last connection logout, and records that the session logout
  * is on its way (the target then closes the other connections). */

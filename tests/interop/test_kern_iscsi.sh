@@ -252,4 +252,9 @@ kill "$KERN_PID"; wait "$KERN_PID"; KERN_PID=
 
 # --- nothing left ---------------------------------------------------------------
 ! grep -q "$TEST_TMP" /proc/mounts && pass "no mounts left" || fail "mounts left"
+# A failure shows what mcsid and its session processes said.
+if ((_failed)); then
+	echo "# mcsid log, warnings and errors (last 80):"
+	grep -v ': info: ' "$LOG" | tail -80 | sed 's/^/#   /'
+fi
 finish

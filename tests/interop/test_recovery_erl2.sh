@@ -15,15 +15,8 @@
 # (MCSI_EV_CONN_RECOVERED: from the loss to the commands moved on;
 # MCSI_EV_SESSION_REINSTATED for LIO; DefaultTime2Wait, 2 s, is the floor).
 # ctest-cost: 170
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-PERF=$MCSI_BUILD/tools/perf/mcsi-perf
-[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
-command -v python3 >/dev/null || need_target "python3 is not installed"
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf python3
 
 PERIOD=${REC_PERIOD:-3}         # seconds between faults (> Time2Wait + login)
 SECS=${REC_SECS:-10}            # per mcsi-perf run

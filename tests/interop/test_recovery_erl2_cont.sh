@@ -15,17 +15,8 @@
 # recovery times (median, worst), as the library measures them (from the
 # loss to the commands moved on; DefaultTime2Wait, 2 s, is the floor).
 # ctest-cost: 45
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/targets.sh"
-source "$here/../lib/assert.sh"
-targets_init
-
-PERF=$MCSI_BUILD/tools/perf/mcsi-perf
-[[ -x $PERF ]] || { echo "no mcsi-perf in $MCSI_BUILD"; exit 1; }
-[[ -x $MCSI_BUILD/tools/testtarget/mcsi-testtarget ]] ||
-	need_target "no mcsi-testtarget in $MCSI_BUILD"
-command -v python3 >/dev/null || need_target "python3 is not installed"
+source "$(dirname "$0")/../lib/interop.sh"
+interop_init perf testtarget python3
 
 PERIOD=${REC_PERIOD:-4}         # seconds between cuts (> Time2Wait + login)
 SECS=${REC_SECS:-15}            # per mcsi-perf run: 3 cuts
