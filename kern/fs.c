@@ -565,6 +565,21 @@ static int fs_session(struct kern_fs *fs, const struct kern_fs_opts *o)
 	return 0;
 }
 
+/* A FUSE filesystem whose server died (a session process that crashed or
+ * was killed) stays mounted and answers ENOTCONN to everything; left
+ * there, the next session for the same target could never present its
+ * LUNs. Nothing can be served through such a mount any more: detach it. */
+static void fs_detach_dead(const char *mountpoint)
+{
+	struct stat st;
+
+	if (stat(mountpoint, &st) == 0 || errno != ENOTCONN)
+		return;
+	if (umount2(mountpoint, MNT_DETACH) == 0)
+		log_warn("kern: %s: detached the LUN filesystem of a session process that "
+			 "died", mountpoint);
+}
+
 int kern_fs_create(const struct kern_fs_opts *o, struct kern_fs **out)
 {
 	struct kern_fs *fs;
@@ -573,6 +588,7 @@ int kern_fs_create(const struct kern_fs_opts *o, struct kern_fs **out)
 
 	if (!o->mountpoint || !*o->mountpoint || (o->fsname && strchr(o->fsname, ',')))
 		return -EINVAL;
+	fs_detach_dead(o->mountpoint);
 	rc = kern_mkdirs(o->mountpoint, 0755);
 	if (rc)
 		return rc;

@@ -304,14 +304,28 @@ void sess_launch_readable(struct mcsid *d, struct msess *s)
 
 /* The process of an UP session exited: its state file says why, unless
  * it was killed. */
-static void lost(struct mcsid *d, struct msess *s)
+/* How the process ended, from its wait status (0: not ours to wait
+ * for, an adopted session; unknown). */
+static void exit_text(char *out, size_t cap, int waited, int status)
+{
+	if (waited <= 0)
+		snprintf(out, cap, "the session process exited");
+	else if (WIFSIGNALED(status))
+		snprintf(out, cap, "the session process was killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, cap, "the session process exited with status %d",
+			 WEXITSTATUS(status));
+}
+
+static void lost(struct mcsid *d, struct msess *s, int waited, int status)
 {
 	char buf[2048];
 	size_t len;
 	struct cp_state st;
 	const char *why = NULL;
 
-	snprintf(s->last_error, sizeof(s->last_error), "the session process exited");
+	exit_text(s->last_error, sizeof(s->last_error), waited, status);
 	if (du_read_file(s->state_path, buf, sizeof(buf), &len) == 0 &&
 	    cp_state_decode(buf, len, &st, &why) == 0 && st.pid == s->pid &&
 	    st.state == CP_SESS_LOST)
@@ -331,14 +345,16 @@ static void lost(struct mcsid *d, struct msess *s)
 
 void sess_exited(struct mcsid *d, struct msess *s)
 {
+	int status = 0;
+
 	close_src(d, &s->pidfd);
-	waitpid(s->pid, NULL, WNOHANG);   /* ours unless adopted */
+	pid_t w = waitpid(s->pid, &status, WNOHANG);   /* ours unless adopted */
 	switch (s->state) {
 	case MS_STARTING:
 		/* The launch channel's end reports the failure. */
 		break;
 	case MS_UP:
-		lost(d, s);
+		lost(d, s, w == s->pid, status);
 		break;
 	case MS_STOPPING:
 		log_peer_info(s->target, "session ended (process %d)", (int)s->pid);

@@ -200,6 +200,27 @@ if [[ -n $sid ]] && tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode conn --t
 	expect_ok "data survived the reconnection" \
 		r "$SSOCK" '{"op":"io","lun":1,"lba":100,"blocks":64,"seed":11}'
 	expect_match "intact" '"match":true'
+	# A session process that dies: mcsid says how, and logs in again.
+	kill -KILL "$SPID"
+	for _ in $(seq 40); do
+		np=$(session_field "$IQN" pid)
+		[[ -n $np && $np != "$SPID" && $(session_field "$IQN" state) == logged-in ]] && break
+		sleep 0.1
+	done
+	grep -q "$IQN: session lost (process $SPID): the session process was killed by signal 9" \
+		"$LOG" && pass "a killed session process is logged with its signal" ||
+		{ fail "killed session process not logged with its signal"; grep "session lost" "$LOG"; }
+	grep -q "detached the LUN filesystem of a session process that died" "$LOG" &&
+		pass "its dead LUN filesystem was detached" || fail "dead LUN filesystem not detached"
+	if [[ -n $np && $np != "$SPID" ]]; then
+		pass "and logged in again (process $np)"
+		SEEN_PIDS+=("$np")
+		SPID=$np
+		SSOCK=$(session_field "$IQN" socket)
+	else
+		fail "not back after its process was killed"
+		tail -12 "$LOG"
+	fi
 else
 	fail "could not cut the connection with tgtadm"
 fi
