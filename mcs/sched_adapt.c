@@ -174,7 +174,7 @@ static void probe_end(struct sched_adapt *a)
  * ends there. Against a target that extra connections slow down (tgt)
  * that halves the time spent at the worse k. The pairs seen were P B
  * and B P, so the switch's tail fell on both sides. */
-static bool clearly_lost(struct sched_adapt *a)
+static bool clearly_lost(const struct sched_adapt *a)
 {
 	uint32_t m = a->cfg.margin_pct * 10u;
 
@@ -183,7 +183,6 @@ static bool clearly_lost(struct sched_adapt *a)
 	for (unsigned i = 0; i < a->npairs; i++)
 		if (a->r_done[i] >= 1000u - m)
 			return false;
-	a->cut_short++;
 	return true;
 }
 
@@ -210,8 +209,12 @@ static void probe_epoch(struct sched_adapt *a, uint64_t done, uint64_t mean)
 	a->r_lat[a->npairs] = permille(pl, bl);
 	a->npairs++;
 	a->pending = false;
-	if (a->npairs >= a->cfg.pairs || clearly_lost(a))
+	if (a->npairs >= a->cfg.pairs)
 		probe_end(a);
+	else if (clearly_lost(a)) {
+		a->cut_short++;
+		probe_end(a);
+	}
 }
 
 static void epoch(struct sched_adapt *a, uint64_t done, uint64_t mean)

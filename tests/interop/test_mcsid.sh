@@ -175,6 +175,24 @@ expect_ok "the redirected session serves I/O" \
 expect_ok "logout of the redirected session" c logout "$IQN4"
 gone "$S4PID" && pass "its process exited" || fail "$S4PID still running"
 
+# relogged_in TRIES NAME: waits (TRIES x 0.1 s at most) until $IQN's session
+# is logged in by a process other than $SPID; then passes NAME and makes
+# that process SPID (socket SSOCK). Returns 1 when it did not come.
+relogged_in() {
+	local np=
+	for _ in $(seq "$1"); do
+		np=$(session_field "$IQN" pid)
+		[[ -n $np && $np != "$SPID" && $(session_field "$IQN" state) == logged-in ]] && break
+		np=
+		sleep 0.1
+	done
+	[[ -n $np ]] || return 1
+	pass "$2 (process $np)"
+	SEEN_PIDS+=("$np")
+	SPID=$np
+	SSOCK=$(session_field "$IQN" socket)
+}
+
 # --- a persistent target's connection cut: mcsid logs in again --------------------------
 sid=$(tgtadm -C "$TGT_CTL" --lld iscsi --op show --mode conn --tid 1 2>/dev/null |
 	awk '/^Session:/ { print $2; exit }')
@@ -182,45 +200,26 @@ if [[ -n $sid ]] && tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode conn --t
 	--sid "$sid" --cid 0 >/dev/null 2>&1; then
 	gone "$SPID" && pass "session process ends when its session is lost" ||
 		fail "session process $SPID still there"
-	for _ in $(seq 200); do
-		np=$(session_field "$IQN" pid)
-		[[ -n $np && $np != "$SPID" && $(session_field "$IQN" state) == logged-in ]] && break
-		sleep 0.1
-	done
-	if [[ -n $np && $np != "$SPID" ]]; then
-		pass "persistent target logged in again (process $np)"
-		SEEN_PIDS+=("$np")
-		SPID=$np
-		SSOCK=$(session_field "$IQN" socket)
-	else
+	relogged_in 200 "persistent target logged in again" || {
 		fail "persistent target not back"
 		tail -20 "$LOG"
-	fi
+	}
 	grep -q "$IQN: session lost" "$LOG" && pass "loss logged" || fail "loss not logged"
 	expect_ok "data survived the reconnection" \
 		r "$SSOCK" '{"op":"io","lun":1,"lba":100,"blocks":64,"seed":11}'
 	expect_match "intact" '"match":true'
 	# A session process that dies: mcsid says how, and logs in again.
-	kill -KILL "$SPID"
-	for _ in $(seq 40); do
-		np=$(session_field "$IQN" pid)
-		[[ -n $np && $np != "$SPID" && $(session_field "$IQN" state) == logged-in ]] && break
-		sleep 0.1
-	done
-	grep -q "$IQN: session lost (process $SPID): the session process was killed by signal 9" \
+	killed=$SPID
+	kill -KILL "$killed"
+	relogged_in 40 "and logged in again" || {
+		fail "not back after its process was killed"
+		tail -12 "$LOG"
+	}
+	grep -q "$IQN: session lost (process $killed): the session process was killed by signal 9" \
 		"$LOG" && pass "a killed session process is logged with its signal" ||
 		{ fail "killed session process not logged with its signal"; grep "session lost" "$LOG"; }
 	grep -q "detached the LUN filesystem of a session process that died" "$LOG" &&
 		pass "its dead LUN filesystem was detached" || fail "dead LUN filesystem not detached"
-	if [[ -n $np && $np != "$SPID" ]]; then
-		pass "and logged in again (process $np)"
-		SEEN_PIDS+=("$np")
-		SPID=$np
-		SSOCK=$(session_field "$IQN" socket)
-	else
-		fail "not back after its process was killed"
-		tail -12 "$LOG"
-	fi
 else
 	fail "could not cut the connection with tgtadm"
 fi
