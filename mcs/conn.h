@@ -178,6 +178,13 @@ void conn_logout_requested(struct conn *c, unsigned secs);
 /* From the reactor's turn: sends the Logout of a draining connection when
  * it is due. */
 void conn_svc_poll(struct conn *c);
+/* The target closed c (end of stream) while c's own Logout (close the
+ * connection) was out and no command was in flight on c: the connection
+ * is gone as asked and nothing is lost, so the Logout counts as done
+ * (istgt 0.4 can close before its sender thread writes the Logout
+ * Response: docs/design/mcs.md section 7). Returns whether that was the
+ * case; if not, c is untouched and its loss is a failure as before. */
+bool conn_logout_closed(struct conn *c);
 /* Async event 4: starts a Text Request exchange on c (RFC 7143 11.9.1)
  * unless one is in progress. */
 void conn_renegotiate(struct conn *c);

@@ -614,9 +614,9 @@ void conn_rx_done(struct xport_conn *xc, ssize_t res)
 	int rc;
 
 	if (res <= 0) {
-		if (res == 0)
+		if (res == 0 && !conn_logout_closed(c))
 			conn_fail(c, -ECONNRESET, "the target closed the connection");
-		else
+		else if (res < 0)
 			conn_fail(c, (int)res, "receive failed: %s", strerror((int)-res));
 		return;
 	}

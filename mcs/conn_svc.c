@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mcs/conn_erl2.h"
 #include "mcs/conn_sm.h"
 #include "mcs/reactor.h"
 #include "mcs/sess_sm.h"
@@ -81,6 +82,29 @@ void conn_svc_poll(struct conn *c)
 	int rc = reactor_logout(c->r, c, why, svc_logout_done, NULL);
 	if (rc < 0)
 		conn_fail(c, rc, "cannot log out as the target asked (%d)", rc);
+}
+
+bool conn_logout_closed(struct conn *c)
+{
+	struct task_table *tt = &c->r->tt;
+
+	if (c->state != CONN_LOGOUT || c->inflight > 0)
+		return false;
+	for (uint32_t i = 0; i < tt->n; i++) {
+		struct task *t = &tt->tasks[i];
+		if (t->conn != c || t->kind != TASK_LOGOUT || t->state != TASK_ACTIVE ||
+		    t->tmf_fn != LOGOUT_CLOSE_CONNECTION || (t->ref_itt & CONN_ERL2_OTHER_CID))
+			continue;
+		sess_log(c->sess, 4, "%s: the target closed connection %u without a Logout "
+			 "Response; nothing was in flight on it, so it counts as logged out",
+			 c->peer, c->cid);
+		t->tmf_response = LOGOUT_RSP_OK;
+		reactor_finish(c->r, t, 0);
+		if (c->state != CONN_CLOSED)
+			conn_closed(c);
+		return true;
+	}
+	return false;
 }
 
 void conn_renegotiate(struct conn *c)

@@ -207,8 +207,14 @@ check_istgt() {
 # drains around it (docs/design/mcs.md section 8); nothing may be lost.
 run_perf check_istgt 2 "${ARGS[@]}" -c 4 --queues 2 -t 5 --remove-at 3 \
 	"iscsi://127.0.0.1:$ISTGT_PORT/$ISTGT_IQN/0"
+before=$_failed
 common 4
 expect_no_match "istgt: no command timed out or was aborted" "timed out|abort"
+# What istgt said about it, for a failure seen here only (its log goes
+# with the test's directory).
+((_failed > before)) &&
+	grep -E "ERROR|WARN|Logout|exiting" "$TEST_TMP/istgt.$ISTGT_PORT/istgt.log" |
+	tail -20 | sed 's/^/    istgt: /'
 # istgt answers a LUN RESET by dropping the session's other connections
 # (istgt_iscsi_drop_all_conns): the session is lost and reinstated, and
 # the reads go on; nothing may hang or fail.

@@ -259,6 +259,72 @@ static void test_remove_connection(void **state)
 	ft_close(&F);
 }
 
+/* The target closes the leaving connection without its Logout Response
+ * (istgt 0.4's sender thread can lose that race) while nothing is in
+ * flight on it: the removal is done, the session goes on, and no
+ * connection failure is reported. The same end of stream before the
+ * Logout went out is a failure, as any other. */
+static bool saw_event(int type)
+{
+	for (unsigned i = 0; i < F.nevents; i++)
+		if (F.events[i] == type)
+			return true;
+	return false;
+}
+
+static void test_removal_logout_unanswered(void **state)
+{
+	(void)state;
+	struct ft_pdu pdu;
+
+	open_two(41);
+	struct conn *c2 = conn_of_cid(2);
+	int slot2 = c2->slot;
+	struct mcsi_cmd drop;
+	int dropped = 0;
+	memset(&drop, 0, sizeof(drop));
+	cmd_priv(&drop)->op = CMD_OP_DROP_CONN;
+	cmd_priv(&drop)->arg = (uint32_t)slot2;
+	drop.done = drop_done;
+	drop.priv = &dropped;
+	reactor_count_submit(F.s->q[0]);
+	reactor_submit(F.s->q[0], &drop);
+	ft_turn(&F);
+	assert_true(ft_recv_on(&F, c2, &pdu));
+	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
+	assert_int_equal(dropped, 0);
+	xport_fake_close(&c2->xc, 0);                   /* FIN, no response */
+	ft_turn(&F);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(drop.res.err, 0);
+	assert_false(saw_event(MCSI_EV_CONN_FAILED));
+	assert_int_equal(F.events[F.nevents - 1], MCSI_EV_CONN_REMOVED);
+	assert_null(conn_of_cid(2));
+	assert_int_equal(atomic_load(&F.s->state), SESS_LIVE);
+	struct ft_cmd c;
+	ft_submit_read(&F, &c, buf[0], 512, 0);
+	assert_true(ft_recv_on(&F, conn_of_cid(1), &pdu));
+	rsp_on(conn_of_cid(1), pdu_itt(pdu.bhs));
+	assert_int_equal(c.done, 1);
+	assert_int_equal(c.c.res.err, 0);
+	ft_close(&F);
+
+	/* A command in flight on it: the end of stream is a failure. */
+	open_two(41);
+	c2 = conn_of_cid(2);
+	struct ft_cmd a, b;
+	ft_submit_read(&F, &a, buf[0], 512, 0);
+	ft_submit_read(&F, &b, buf[1], 512, 1);
+	while (ft_recv_on(&F, c2, &pdu) || ft_recv_on(&F, conn_of_cid(1), &pdu))
+		;
+	assert_true(c2->inflight > 0);
+	F.nevents = 0;
+	xport_fake_close(&c2->xc, 0);
+	ft_turn(&F);
+	assert_true(saw_event(MCSI_EV_CONN_FAILED));
+	ft_close(&F);
+}
+
 /* A removal pauses the whole session (istgt clears every queued command
  * of the session when one connection's logout ends; docs/design/mcs.md
  * section 8): while paused no command takes a CmdSN; the quiesce request
@@ -453,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_window_opened_by_other_connection),
 		cmocka_unit_test(test_allegiance_and_erl0_failure),
 		cmocka_unit_test(test_remove_connection),
+		cmocka_unit_test(test_removal_logout_unanswered),
 		cmocka_unit_test(test_removal_pauses_session),
 		cmocka_unit_test(test_async_drop_names_other_cid),
 		cmocka_unit_test(test_concurrent_submitters),
