@@ -192,6 +192,20 @@ static void drop_done(struct mcsi_cmd *cmd, void *priv)
 	(*(int *)priv)++;
 }
 
+/* Asks queue 0's reactor to remove the connection in slot, as
+ * sess_remove_conn() does; *dropped counts the answers. */
+static void ask_drop(struct mcsi_cmd *drop, int slot, int *dropped)
+{
+	memset(drop, 0, sizeof(*drop));
+	cmd_priv(drop)->op = CMD_OP_DROP_CONN;
+	cmd_priv(drop)->arg = (uint32_t)slot;
+	drop->done = drop_done;
+	drop->priv = dropped;
+	reactor_count_submit(F.s->q[0]);
+	reactor_submit(F.s->q[0], drop);
+	ft_turn(&F);
+}
+
 /* Removal: the command in flight on the leaving connection finishes
  * first, a queued one moves to the other connection, then Logout reason 1
  * for its CID goes out on it; the session stays up. */
@@ -213,17 +227,9 @@ static void test_remove_connection(void **state)
 	uint32_t itt1 = ((struct task *)cmd_priv(&on1->c)->task)->itt;
 	while (ft_recv_on(&F, c2, &pdu) || ft_recv_on(&F, conn_of_cid(1), &pdu))
 		;
-	/* Ask for the removal on the reactor, as sess_remove_conn() does. */
 	struct mcsi_cmd drop;
 	int dropped = 0;
-	memset(&drop, 0, sizeof(drop));
-	cmd_priv(&drop)->op = CMD_OP_DROP_CONN;
-	cmd_priv(&drop)->arg = (uint32_t)slot2;
-	drop.done = drop_done;
-	drop.priv = &dropped;
-	reactor_count_submit(F.s->q[0]);
-	reactor_submit(F.s->q[0], &drop);
-	ft_turn(&F);
+	ask_drop(&drop, slot2, &dropped);
 	assert_false(cset_usable(&F.s->cs, slot2));
 	/* No logout while its command is in flight. */
 	assert_false(ft_recv_on(&F, c2, &pdu));
@@ -282,14 +288,7 @@ static void test_removal_logout_unanswered(void **state)
 	int slot2 = c2->slot;
 	struct mcsi_cmd drop;
 	int dropped = 0;
-	memset(&drop, 0, sizeof(drop));
-	cmd_priv(&drop)->op = CMD_OP_DROP_CONN;
-	cmd_priv(&drop)->arg = (uint32_t)slot2;
-	drop.done = drop_done;
-	drop.priv = &dropped;
-	reactor_count_submit(F.s->q[0]);
-	reactor_submit(F.s->q[0], &drop);
-	ft_turn(&F);
+	ask_drop(&drop, slot2, &dropped);
 	assert_true(ft_recv_on(&F, c2, &pdu));
 	assert_int_equal(pdu_opcode(pdu.bhs), PDU_OP_LOGOUT_REQ);
 	assert_int_equal(dropped, 0);
