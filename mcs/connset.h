@@ -171,8 +171,8 @@ struct cset_snap {
 	/* The entries a new command may go to: conn[0..active_end), i.e.
 	 * up to the `active`-th UP one (all n when active is 0 or exceeds
 	 * the UP ones). Set with the snapshot, so that the scheduler does
-	 * not walk the entries per pick; 0 (n > 0) in a snapshot built by
-	 * hand: cset_snap_active_end() computes it. */
+	 * not walk the entries per pick; a snapshot built or changed by
+	 * hand sets it with cset_snap_active_end(). */
 	unsigned active_end;
 	struct cset_conn conn[CSET_MAX];
 };

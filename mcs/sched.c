@@ -98,11 +98,10 @@ static int pick_rr(const struct cset_snap *s, struct sched_cursor *cur)
 }
 
 /* The entries a pick may use: [0, end). Adaptive: up to the k-th UP
- * entry (entries are in slot order), stored with the snapshot; only a
- * snapshot built by hand (unit tests) has it computed here. */
+ * entry (entries are in slot order), stored with the snapshot. */
 static unsigned active_end(const struct cset_snap *s)
 {
-	return s->active_end ? s->active_end : cset_snap_active_end(s);
+	return s->active_end;
 }
 
 bool sched_in_active_set(const struct cset_snap *s, unsigned i)

@@ -23,6 +23,14 @@ static void snap_init(struct cset_snap *s, unsigned n)
 		s->conn[i].queue = (uint8_t)(i % 4);
 	}
 	s->conn[0].lead = true;
+	s->active_end = n;
+}
+
+/* After a change of the entries' states or of `active`, as the
+ * snapshot functions do. */
+static void snap_fix(struct cset_snap *s)
+{
+	s->active_end = cset_snap_active_end(s);
 }
 
 static struct sched_cfg cfg_of(enum sched_policy p, uint32_t slack)
@@ -277,6 +285,7 @@ static void test_adaptive_active_set(void **state)
 	snap_init(&s, 4);                /* slot i on queue i */
 	sched_cursor_init(&cur, 0);
 	s.active = 2;
+	snap_fix(&s);
 	/* A submitter on queue 3 (outside the set) and one on queue 0 at
 	 * QD32: everything lands on slots 0 and 1. */
 	for (int i = 0; i < 64; i++) {
@@ -290,6 +299,7 @@ static void test_adaptive_active_set(void **state)
 	assert_false(sched_in_active_set(&s, 2) || sched_in_active_set(&s, 3));
 	/* Slot 1 fails: the set is the first two UP ones, slots 0 and 2. */
 	s.conn[1].state = CSET_FAILED;
+	snap_fix(&s);
 	s.conn[0].depth = 9;
 	s.conn[2].depth = 0;
 	s.conn[3].depth = 0;
@@ -298,15 +308,19 @@ static void test_adaptive_active_set(void **state)
 	assert_false(sched_in_active_set(&s, 1) || sched_in_active_set(&s, 3));
 	/* k = 1: one connection however busy. */
 	s.active = 1;
+	snap_fix(&s);
 	assert_int_equal(sched_pick(&c, &s, 2, &cur), 0);
 	/* 0, or more than are UP: all of them, as least queue depth. */
 	s.active = 0;
+	snap_fix(&s);
 	assert_int_equal(sched_pick(&c, &s, SCHED_NO_QUEUE, &cur), 2);
 	s.conn[2].depth = 5;
 	s.active = 9;
+	snap_fix(&s);
 	assert_int_equal(sched_pick(&c, &s, SCHED_NO_QUEUE, &cur), 3);
 	assert_true(sched_in_active_set(&s, 3));
 	s.conn[0].state = s.conn[2].state = s.conn[3].state = CSET_FAILED;
+	snap_fix(&s);
 	assert_int_equal(sched_pick(&c, &s, 0, &cur), -ENOTCONN);
 }
 
