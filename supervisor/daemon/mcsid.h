@@ -30,6 +30,7 @@
 #define MCSID_REPLY_MS       5000     /* to write a reply to a client */
 #define MCSID_LOGIN_MS       120000   /* for a session process to report */
 #define MCSID_PROXY_MS       90000    /* for a session process to answer */
+#define MCSID_EXIT_MS        10000    /* for a logged-out one to exit */
 #define MCSID_ADOPT_MS       3000     /* per session process at start */
 #define MCSID_CLIENT_BUF     65536u   /* a client's request, at most */
 
@@ -85,6 +86,12 @@ struct msess {
 	char last_error[CP_TEXT_MAX + 1];
 	struct usock_rbuf rb;          /* the launch answer */
 	struct mclient *waiter;        /* a client waiting for the login */
+	/* STOPPING: the answer to a logout, held until the process has
+	 * exited (or MCSID_EXIT_MS passed: deadline), so that a logout
+	 * followed by a login of the same target finds it gone. */
+	struct mclient *bye;
+	char *bye_reply;
+	int bye_len;
 };
 
 /* A request forwarded to a session process. */

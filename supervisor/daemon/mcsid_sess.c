@@ -63,8 +63,35 @@ static void close_launch(struct mcsid *d, struct msess *s)
 	s->rb.len = s->rb.cap = 0;
 }
 
+/* Gives a held logout answer to its client, if it is still there. */
+static void bye_release(struct mcsid *d, struct msess *s)
+{
+	struct mclient *c = s->bye;
+	char *reply = s->bye_reply;
+
+	s->bye = NULL;
+	s->bye_reply = NULL;
+	if (c && reply)
+		cli_reply_async(d, c, reply, s->bye_len);
+	free(reply);
+}
+
+/* Holds the answer to a logout that went well until the session process
+ * has exited. Returns false (the caller answers at once) if it cannot. */
+static bool bye_hold(struct msess *s, struct mclient *c, const char *buf, int len)
+{
+	if (s->pidfd.fd < 0 || s->bye || len <= 0 || !(s->bye_reply = malloc((size_t)len)))
+		return false;
+	memcpy(s->bye_reply, buf, (size_t)len);
+	s->bye_len = len;
+	s->bye = c;
+	s->deadline = usock_now_ms() + MCSID_EXIT_MS;
+	return true;
+}
+
 /* Forgets a session (its process, if any, is left alone). A client still
- * waiting for its login hears why. */
+ * waiting for its login hears why; one waiting for its logout hears that
+ * it went well. */
 static void sess_free(struct mcsid *d, struct msess *s, int err, const char *why)
 {
 	struct msess **pp = &d->sessions;
@@ -83,6 +110,7 @@ static void sess_free(struct mcsid *d, struct msess *s, int err, const char *why
 		cli_reply_async(d, c, d->reply, cp_reply_error(d->reply, CP_FRAME_MAX,
 							       err, why));
 	}
+	bye_release(d, s);
 	free(s);
 }
 
@@ -90,6 +118,7 @@ void sess_free_all(struct mcsid *d)
 {
 	while (d->sessions) {
 		d->sessions->waiter = NULL;
+		d->sessions->bye = NULL;
 		sess_free(d, d->sessions, -ECANCELED, NULL);
 	}
 	while (d->proxies) {
@@ -103,9 +132,12 @@ void sess_free_all(struct mcsid *d)
 
 void sess_forget_client(struct mcsid *d, struct mclient *c)
 {
-	for (struct msess *s = d->sessions; s; s = s->next)
+	for (struct msess *s = d->sessions; s; s = s->next) {
 		if (s->waiter == c)
 			s->waiter = NULL;
+		if (s->bye == c)
+			s->bye = NULL;
+	}
 	for (struct proxy *p = d->proxies; p; p = p->next)
 		if (p->client == c)
 			p->client = NULL;
@@ -467,7 +499,10 @@ static void proxy_done(struct mcsid *d, struct proxy *p, const char *buf, int le
 			p->sess->state = MS_UP;
 	}
 	struct mclient *c = p->client;
-	if (c)
+	struct msess *s = p->sess;
+	bool held = c && p->op == CP_OP_LOGOUT && s && s->state == MS_STOPPING &&
+		    bye_hold(s, c, buf, len);
+	if (c && !held)
 		cli_reply_async(d, c, buf, len);
 	free(p->rb.buf);
 	free(p);
@@ -501,14 +536,19 @@ int64_t sess_timers(struct mcsid *d, int64_t now)
 
 	for (struct msess *s = d->sessions; s; s = s->next) {
 		int64_t due = s->state == MS_STARTING ? s->deadline
-			      : s->state == MS_BACKOFF ? s->retry_at : -1;
+			      : s->state == MS_BACKOFF ? s->retry_at
+			      : s->state == MS_STOPPING && s->bye_reply ? s->deadline : -1;
 		if (due < 0)
 			continue;
 		if (due > now) {
 			next = next < 0 || due - now < next ? due - now : next;
 			continue;
 		}
-		if (s->state == MS_STARTING) {
+		if (s->state == MS_STOPPING) {
+			log_peer_warn(s->target, "session process %d has not exited %d s after "
+				      "its logout", (int)s->pid, MCSID_EXIT_MS / 1000);
+			bye_release(d, s);
+		} else if (s->state == MS_STARTING) {
 			/* Ours and stuck in the login: end it by its pidfd. */
 			if (s->pidfd.fd >= 0)
 				pidfd_send_signal(s->pidfd.fd, SIGKILL, NULL, 0);

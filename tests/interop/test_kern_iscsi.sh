@@ -162,7 +162,15 @@ ok_match "mount an existing filesystem (no mkfs)" "ext4, /dev/loop" \
 	pass "it is the premade filesystem" || fail "label of the mounted filesystem"
 head -c 4M /dev/urandom >"$MNT/x"
 (cd "$MNT" && sha256sum x) >"$TEST_TMP/sums2"
+spid=$(r "$RUN/mcsid.sock" '{"op":"list-sessions"}' 2>/dev/null |
+	python3 -c 'import json, sys
+print(next((s.get("pid", "") for s in json.load(sys.stdin).get("sessions", [])
+	    if s.get("target") == sys.argv[1]), ""))' "$IQN2")
 expect_ok "logout (unmounts)" c logout "$IQN2,$P"
+# The logout answers once the session process has exited (it unmounts and
+# detaches first): the mount below logs in at once.
+[[ -n $spid && ! -d /proc/$spid ]] && pass "its session process ($spid) is gone" ||
+	fail "session process '$spid' still there after the logout returned"
 ok_match "mount --mkfs on it again does not format" "ext4, /dev/loop" \
 	c mount "$IQN2,$P" "$MNT" --mkfs ext4
 (cd "$MNT" && sha256sum -c --quiet "$TEST_TMP/sums2") && pass "existing filesystem's files intact" ||
