@@ -32,22 +32,7 @@ cut_run() {
 	OUT=$TEST_TMP/perf.$((++_run)).out
 	timeout $((SECS + 60)) "$PERF" --verify -Q -t "$SECS" -s 16m "$@" "$url" >"$OUT" 2>&1 &
 	local pid=$!
-	# One python process for all the cuts of the run: starting one per cut
-	# takes a second or more on a loaded machine.
-	python3 - "$CUT_SOCK" "$PERIOD" "$SECS" >>"$TEST_TMP/faults.log" 2>&1 <<-'EOF' &
-	import socket, sys, time
-	sock, period, secs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-	t0 = time.monotonic()
-	time.sleep(period)
-	while time.monotonic() - t0 < secs - 1:
-	    s = socket.socket(socket.AF_UNIX)
-	    s.connect(sock)
-	    s.sendall(b"cutone")
-	    s.shutdown(socket.SHUT_WR)
-	    print("%.3f cutone: %s" % (time.monotonic() - t0, s.recv(100).decode()), flush=True)
-	    s.close()
-	    time.sleep(period)
-	EOF
+	cut_every "$PERIOD" "$SECS" 1 cutone >>"$TEST_TMP/faults.log" 2>&1 &
 	local fpid=$!
 	wait "$pid"
 	RC=$?

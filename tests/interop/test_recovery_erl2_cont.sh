@@ -39,22 +39,7 @@ cont_run() {
 	fmark=$( (wc -l <"$TEST_TMP/faults.log") 2>/dev/null || echo 0)
 	timeout $((SECS + 60)) "$PERF" --verify -Q -t "$SECS" -s 16m "$@" "$U" >"$out" 2>&1 &
 	local pid=$!
-	# One python process for all the cuts: starting one per cut takes a
-	# second or more on a loaded machine.
-	python3 - "$CUT_SOCK" "$PERIOD" "$SECS" "$cut" >>"$TEST_TMP/faults.log" 2>&1 <<-'EOF' &
-	import socket, sys, time
-	sock, period, secs, cmd = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-	t0 = time.monotonic()
-	time.sleep(period)
-	while time.monotonic() - t0 < secs - 2:
-	    s = socket.socket(socket.AF_UNIX)
-	    s.connect(sock)
-	    s.sendall(cmd.encode())
-	    s.shutdown(socket.SHUT_WR)
-	    print("%.3f %s: %s" % (time.monotonic() - t0, cmd, s.recv(100).decode()), flush=True)
-	    s.close()
-	    time.sleep(period)
-	EOF
+	cut_every "$PERIOD" "$SECS" 2 "$cut" >>"$TEST_TMP/faults.log" 2>&1 &
 	local fpid=$!
 	wait "$pid"
 	local rc=$?

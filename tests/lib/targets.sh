@@ -22,6 +22,8 @@
 #                                   127.0.0.1:PORT → CUT_PORT CUT_SOCK
 #   cutctl ARGS...                  one tcpcut control command (cut, flip, ...);
 #                                   status 0 for an "ok"/"accepted" answer
+#   cut_every PERIOD SECS STOP CMD  CMD to the proxy every PERIOD s while a
+#                                   run of SECS s has more than STOP s left
 #   pduflip_start PORT [--hd] [--dd]  tests/interop/pduflip.py in front of
 #                                   127.0.0.1:PORT → PX_PORT PX_SOCK
 #   pxctl ARGS...                   one pduflip control command (flip, stats, ...)
@@ -344,6 +346,22 @@ cutctl() {
 	ans=$(ctl_line "$CUT_SOCK" "$@") || return 1
 	printf '%s\n' "$ans"
 	[[ $ans == ok* || $ans == accepted* ]]
+}
+
+# cut_every PERIOD SECS STOP CMD: CMD (cut, cutone...) to the proxy every
+# PERIOD seconds, from PERIOD on while fewer than SECS - STOP seconds have
+# passed; a line "T CMD: answer" per cut. For the background of a run of
+# SECS seconds (socat starts in a few ms; a python per cut took a second
+# or more on a loaded machine).
+cut_every() {
+	local period=$1 secs=$2 stop=$3 cmd=$4 t0 us
+	t0=${EPOCHREALTIME/./}
+	sleep "$period"
+	while us=$((${EPOCHREALTIME/./} - t0)); ((us < (secs - stop) * 1000000)); do
+		printf '%d.%03d %s: %s\n' $((us / 1000000)) $((us / 1000 % 1000)) "$cmd" \
+			"$(ctl_line "$CUT_SOCK" "$cmd")"
+		sleep "$period"
+	done
 }
 
 pduflip_start() {
