@@ -89,9 +89,9 @@ struct msess {
 	/* STOPPING: the answer to a logout, held until the process has
 	 * exited (or MCSID_EXIT_MS passed: deadline), so that a logout
 	 * followed by a login of the same target finds it gone. */
-	struct mclient *bye;
-	char *bye_reply;
-	int bye_len;
+	struct mclient *logout_client;
+	char *logout_answer;
+	int logout_answer_len;
 };
 
 /* A request forwarded to a session process. */

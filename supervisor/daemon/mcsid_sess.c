@@ -64,27 +64,28 @@ static void close_launch(struct mcsid *d, struct msess *s)
 }
 
 /* Gives a held logout answer to its client, if it is still there. */
-static void bye_release(struct mcsid *d, struct msess *s)
+static void logout_answer_give(struct mcsid *d, struct msess *s)
 {
-	struct mclient *c = s->bye;
-	char *reply = s->bye_reply;
+	struct mclient *c = s->logout_client;
+	char *reply = s->logout_answer;
 
-	s->bye = NULL;
-	s->bye_reply = NULL;
+	s->logout_client = NULL;
+	s->logout_answer = NULL;
 	if (c && reply)
-		cli_reply_async(d, c, reply, s->bye_len);
+		cli_reply_async(d, c, reply, s->logout_answer_len);
 	free(reply);
 }
 
 /* Holds the answer to a logout that went well until the session process
  * has exited. Returns false (the caller answers at once) if it cannot. */
-static bool bye_hold(struct msess *s, struct mclient *c, const char *buf, int len)
+static bool logout_answer_hold(struct msess *s, struct mclient *c, const char *buf, int len)
 {
-	if (s->pidfd.fd < 0 || s->bye || len <= 0 || !(s->bye_reply = malloc((size_t)len)))
+	if (s->pidfd.fd < 0 || s->logout_client || len <= 0 ||
+	    !(s->logout_answer = malloc((size_t)len)))
 		return false;
-	memcpy(s->bye_reply, buf, (size_t)len);
-	s->bye_len = len;
-	s->bye = c;
+	memcpy(s->logout_answer, buf, (size_t)len);
+	s->logout_answer_len = len;
+	s->logout_client = c;
 	s->deadline = usock_now_ms() + MCSID_EXIT_MS;
 	return true;
 }
@@ -110,7 +111,7 @@ static void sess_free(struct mcsid *d, struct msess *s, int err, const char *why
 		cli_reply_async(d, c, d->reply, cp_reply_error(d->reply, CP_FRAME_MAX,
 							       err, why));
 	}
-	bye_release(d, s);
+	logout_answer_give(d, s);
 	free(s);
 }
 
@@ -118,7 +119,7 @@ void sess_free_all(struct mcsid *d)
 {
 	while (d->sessions) {
 		d->sessions->waiter = NULL;
-		d->sessions->bye = NULL;
+		d->sessions->logout_client = NULL;
 		sess_free(d, d->sessions, -ECANCELED, NULL);
 	}
 	while (d->proxies) {
@@ -135,8 +136,8 @@ void sess_forget_client(struct mcsid *d, struct mclient *c)
 	for (struct msess *s = d->sessions; s; s = s->next) {
 		if (s->waiter == c)
 			s->waiter = NULL;
-		if (s->bye == c)
-			s->bye = NULL;
+		if (s->logout_client == c)
+			s->logout_client = NULL;
 	}
 	for (struct proxy *p = d->proxies; p; p = p->next)
 		if (p->client == c)
@@ -501,7 +502,7 @@ static void proxy_done(struct mcsid *d, struct proxy *p, const char *buf, int le
 	struct mclient *c = p->client;
 	struct msess *s = p->sess;
 	bool held = c && p->op == CP_OP_LOGOUT && s && s->state == MS_STOPPING &&
-		    bye_hold(s, c, buf, len);
+		    logout_answer_hold(s, c, buf, len);
 	if (c && !held)
 		cli_reply_async(d, c, buf, len);
 	free(p->rb.buf);
@@ -537,7 +538,7 @@ int64_t sess_timers(struct mcsid *d, int64_t now)
 	for (struct msess *s = d->sessions; s; s = s->next) {
 		int64_t due = s->state == MS_STARTING ? s->deadline
 			      : s->state == MS_BACKOFF ? s->retry_at
-			      : s->state == MS_STOPPING && s->bye_reply ? s->deadline : -1;
+			      : s->state == MS_STOPPING && s->logout_answer ? s->deadline : -1;
 		if (due < 0)
 			continue;
 		if (due > now) {
@@ -547,7 +548,7 @@ int64_t sess_timers(struct mcsid *d, int64_t now)
 		if (s->state == MS_STOPPING) {
 			log_peer_warn(s->target, "session process %d has not exited %d s after "
 				      "its logout", (int)s->pid, MCSID_EXIT_MS / 1000);
-			bye_release(d, s);
+			logout_answer_give(d, s);
 		} else if (s->state == MS_STARTING) {
 			/* Ours and stuck in the login: end it by its pidfd. */
 			if (s->pidfd.fd >= 0)
