@@ -58,6 +58,9 @@ verified() {
 	else
 		fail "$name: rc $rc, $lost lost, $re reinstated (want >= $want)"
 		grep -v '^\[' "$out" | tail -15
+		# The test target's side of it (--verbose: logins, logouts,
+		# drops), for a failure seen only once.
+		[[ -f $TEST_TMP/tt.log ]] && tail -25 "$TEST_TMP/tt.log" | sed 's/^/    tt: /'
 	fi
 }
 
@@ -106,7 +109,7 @@ fi
 
 # ---- the test target's own faults at ERL 0 ---------------------------------
 if [[ -x $TTBIN ]]; then
-	TT_IQN=$IQN-tt TT_LUNS="--lun 0:ram:64M:512" tt_start --erl 0 --max-connections 4
+	TT_IQN=$IQN-tt TT_LUNS="--lun 0:ram:64M:512" tt_start --erl 0 --max-connections 4 --verbose
 	U=$TT_URL
 	FAULT=(tt_ctl async 3)
 	verified "testtarget: session drop (async 3) every ${PERIOD}s" 1 "$U" -m rw -b 16k -q 16
@@ -123,9 +126,11 @@ if [[ -x $TTBIN ]]; then
 	verified "testtarget: every connection closes after 30000 PDUs" 1 "$U" -m rw -b 4k -q 32
 	tt_ctl clear >/dev/null
 	# MC/S: after each reinstatement the second connection logs in again.
+	# --debug: the library's every line, so that a failure (one hang of
+	# the second reinstatement was seen under ASan) shows where it stood.
 	FAULT=(tt_ctl async 3)
 	verified "testtarget: MC/S (2 connections), session drop every ${PERIOD}s" 1 "$U" \
-		-m rw -b 16k -q 16 -c 2
+		-m rw -b 16k -q 16 -c 2 --debug
 	n=$(grep -c '^event: connection 1 added' "$TEST_TMP/perf.out")
 	re=$(grep -c '^event: session reinstated' "$TEST_TMP/perf.out")
 	# Once at open and once per reinstatement; the last one may come after
