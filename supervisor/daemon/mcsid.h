@@ -82,7 +82,7 @@ struct msess {
 	bool auto_login;               /* started by auto-login: retry until up */
 	struct backoff bo;
 	int64_t retry_at;              /* BACKOFF: monotonic ms */
-	int64_t deadline;              /* STARTING: monotonic ms */
+	int64_t deadline;              /* STARTING, STOPPING: monotonic ms */
 	char last_error[CP_TEXT_MAX + 1];
 	struct usock_rbuf rb;          /* the launch answer */
 	struct mclient *waiter;        /* a client waiting for the login */

@@ -335,8 +335,6 @@ void sess_launch_readable(struct mcsid *d, struct msess *s)
 	}
 }
 
-/* The process of an UP session exited: its state file says why, unless
- * it was killed. */
 /* How the process ended, from its wait status (0: not ours to wait
  * for, an adopted session; unknown). */
 static void exit_text(char *out, size_t cap, int waited, int status)
@@ -351,6 +349,8 @@ static void exit_text(char *out, size_t cap, int waited, int status)
 			 WEXITSTATUS(status));
 }
 
+/* The process of an UP session exited: its state file says why, unless
+ * it was killed. */
 static void lost(struct mcsid *d, struct msess *s, int waited, int status)
 {
 	char buf[2048];

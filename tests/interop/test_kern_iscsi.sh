@@ -14,6 +14,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/targets.sh"
 source "$here/../lib/assert.sh"
+source "$here/../lib/mcsid.sh"        # session_field (c and r are ours, below)
 targets_init
 
 [[ $(id -u) == 0 ]] || need_target "needs root (FUSE, loop devices, mount)"
@@ -162,10 +163,7 @@ ok_match "mount an existing filesystem (no mkfs)" "ext4, /dev/loop" \
 	pass "it is the premade filesystem" || fail "label of the mounted filesystem"
 head -c 4M /dev/urandom >"$MNT/x"
 (cd "$MNT" && sha256sum x) >"$TEST_TMP/sums2"
-spid=$(r "$RUN/mcsid.sock" '{"op":"list-sessions"}' 2>/dev/null |
-	python3 -c 'import json, sys
-print(next((s.get("pid", "") for s in json.load(sys.stdin).get("sessions", [])
-	    if s.get("target") == sys.argv[1]), ""))' "$IQN2")
+spid=$(session_field "$IQN2" pid)
 expect_ok "logout (unmounts)" c logout "$IQN2,$P"
 # The logout answers once the session process has exited (it unmounts and
 # detaches first): the mount below logs in at once.
