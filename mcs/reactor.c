@@ -661,6 +661,12 @@ static bool start_cmd(struct reactor *r, struct mcsi_cmd *cmd)
 
 static void reactor_take_one(struct reactor *r, struct mcsi_cmd *cmd)
 {
+	/* A connection's handoff never waits behind held SCSI commands: they
+	 * wait for a reinstatement, which waits for the handoff's slot. */
+	if (cmd_priv(cmd)->op == CMD_OP_ADD_CONN) {
+		start_internal(r, cmd);
+		return;
+	}
 	if (r->backlog || !start_cmd(r, cmd)) {
 		cmd_priv(cmd)->next = NULL;
 		*r->backlog_tail = cmd;

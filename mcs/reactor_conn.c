@@ -18,10 +18,16 @@
 int reactor_add_handoff(struct reactor *r, const struct reactor_add *a)
 {
 	struct mcsi_session *s = r->sess;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
 	int rc;
 
-	if (!c) {
+	/* Logged in to a session that was lost meanwhile: the reinstated
+	 * one logs its further connections in again (sess_rec.c). */
+	if (atomic_load(&s->state) != SESS_LIVE) {
+		close(a->h->fd);
+		return -ENOTCONN;
+	}
+	if (!(c = calloc(1, sizeof(*c)))) {
 		close(a->h->fd);
 		return -ENOMEM;
 	}
